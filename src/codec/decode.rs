@@ -1,0 +1,275 @@
+//! The decoder: bitstream -> tensor (SPEC 8.3, 8.4, 8.5). Every malformed stream is an `Err`,
+//! never a panic: it may come from a simulator or a DRAM dump.
+
+use super::bits::BitReader;
+use super::dct::{reconstruct_coefficients, DctMatrix, MAX_N};
+use super::layout::{block_len, blocks_per_pixel, field_to_value, scatter};
+use super::{BlockMode, CodecParams};
+use crate::tensor::Tensor3;
+
+/// Decodes a `[c, h, w]` tensor of `bits`-bit values coded with `p`.
+///
+/// Errors: invalid parameters; a stream that ends early; a sparse block that marks a value
+/// non-zero and then stores 0 (SPEC 8.4 defines the mask as `v[i] != 0`); non-zero row padding
+/// (SPEC 8.2); bytes left after the last row.
+pub fn decode(bytes: &[u8], c: usize, h: usize, w: usize, bits: u32, p: &CodecParams) -> Result<Tensor3<i32>, String> {
+    p.validate(bits)?;
+    if c.checked_mul(h).and_then(|ch| ch.checked_mul(w)).is_none() {
+        return Err(format!("tensor shape {c}x{h}x{w} is too large"));
+    }
+    let nb = blocks_per_pixel(c, p.block);
+    let fixed = p.fixed_block_mode(bits);
+    // Refuse before allocating a tensor a short stream could not describe: every block costs at
+    // least its header (auto), its mask (sparse, dct) or its values (raw).
+    let min_block_bits = |n: usize| -> u64 {
+        match fixed {
+            None => 2,
+            Some(BlockMode::Raw) => n as u64 * bits as u64,
+            Some(BlockMode::Sparse) => n as u64,
+            Some(BlockMode::Dct) => p.keep as u64,
+            Some(BlockMode::Zero) => 0,
+        }
+    };
+    let pixel_bits: u64 = (0..nb).map(|b| min_block_bits(block_len(c, p.block, b))).sum();
+    let min_bytes = (w as u128 * pixel_bits as u128).div_ceil(8) * h as u128;
+    if (bytes.len() as u128) < min_bytes {
+        return Err(format!(
+            "bitstream of {} bytes is too short for a {c}x{h}x{w} tensor (at least {min_bytes} bytes)",
+            bytes.len()
+        ));
+    }
+
+    let m = DctMatrix::new(p.block);
+    let mut out = Tensor3::zeros(c, h, w);
+    let mut r = BitReader::new(bytes);
+    let mut vals = [0i32; MAX_N];
+    for y in 0..h {
+        for x in 0..w {
+            for b in 0..nb {
+                let n = block_len(c, p.block, b);
+                let mode = match fixed {
+                    Some(mode) => mode,
+                    None => BlockMode::from_header(r.read_bits(2).map_err(|e| at(y, x, b, e))? as u32),
+                };
+                read_block(&mut r, mode, &mut vals[..n], bits, p, &m).map_err(|e| at(y, x, b, e))?;
+                scatter(&mut out, y, x, b, p.block, &vals[..n]);
+            }
+        }
+        r.align_to_byte().map_err(|e| format!("row {y}: {e}"))?;
+    }
+    if r.bits_left() > 0 {
+        return Err(format!(
+            "{} trailing bytes after the last row (stream has {} bytes, tensor used {})",
+            r.bits_left() / 8,
+            bytes.len(),
+            r.bit_pos() / 8
+        ));
+    }
+    Ok(out)
+}
+
+fn at(y: usize, x: usize, b: usize, e: String) -> String {
+    format!("row {y}, pixel {x}, block {b}: {e}")
+}
+
+/// Reads one block's payload in `mode` into `out` (its `n` values).
+fn read_block(
+    r: &mut BitReader,
+    mode: BlockMode,
+    out: &mut [i32],
+    bits: u32,
+    p: &CodecParams,
+    m: &DctMatrix,
+) -> Result<(), String> {
+    match mode {
+        BlockMode::Zero => out.fill(0),
+        BlockMode::Sparse => {
+            let mut mask = [false; MAX_N];
+            for bit in mask.iter_mut().take(out.len()) {
+                *bit = r.read_bit()?;
+            }
+            for (i, o) in out.iter_mut().enumerate() {
+                *o = 0;
+                if mask[i] {
+                    *o = field_to_value(r.read_bits(bits)?, bits);
+                    if *o == 0 {
+                        return Err(format!("sparse value {i} is 0 but its mask bit is set"));
+                    }
+                }
+            }
+        }
+        BlockMode::Raw => {
+            for o in out.iter_mut() {
+                *o = field_to_value(r.read_bits(bits)?, bits);
+            }
+        }
+        BlockMode::Dct => {
+            let mut mask = [false; MAX_N];
+            for bit in mask.iter_mut().take(p.keep) {
+                *bit = r.read_bit()?;
+            }
+            let mut q = [0i64; MAX_N];
+            for (qj, _) in q.iter_mut().zip(mask).filter(|(_, set)| *set) {
+                // |Xq| - 1 <= 2^40 (bits::MAX_EG_PREFIX), so the magnitude fits an i64 easily.
+                let mag = r.read_exp_golomb(p.eg_order)? as i64 + 1;
+                *qj = if r.read_bit()? { -mag } else { mag };
+            }
+            let v = reconstruct_coefficients(m, &q, p.step, bits);
+            out.copy_from_slice(&v[..out.len()]);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::encode::encode;
+    use crate::codec::reconstruct::reconstruct;
+    use crate::codec::testutil::{modes_for, random_params, random_tensor, Pattern, CHANNELS};
+    use crate::codec::Mode;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    fn params(block: usize, mode: Mode) -> CodecParams {
+        CodecParams { block, mode, step: 1, keep: block, eg_order: 2 }
+    }
+
+    /// The main randomised round trip: raw and sparse are lossless, dct and auto decode to
+    /// exactly what `reconstruct` predicts; every shortened stream and every stream with a
+    /// byte appended is rejected. Every N, bits 1..=8, channel counts that N does and does not
+    /// divide, all data patterns, random step/keep/eg.
+    #[test]
+    fn round_trip_many_random_tensors() {
+        let mut rng = StdRng::seed_from_u64(2024);
+        let mut tensors = 0;
+        let mut encodings = 0;
+        for block in [4usize, 8, 16] {
+            for bits in 1..=8u32 {
+                for &c in &CHANNELS {
+                    for pat in Pattern::ALL {
+                        for _ in 0..3 {
+                            let (h, w) = (rng.gen_range(1..=4), rng.gen_range(1..=4));
+                            let t = random_tensor(&mut rng, c, h, w, bits, pat);
+                            tensors += 1;
+                            for &mode in modes_for(bits) {
+                                let p = random_params(&mut rng, block, mode);
+                                check_round_trip(&t, bits, &p, &mut rng);
+                                encodings += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(tensors >= 3000 && encodings >= 10000, "{tensors} tensors, {encodings} encodings");
+    }
+
+    fn check_round_trip(t: &Tensor3<i32>, bits: u32, p: &CodecParams, rng: &mut StdRng) {
+        let e = encode(t, bits, p);
+        let d = decode(&e.bytes, t.c, t.h, t.w, bits, p)
+            .unwrap_or_else(|err| panic!("decode failed for {p:?} bits {bits} {:?}: {err}", t.shape()));
+        let lossless = matches!(p.mode, Mode::Raw | Mode::Sparse) || bits == 1;
+        if lossless {
+            assert_eq!(d, *t, "{p:?} bits {bits} must be lossless");
+        } else {
+            assert_eq!(d, reconstruct(t, bits, p), "{p:?} bits {bits}: decode != reconstruct");
+        }
+        if p.mode == Mode::Auto && e.block_modes[BlockMode::Dct.index()] == 0 {
+            assert_eq!(d, *t, "auto without dct blocks is lossless");
+        }
+        // Truncation anywhere is an error: every byte holds at least one payload bit, since
+        // every row has at least one bit and padding is < 8 bits.
+        if !e.bytes.is_empty() {
+            let cut = rng.gen_range(0..e.bytes.len());
+            assert!(decode(&e.bytes[..cut], t.c, t.h, t.w, bits, p).is_err(), "cut at {cut}");
+            let last = e.bytes.len() - 1;
+            assert!(decode(&e.bytes[..last], t.c, t.h, t.w, bits, p).is_err());
+        }
+        let mut longer = e.bytes.clone();
+        longer.push(rng.gen());
+        assert!(decode(&longer, t.c, t.h, t.w, bits, p).is_err(), "trailing byte accepted");
+    }
+
+    #[test]
+    fn hand_vectors_decode() {
+        let p = params(4, Mode::Sparse);
+        let d = decode(&[0x55, 0xF0], 4, 1, 1, 4, &p).unwrap();
+        assert_eq!(d.data, vec![0, 5, 0, 15]);
+        let d = decode(&[0x55, 0x7C], 4, 1, 1, 4, &params(4, Mode::Auto)).unwrap();
+        assert_eq!(d.data, vec![0, 5, 0, 15]);
+        let d = decode(&[0x87, 0xCA, 0x40], 4, 1, 1, 4, &params(4, Mode::Auto)).unwrap();
+        assert_eq!(d.data, vec![1, 15, 2, 9]);
+        let d = decode(&[0xE0, 0x06, 0x46], 4, 1, 1, 8, &params(4, Mode::Auto)).unwrap();
+        assert_eq!(d.data, vec![200; 4]);
+        let d = decode(&[0x6C, 0xC4], 3, 2, 1, 2, &params(4, Mode::Raw)).unwrap();
+        assert_eq!(d.data, vec![1, 3, 2, 0, 3, 1]);
+        let d = decode(&[0xB1, 0x80], 3, 1, 3, 1, &params(4, Mode::Auto)).unwrap();
+        assert_eq!(d.data, vec![1, 1, -1, -1, -1, 1, 1, -1, 1]);
+        // Zero blocks: auto header 00 per block, 3 blocks of C = 9 with N = 4 -> 6 bits.
+        let d = decode(&[0x00], 9, 1, 1, 5, &params(4, Mode::Auto)).unwrap();
+        assert_eq!(d.data, vec![0; 9]);
+        // Empty tensors have empty streams.
+        assert!(decode(&[], 0, 3, 3, 4, &params(8, Mode::Auto)).unwrap().data.is_empty());
+    }
+
+    #[test]
+    fn row_padding_must_be_zero() {
+        let p = params(4, Mode::Raw);
+        // Row 0 of the raw hand vector with a 1 in its padding bits.
+        assert!(decode(&[0x6D, 0xC4], 3, 2, 1, 2, &p).unwrap_err().contains("padding"));
+        assert!(decode(&[0x6C, 0xC6], 3, 2, 1, 2, &p).unwrap_err().contains("padding"));
+        assert!(decode(&[0x6C, 0xC4], 3, 2, 1, 2, &p).is_ok());
+    }
+
+    #[test]
+    fn truncated_and_long_streams_fail() {
+        let p = params(4, Mode::Auto);
+        for cut in 0..3 {
+            let e = decode(&[0xE0, 0x06, 0x46][..cut], 4, 1, 1, 8, &p).unwrap_err();
+            assert!(e.contains("short") || e.contains("ends early"), "{e}");
+        }
+        let e = decode(&[0xE0, 0x06, 0x46, 0x00], 4, 1, 1, 8, &p).unwrap_err();
+        assert!(e.contains("trailing"), "{e}");
+        // A whole extra row's worth of bytes is also rejected.
+        let e = decode(&[0x6C, 0xC4, 0x6C], 3, 2, 1, 2, &params(4, Mode::Raw)).unwrap_err();
+        assert!(e.contains("trailing"), "{e}");
+        // A shape far too large for the stream is refused up front.
+        assert!(decode(&[0; 4], 1 << 20, 1 << 20, 1 << 20, 8, &p).is_err());
+        assert!(decode(&[], usize::MAX, usize::MAX, 0, 8, &p).is_err());
+    }
+
+    #[test]
+    fn malformed_blocks_fail() {
+        // Sparse mask 1000 then value 0000: a set mask bit must carry a non-zero value.
+        let e = decode(&[0x80, 0x00], 4, 1, 1, 4, &params(4, Mode::Sparse)).unwrap_err();
+        assert!(e.contains("mask"), "{e}");
+        // Dct mask 1000 followed by 0s: an Exp-Golomb prefix that never ends.
+        assert!(decode(&[0x80, 0, 0, 0, 0, 0, 0], 4, 1, 1, 8, &params(4, Mode::Dct)).is_err());
+        // Bad parameters are an error, not a panic.
+        assert!(decode(&[0x00], 1, 1, 1, 1, &params(4, Mode::Dct)).is_err());
+        assert!(decode(&[0x00], 1, 1, 1, 4, &params(5, Mode::Raw)).is_err());
+    }
+
+    /// Random bytes never make the decoder panic, whatever it returns.
+    #[test]
+    fn garbage_never_panics() {
+        let mut rng = StdRng::seed_from_u64(99);
+        let mut ok = 0;
+        for i in 0..3000 {
+            let block = [4, 8, 16][i % 3];
+            let bits = rng.gen_range(1..=8);
+            let modes = modes_for(bits);
+            let mode = modes[rng.gen_range(0..modes.len())];
+            let p = random_params(&mut rng, block, mode);
+            let (c, h, w) = (rng.gen_range(1..=20), rng.gen_range(1..=3), rng.gen_range(1..=3));
+            let len = rng.gen_range(0..=64);
+            let bytes: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
+            if decode(&bytes, c, h, w, bits, &p).is_ok() {
+                ok += 1;
+            }
+        }
+        // Most garbage is rejected (wrong length, padding or mask), some decodes.
+        assert!(ok < 3000);
+    }
+}

@@ -1,0 +1,281 @@
+//! The encoder: tensor -> bitstream (SPEC 8.3, 8.4, 8.5).
+
+use super::bits::BitWriter;
+use super::dct::MAX_N;
+use super::layout::{blocks_per_pixel, check_values, gather, value_to_field};
+use super::plan::{BlockPlan, Planner};
+use super::{BlockMode, CodecParams};
+use crate::tensor::Tensor3;
+
+/// An encoded tensor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Encoded {
+    /// The bitstream (SPEC 8.2, 8.3), every row padded to a byte boundary.
+    pub bytes: Vec<u8>,
+    /// How many blocks used each mode, indexed by [`BlockMode::index`]: zero, sparse, raw, dct.
+    pub block_modes: [u64; 4],
+}
+
+/// Encodes `t`, whose values are ±1 for `bits = 1` and `0..=2^bits - 1` otherwise.
+///
+/// # Panics
+/// If `p` is not valid for `bits` (see [`CodecParams::validate`]) or a value is out of range:
+/// both are caller bugs (configs are validated on load, activations are produced in range).
+pub fn encode(t: &Tensor3<i32>, bits: u32, p: &CodecParams) -> Encoded {
+    encode_counting(t, bits, p).0
+}
+
+/// [`encode`], also returning the number of stream bits before row padding (headers and
+/// payloads only), for the tests that compare modes bit for bit.
+pub(crate) fn encode_counting(t: &Tensor3<i32>, bits: u32, p: &CodecParams) -> (Encoded, u64) {
+    if let Err(e) = p.validate(bits) {
+        panic!("encode: invalid codec parameters: {e}");
+    }
+    check_values(t, bits);
+    let planner = Planner::new(bits, p);
+    let nb = blocks_per_pixel(t.c, p.block);
+    let mut w = BitWriter::new();
+    let mut block_modes = [0u64; 4];
+    let mut unpadded = 0u64;
+    let mut buf = [0i32; MAX_N];
+    for y in 0..t.h {
+        let row_start = w.bit_len();
+        for x in 0..t.w {
+            for b in 0..nb {
+                let v = gather(t, y, x, b, p.block, &mut buf);
+                let plan = planner.plan(v);
+                let before = w.bit_len();
+                if planner.has_headers() {
+                    w.write_bits(plan.mode.header() as u64, 2);
+                }
+                write_payload(&mut w, v, bits, p, &plan);
+                // The planner's price must be what is actually written, or auto would not pick
+                // the shortest block.
+                debug_assert_eq!(
+                    w.bit_len() - before,
+                    plan.cost + if planner.has_headers() { 2 } else { 0 },
+                    "cost of {:?} block {v:?}",
+                    plan.mode
+                );
+                block_modes[plan.mode.index()] += 1;
+            }
+        }
+        unpadded += w.bit_len() - row_start;
+        // SPEC 8.3: every row starts on a byte boundary.
+        w.align_to_byte();
+    }
+    (Encoded { bytes: w.into_bytes(), block_modes }, unpadded)
+}
+
+/// The payload of one block in the chosen mode (SPEC 8.4 table, 8.5 step 4).
+fn write_payload(w: &mut BitWriter, v: &[i32], bits: u32, p: &CodecParams, plan: &BlockPlan) {
+    match plan.mode {
+        BlockMode::Zero => {}
+        BlockMode::Sparse => {
+            for &x in v {
+                w.write_bit(x != 0);
+            }
+            for &x in v.iter().filter(|&&x| x != 0) {
+                w.write_bits(value_to_field(x, bits), bits);
+            }
+        }
+        BlockMode::Raw => {
+            for &x in v {
+                w.write_bits(value_to_field(x, bits), bits);
+            }
+        }
+        BlockMode::Dct => {
+            let kept = &plan.coeffs[..p.keep];
+            for &q in kept {
+                w.write_bit(q != 0);
+            }
+            for &q in kept.iter().filter(|&&q| q != 0) {
+                w.write_exp_golomb(q.unsigned_abs() - 1, p.eg_order);
+                w.write_bit(q < 0);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::testutil::{random_case, Pattern};
+    use crate::codec::Mode;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    fn params(block: usize, mode: Mode) -> CodecParams {
+        CodecParams { block, mode, step: 1, keep: block, eg_order: 2 }
+    }
+
+    #[test]
+    fn sparse_block_exact_bytes() {
+        // mask 0101, then 5 = 0101 and 15 = 1111, padded: 0101 0101 1111 0000.
+        let t = Tensor3::from_vec(4, 1, 1, vec![0, 5, 0, 15]);
+        let e = encode(&t, 4, &params(4, Mode::Sparse));
+        assert_eq!(e.bytes, vec![0x55, 0xF0]);
+        assert_eq!(e.block_modes, [0, 1, 0, 0]);
+        // Auto picks sparse (12 bits < raw 16 < dct 34) behind header 01:
+        // 01 0101 0101 1111 00 -> 0101_0101 0111_1100.
+        let e = encode(&t, 4, &params(4, Mode::Auto));
+        assert_eq!(e.bytes, vec![0x55, 0x7C]);
+        assert_eq!(e.block_modes, [0, 1, 0, 0]);
+        // A dense block in auto is raw behind header 10: 10 0001 1111 0010 1001 + 6 zeros.
+        let t = Tensor3::from_vec(4, 1, 1, vec![1, 15, 2, 9]);
+        let e = encode(&t, 4, &params(4, Mode::Auto));
+        assert_eq!(e.bytes, vec![0x87, 0xCA, 0x40]);
+        assert_eq!(e.block_modes, [0, 0, 1, 0]);
+        // An all-zero block in auto is header 00 and nothing else.
+        let e = encode(&Tensor3::zeros(4, 1, 1), 4, &params(4, Mode::Auto));
+        assert_eq!(e.bytes, vec![0x00]);
+        assert_eq!(e.block_modes, [1, 0, 0, 0]);
+    }
+
+    #[test]
+    fn dct_block_exact_bytes() {
+        // Flat 200s: X = [800, 0, 0, 0]; header 11, mask 1000, EG2(799): w = 803 (10 bits)
+        // after 7 zeros, sign 0:
+        // 11 1000 0000000 1100100011 0 = 1110_0000 0000_0110 0100_0110.
+        let t = Tensor3::from_vec(4, 1, 1, vec![200; 4]);
+        let e = encode(&t, 8, &params(4, Mode::Auto));
+        assert_eq!(e.bytes, vec![0xE0, 0x06, 0x46]);
+        assert_eq!(e.block_modes, [0, 0, 0, 1]);
+        // In dct mode there is no header: 1000 0000000 1100100011 0 + 2 bits padding.
+        let e = encode(&t, 8, &params(4, Mode::Dct));
+        assert_eq!(e.bytes, vec![0x80, 0x19, 0x18]);
+        // A negative coefficient gets sign bit 1: [0, 5, 0, 15] in dct mode with keep 2,
+        // step 4 -> Xq = [5, -4]: mask 11, EG2(4) = 01000, 0, EG2(3) = 111, 1
+        // = 1101 0000 1111 -> 0xD0 0xF0.
+        let t = Tensor3::from_vec(4, 1, 1, vec![0, 5, 0, 15]);
+        let p = CodecParams { step: 4, keep: 2, ..params(4, Mode::Dct) };
+        assert_eq!(encode(&t, 4, &p).bytes, vec![0xD0, 0xF0]);
+    }
+
+    #[test]
+    fn raw_rows_are_padded() {
+        // C = 3 (one short block with N = 4), k = 2, H = 2, W = 1: 6 bits + 2 padding per row.
+        // Channel-major data: channel c of row y is data[c * 2 + y].
+        let t = Tensor3::from_vec(3, 2, 1, vec![1, 3, 2, 0, 3, 1]);
+        let e = encode(&t, 2, &params(4, Mode::Raw));
+        // row 0: 01 10 11 00, row 1: 11 00 01 00.
+        assert_eq!(e.bytes, vec![0x6C, 0xC4]);
+        assert_eq!(e.block_modes, [0, 0, 2, 0]);
+        // Binary: C = 3, H = 1, W = 3; pixels [+,-,+], [+,-,-], [-,+,+] -> 101 100 011 + 7 zeros.
+        // CHW data: channel 0 over x is +,+,-; channel 1 -,-,+; channel 2 +,-,+.
+        let t = Tensor3::from_vec(3, 1, 3, vec![1, 1, -1, -1, -1, 1, 1, -1, 1]);
+        let e = encode(&t, 1, &params(4, Mode::Raw));
+        assert_eq!(e.bytes, vec![0xB1, 0x80]);
+        // auto means raw for k = 1: identical stream.
+        assert_eq!(encode(&t, 1, &params(4, Mode::Auto)), e);
+        // Two rows of 9 bits each take 2 bytes each, not 3 bytes in total.
+        let t = Tensor3::from_vec(3, 2, 3, vec![1; 18]);
+        assert_eq!(encode(&t, 1, &params(4, Mode::Raw)).bytes, vec![0xFF, 0x80, 0xFF, 0x80]);
+    }
+
+    #[test]
+    fn blocks_run_across_channels_of_one_pixel() {
+        // C = 5, N = 4, k = 8, W = 2: pixel 0 is blocks [c0..c3 at x=0], [c4 at x=0], then x=1.
+        let mut t = Tensor3::zeros(5, 1, 2);
+        for c in 0..5 {
+            t.set(c, 0, 0, 10 + c as i32);
+            t.set(c, 0, 1, 20 + c as i32);
+        }
+        let e = encode(&t, 8, &params(4, Mode::Raw));
+        assert_eq!(e.bytes, vec![10, 11, 12, 13, 14, 20, 21, 22, 23, 24]);
+        assert_eq!(e.block_modes, [0, 0, 4, 0]);
+    }
+
+    #[test]
+    fn empty_tensors() {
+        for (c, h, w) in [(0, 2, 2), (3, 0, 2), (3, 2, 0)] {
+            let e = encode(&Tensor3::zeros(c, h, w), 4, &params(8, Mode::Auto));
+            assert!(e.bytes.is_empty());
+            assert_eq!(e.block_modes, [0; 4]);
+        }
+    }
+
+    /// Block counts add up, and the stream length is the row-padded sum of the per-row bits.
+    #[test]
+    fn counts_and_lengths() {
+        let mut rng = StdRng::seed_from_u64(3);
+        for i in 0..300 {
+            let case = random_case(&mut rng, Pattern::ALL[i % Pattern::ALL.len()]);
+            let (e, unpadded) = encode_counting(&case.t, case.bits, &case.p);
+            let blocks = (case.t.c.div_ceil(case.p.block) * case.t.h * case.t.w) as u64;
+            assert_eq!(e.block_modes.iter().sum::<u64>(), blocks);
+            let bytes = e.bytes.len() as u64;
+            // Each row adds fewer than 8 padding bits.
+            assert!(unpadded <= 8 * bytes && 8 * bytes <= unpadded + 7 * case.t.h as u64);
+            if case.p.mode == Mode::Raw || case.bits == 1 {
+                let row_bits = (case.t.c * case.t.w) as u64 * case.bits as u64;
+                assert_eq!(bytes, case.t.h as u64 * row_bits.div_ceil(8));
+            }
+        }
+    }
+
+    /// SPEC 8.6 makes auto pick per block the cheapest mode, and sparse is always a candidate,
+    /// so an auto stream is never longer than the sparse one plus its 2-bit headers.
+    #[test]
+    fn auto_never_beats_sparse_by_more_than_headers() {
+        let mut rng = StdRng::seed_from_u64(86);
+        let mut tensors = 0;
+        for i in 0..1500 {
+            let case = random_case(&mut rng, Pattern::ALL[i % Pattern::ALL.len()]);
+            if case.bits == 1 {
+                continue;
+            }
+            tensors += 1;
+            let auto = CodecParams { mode: Mode::Auto, ..case.p };
+            let sparse = CodecParams { mode: Mode::Sparse, ..case.p };
+            let (ea, bits_auto) = encode_counting(&case.t, case.bits, &auto);
+            let (es, bits_sparse) = encode_counting(&case.t, case.bits, &sparse);
+            let blocks = ea.block_modes.iter().sum::<u64>();
+            assert!(
+                bits_auto <= bits_sparse + 2 * blocks,
+                "auto {bits_auto} > sparse {bits_sparse} + 2 * {blocks} blocks"
+            );
+            // The same holds row by row, hence for the padded byte lengths in this form.
+            assert!(ea.bytes.len() as u64 * 8 <= es.bytes.len() as u64 * 8 + 2 * blocks + 7 * case.t.h as u64);
+            // Sparse's own length follows SPEC 8.4 (n mask bits + k per non-zero value).
+            let nnz = case.t.data.iter().filter(|&&v| v != 0).count() as u64;
+            let n_values = case.t.data.len() as u64;
+            assert_eq!(bits_sparse, n_values + case.bits as u64 * nnz);
+        }
+        assert!(tensors > 1000);
+    }
+
+    /// Over varied data auto really uses every block mode (otherwise the tests above would not
+    /// exercise the dct and zero paths of auto streams).
+    #[test]
+    fn auto_uses_every_mode() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let mut total = [0u64; 4];
+        for i in 0..400 {
+            let mut case = random_case(&mut rng, Pattern::ALL[i % Pattern::ALL.len()]);
+            if case.bits == 1 {
+                continue;
+            }
+            case.p.mode = Mode::Auto;
+            let e = encode(&case.t, case.bits, &case.p);
+            for (sum, n) in total.iter_mut().zip(e.block_modes) {
+                *sum += n;
+            }
+        }
+        assert!(total.iter().all(|&n| n > 0), "block modes used: {total:?}");
+    }
+
+    #[test]
+    #[should_panic(expected = "invalid codec parameters")]
+    fn encode_rejects_bad_params() {
+        let t = Tensor3::from_vec(1, 1, 1, vec![1]);
+        encode(&t, 1, &params(4, Mode::Sparse));
+    }
+
+    #[test]
+    #[should_panic(expected = "not a legal 4-bit value")]
+    fn encode_rejects_out_of_range_values() {
+        let t = Tensor3::from_vec(2, 1, 1, vec![1, 16]);
+        encode(&t, 4, &params(4, Mode::Raw));
+    }
+}

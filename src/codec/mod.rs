@@ -1,0 +1,282 @@
+//! DCT-CM activation codec (SPEC section 8): turns one `[C, H, W]` activation tensor with k-bit
+//! values into the bitstream that moves between the accelerator and DRAM, and back.
+//!
+//! Layout of this module, one concern per file:
+//! - [`bits`]: MSB-first bit writer/reader and Exp-Golomb codes (SPEC 8.2, 8.5 step 4);
+//! - [`dct`]: the HEVC integer DCT, quantiser and the dct error bound (SPEC 8.5, 8.7);
+//! - `layout`: which tensor values form which block, and value <-> bit-field mapping (SPEC 8.3, 8.4);
+//! - `plan`: the one function that prices every block mode and picks one (SPEC 8.6), shared by
+//!   the encoder and by `reconstruct`;
+//! - `encode` / `decode`: the bitstream itself (SPEC 8.3, 8.4);
+//! - `reconstruct`: what the decoder will output, computed without a bitstream;
+//! - `zvc`: the zero-value-compression baseline used for comparisons.
+
+pub mod bits;
+pub mod dct;
+mod decode;
+mod encode;
+mod layout;
+mod plan;
+mod reconstruct;
+mod zvc;
+
+#[cfg(test)]
+mod testutil;
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+pub use dct::dct_error_bound;
+pub use decode::decode;
+pub use encode::{encode, Encoded};
+pub use reconstruct::reconstruct;
+pub use zvc::zvc_bytes;
+
+/// Tensor-level codec mode (SPEC 8.1, 8.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Every block raw, no headers.
+    Raw,
+    /// Every block sparse (mask + non-zero values), no headers.
+    Sparse,
+    /// Every block dct, no headers (lossy).
+    Dct,
+    /// Every block carries a 2-bit header and uses the cheapest mode (SPEC 8.6).
+    Auto,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Raw => "raw",
+            Mode::Sparse => "sparse",
+            Mode::Dct => "dct",
+            Mode::Auto => "auto",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "raw" => Ok(Mode::Raw),
+            "sparse" => Ok(Mode::Sparse),
+            "dct" => Ok(Mode::Dct),
+            "auto" => Ok(Mode::Auto),
+            _ => Err(format!("unknown codec mode {s:?} (expected one of \"raw\", \"sparse\", \"dct\", \"auto\")")),
+        }
+    }
+}
+
+/// Mode of one block. The discriminant is the 2-bit auto header of SPEC 8.4 and the index into
+/// [`Encoded::block_modes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BlockMode {
+    Zero = 0,
+    Sparse = 1,
+    Raw = 2,
+    Dct = 3,
+}
+
+impl BlockMode {
+    /// In SPEC 8.6 tie-break order (zero, sparse, raw, dct), which is also header order.
+    pub const ALL: [BlockMode; 4] = [BlockMode::Zero, BlockMode::Sparse, BlockMode::Raw, BlockMode::Dct];
+
+    /// The 2-bit header of an auto-mode block (SPEC 8.4).
+    pub fn header(self) -> u32 {
+        self as u32
+    }
+
+    /// Inverse of [`BlockMode::header`]; only the low two bits are looked at.
+    pub fn from_header(h: u32) -> BlockMode {
+        BlockMode::ALL[(h & 3) as usize]
+    }
+
+    /// Position in [`Encoded::block_modes`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Per-tensor codec parameters (SPEC 8.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CodecParams {
+    /// `N`: block length in channels, 4, 8 or 16.
+    pub block: usize,
+    pub mode: Mode,
+    /// Quantisation step of dct coefficients, `2^t` with `0 <= t <= 7`.
+    pub step: u32,
+    /// Number of low-frequency dct coefficients that may be sent, `1..=block`.
+    pub keep: usize,
+    /// Exp-Golomb order of dct coefficient magnitudes, `0..=7`.
+    pub eg_order: u32,
+}
+
+impl CodecParams {
+    /// Checks every field against SPEC 8.1 for a tensor of `bits`-bit values. All problems are
+    /// reported at once, separated by "; ", each naming its field.
+    pub fn validate(&self, bits: u32) -> Result<(), String> {
+        let mut errs: Vec<String> = Vec::new();
+        if !(1..=8).contains(&bits) {
+            errs.push(format!("activation bits = {bits} is out of range (must be 1..=8)"));
+        }
+        if ![4, 8, 16].contains(&self.block) {
+            errs.push(format!("codec block = {} is invalid (must be 4, 8 or 16)", self.block));
+        }
+        if !(1..=128).contains(&self.step) || !self.step.is_power_of_two() {
+            errs.push(format!("codec step = {} is invalid (must be a power of two in 1..=128)", self.step));
+        }
+        // With a bad block only the widest range (1..=16) can be checked for keep, so that a
+        // bad block is not reported twice.
+        let max_keep = if [4, 8, 16].contains(&self.block) { self.block } else { 16 };
+        if self.keep < 1 || self.keep > max_keep {
+            errs.push(format!("codec keep = {} is out of range (must be 1..=block = {})", self.keep, self.block));
+        }
+        if self.eg_order > 7 {
+            errs.push(format!("codec eg_order = {} is out of range (must be 0..=7)", self.eg_order));
+        }
+        // SPEC 8.1: binary tensors have nothing to compress except by raw bits.
+        if bits == 1 && matches!(self.mode, Mode::Sparse | Mode::Dct) {
+            errs.push(format!(
+                "codec mode = {} is not allowed for 1-bit activations (only raw, or auto which means raw)",
+                self.mode
+            ));
+        }
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(errs.join("; "))
+        }
+    }
+
+    /// The block mode every block uses when the tensor mode fixes it, `None` for a real auto
+    /// tensor (SPEC 8.1: auto on 1-bit tensors means raw, without headers).
+    pub(crate) fn fixed_block_mode(&self, bits: u32) -> Option<BlockMode> {
+        match self.mode {
+            Mode::Raw => Some(BlockMode::Raw),
+            Mode::Sparse => Some(BlockMode::Sparse),
+            Mode::Dct => Some(BlockMode::Dct),
+            Mode::Auto if bits == 1 => Some(BlockMode::Raw),
+            Mode::Auto => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok_params() -> CodecParams {
+        CodecParams { block: 8, mode: Mode::Auto, step: 4, keep: 8, eg_order: 2 }
+    }
+
+    #[test]
+    fn mode_parses_and_prints() {
+        for m in [Mode::Raw, Mode::Sparse, Mode::Dct, Mode::Auto] {
+            assert_eq!(m.as_str().parse::<Mode>().unwrap(), m);
+            assert_eq!(m.to_string(), m.as_str());
+        }
+        assert!("Raw".parse::<Mode>().is_err());
+        assert!("zero".parse::<Mode>().is_err());
+    }
+
+    #[test]
+    fn mode_serde_is_lowercase() {
+        #[derive(Deserialize, Serialize)]
+        struct W {
+            mode: Mode,
+        }
+        let w: W = serde_json::from_str(r#"{"mode":"sparse"}"#).unwrap();
+        assert_eq!(w.mode, Mode::Sparse);
+        assert_eq!(serde_json::to_string(&W { mode: Mode::Dct }).unwrap(), r#"{"mode":"dct"}"#);
+        assert!(serde_json::from_str::<W>(r#"{"mode":"Sparse"}"#).is_err());
+    }
+
+    #[test]
+    fn block_mode_headers() {
+        for (i, m) in BlockMode::ALL.iter().enumerate() {
+            assert_eq!(m.header(), i as u32);
+            assert_eq!(m.index(), i);
+            assert_eq!(BlockMode::from_header(i as u32), *m);
+        }
+        assert_eq!(BlockMode::Dct.header(), 0b11);
+        assert_eq!(BlockMode::Sparse.header(), 0b01);
+    }
+
+    #[test]
+    fn validate_accepts_good_params() {
+        for block in [4, 8, 16] {
+            for t in 0..=7 {
+                for keep in 1..=block {
+                    for eg in 0..=7 {
+                        for mode in [Mode::Raw, Mode::Sparse, Mode::Dct, Mode::Auto] {
+                            let p = CodecParams { block, mode, step: 1 << t, keep, eg_order: eg };
+                            for bits in 2..=8 {
+                                assert_eq!(p.validate(bits), Ok(()), "{p:?} bits {bits}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let p = CodecParams { mode: Mode::Raw, ..ok_params() };
+        assert_eq!(p.validate(1), Ok(()));
+        let p = CodecParams { mode: Mode::Auto, ..ok_params() };
+        assert_eq!(p.validate(1), Ok(()));
+    }
+
+    /// Every bad field is rejected, and the message names that field.
+    #[test]
+    fn validate_rejects_each_bad_field() {
+        let cases: Vec<(CodecParams, u32, &str)> = vec![
+            (CodecParams { block: 0, keep: 1, ..ok_params() }, 4, "block"),
+            (CodecParams { block: 2, keep: 1, ..ok_params() }, 4, "block"),
+            (CodecParams { block: 5, keep: 1, ..ok_params() }, 4, "block"),
+            (CodecParams { block: 32, keep: 1, ..ok_params() }, 4, "block"),
+            (CodecParams { step: 0, ..ok_params() }, 4, "step"),
+            (CodecParams { step: 3, ..ok_params() }, 4, "step"),
+            (CodecParams { step: 12, ..ok_params() }, 4, "step"),
+            (CodecParams { step: 256, ..ok_params() }, 4, "step"),
+            (CodecParams { keep: 0, ..ok_params() }, 4, "keep"),
+            (CodecParams { keep: 9, ..ok_params() }, 4, "keep"),
+            (CodecParams { block: 4, keep: 8, ..ok_params() }, 4, "keep"),
+            (CodecParams { eg_order: 8, ..ok_params() }, 4, "eg_order"),
+            (CodecParams { eg_order: 100, ..ok_params() }, 4, "eg_order"),
+            (CodecParams { mode: Mode::Sparse, ..ok_params() }, 1, "mode"),
+            (CodecParams { mode: Mode::Dct, ..ok_params() }, 1, "mode"),
+            (ok_params(), 0, "bits"),
+            (ok_params(), 9, "bits"),
+        ];
+        for (p, bits, field) in cases {
+            let e = p.validate(bits).expect_err(&format!("{p:?} bits {bits} must be rejected"));
+            assert!(e.contains(field), "message {e:?} should name {field}");
+            // Exactly one problem was injected, so exactly one is reported.
+            assert!(!e.contains(';'), "only one error expected in {e:?}");
+        }
+        // Several bad fields are all reported.
+        let p = CodecParams { block: 3, mode: Mode::Dct, step: 5, keep: 0, eg_order: 9 };
+        let e = p.validate(1).unwrap_err();
+        for field in ["block", "step", "keep", "eg_order", "mode"] {
+            assert!(e.contains(field), "{e:?} should name {field}");
+        }
+    }
+
+    #[test]
+    fn fixed_block_modes() {
+        let p = |mode| CodecParams { mode, ..ok_params() };
+        assert_eq!(p(Mode::Raw).fixed_block_mode(4), Some(BlockMode::Raw));
+        assert_eq!(p(Mode::Sparse).fixed_block_mode(4), Some(BlockMode::Sparse));
+        assert_eq!(p(Mode::Dct).fixed_block_mode(4), Some(BlockMode::Dct));
+        assert_eq!(p(Mode::Auto).fixed_block_mode(4), None);
+        assert_eq!(p(Mode::Auto).fixed_block_mode(1), Some(BlockMode::Raw));
+    }
+}

@@ -1,0 +1,132 @@
+//! What the decoder will output for a tensor, computed block by block without a bitstream:
+//! the golden model uses it to carry the codec's loss forward through a network cheaply.
+
+use super::dct::{reconstruct_coefficients, MAX_N};
+use super::layout::{blocks_per_pixel, check_values, gather, scatter};
+use super::plan::Planner;
+use super::{BlockMode, CodecParams};
+use crate::tensor::Tensor3;
+
+/// `decode(encode(t))` without the bitstream. Blocks for which the shared planner picks a
+/// lossless mode keep their values; dct blocks are replaced by their SPEC 8.5 reconstruction.
+///
+/// # Panics
+/// Like [`super::encode`]: on parameters invalid for `bits` or out-of-range values.
+pub fn reconstruct(t: &Tensor3<i32>, bits: u32, p: &CodecParams) -> Tensor3<i32> {
+    if let Err(e) = p.validate(bits) {
+        panic!("reconstruct: invalid codec parameters: {e}");
+    }
+    check_values(t, bits);
+    let planner = Planner::new(bits, p);
+    let nb = blocks_per_pixel(t.c, p.block);
+    let mut out = t.clone();
+    let mut buf = [0i32; MAX_N];
+    for y in 0..t.h {
+        for x in 0..t.w {
+            for b in 0..nb {
+                let v = gather(t, y, x, b, p.block, &mut buf);
+                let plan = planner.plan(v);
+                if plan.mode == BlockMode::Dct {
+                    let n = v.len();
+                    let r = reconstruct_coefficients(planner.matrix(), &plan.coeffs, p.step, bits);
+                    scatter(&mut out, y, x, b, p.block, &r[..n]);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::dct::dct_error_bound;
+    use crate::codec::encode::encode;
+    use crate::codec::testutil::{random_case, random_params, random_tensor, Pattern, CHANNELS};
+    use crate::codec::Mode;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    #[test]
+    fn lossless_modes_are_identity() {
+        let mut rng = StdRng::seed_from_u64(1);
+        for i in 0..500 {
+            let mut case = random_case(&mut rng, Pattern::ALL[i % Pattern::ALL.len()]);
+            if case.bits == 1 {
+                case.p.mode = if i % 2 == 0 { Mode::Raw } else { Mode::Auto };
+            } else {
+                case.p.mode = if i % 2 == 0 { Mode::Raw } else { Mode::Sparse };
+            }
+            assert_eq!(reconstruct(&case.t, case.bits, &case.p), case.t);
+        }
+    }
+
+    /// Auto only changes values inside blocks it codes as dct.
+    #[test]
+    fn auto_changes_only_dct_blocks() {
+        let mut rng = StdRng::seed_from_u64(2);
+        let mut changed = 0;
+        for i in 0..500 {
+            let mut case = random_case(&mut rng, Pattern::ALL[i % Pattern::ALL.len()]);
+            if case.bits == 1 {
+                continue;
+            }
+            case.p.mode = Mode::Auto;
+            let r = reconstruct(&case.t, case.bits, &case.p);
+            let e = encode(&case.t, case.bits, &case.p);
+            if e.block_modes[BlockMode::Dct.index()] == 0 {
+                assert_eq!(r, case.t);
+            }
+            if r != case.t {
+                changed += 1;
+            }
+        }
+        assert!(changed > 0, "some auto tensors should be lossy");
+    }
+
+    /// SPEC 8.7 on whole tensors: with keep = N, every value of a dct-mode tensor (every block
+    /// dct, including short tail blocks) is within `dct_error_bound`.
+    #[test]
+    fn dct_tensors_within_error_bound() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut worst = 0;
+        for block in [4usize, 8, 16] {
+            for bits in 2..=8u32 {
+                for &c in &CHANNELS {
+                    for pat in Pattern::ALL {
+                        let t = random_tensor(&mut rng, c, 2, 2, bits, pat);
+                        let mut p = random_params(&mut rng, block, Mode::Dct);
+                        p.keep = block;
+                        let bound = dct_error_bound(block, p.step, bits) as i32;
+                        let r = reconstruct(&t, bits, &p);
+                        for (a, b) in t.data.iter().zip(&r.data) {
+                            let err = (a - b).abs();
+                            worst = worst.max(err);
+                            assert!(err <= bound, "{p:?} bits {bits}: |{a} - {b}| > {bound}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(worst > 1);
+    }
+
+    /// A known block by hand: flat 200s survive a dct round trip exactly, and a 3-channel tail
+    /// block is reconstructed from its repeated-last-value extension.
+    #[test]
+    fn hand_vectors() {
+        let p = CodecParams { block: 4, mode: Mode::Dct, step: 1, keep: 4, eg_order: 2 };
+        let t = Tensor3::from_vec(4, 1, 1, vec![200; 4]);
+        assert_eq!(reconstruct(&t, 8, &p), t);
+        // keep = 1 on [0, 5, 0, 15]: Xq0 = 20 -> every value (64 * 20 + 128) >> 8 = 5.
+        let p1 = CodecParams { keep: 1, ..p };
+        let t = Tensor3::from_vec(4, 1, 1, vec![0, 5, 0, 15]);
+        assert_eq!(reconstruct(&t, 4, &p1).data, vec![5; 4]);
+        // Tail block [9, 9, 9] -> extended [9, 9, 9, 9] -> exact.
+        let t = Tensor3::from_vec(7, 1, 1, vec![1, 2, 3, 4, 9, 9, 9]);
+        let r = reconstruct(&t, 4, &p1);
+        assert_eq!(&r.data[4..], &[9, 9, 9]);
+        // Block [1, 2, 3, 4], keep 1: X0 = (640 + 32) >> 6 = 10 -> (640 + 128) >> 8 = 3.
+        assert_eq!(&r.data[..4], &[3; 4]);
+    }
+}

@@ -1,0 +1,209 @@
+//! The accelerator configuration: the one source of truth for every width and size.
+//!
+//! The RTL generator, the golden model, the cycle simulator, the testbenches and the resource
+//! reports all read this struct; none keeps its own copy of a parameter.
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The embedded default configuration (src/defaults/accel.toml).
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("defaults/accel.toml");
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccelConfig {
+    pub name: String,
+    pub array: ArrayConfig,
+    pub datapath: DatapathConfig,
+    pub limits: LimitsConfig,
+    pub buffers: BufferConfig,
+    pub codec: CodecConfig,
+    pub dram: DramConfig,
+    pub clock: ClockConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArrayConfig {
+    pub rows: u32,
+    pub cols: u32,
+    pub lanes: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatapathConfig {
+    pub act_bits: u32,
+    pub acc_bits: u32,
+    pub scale_bits: u32,
+    pub bias_bits: u32,
+    pub coef_bits: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub max_channels: u32,
+    pub max_width: u32,
+    pub max_kernel: u32,
+    pub max_fc_inputs: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BufferConfig {
+    pub weight_kib: u32,
+    pub act_kib: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodecConfig {
+    pub enabled: bool,
+    pub block: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DramConfig {
+    pub bytes_per_cycle: u32,
+    pub latency_cycles: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockConfig {
+    pub mhz: f64,
+}
+
+impl Default for AccelConfig {
+    fn default() -> Self {
+        AccelConfig::from_toml_str(DEFAULT_CONFIG_TOML, "<embedded default config>")
+            .expect("the embedded default config is valid")
+    }
+}
+
+/// Checks that `value` lies in `lo..=hi`, naming the key in the error.
+fn check_range(key: &str, value: u64, lo: u64, hi: u64) -> Result<()> {
+    if value < lo || value > hi {
+        bail!("key `{key}` = {value}: expected an integer in {lo}..={hi}");
+    }
+    Ok(())
+}
+
+impl AccelConfig {
+    /// Parses and validates a config; `origin` (a file name) prefixes every error.
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
+        let cfg: AccelConfig = toml::from_str(text)
+            .map_err(|e| anyhow::anyhow!("{}", crate::errors::toml_error_line(text, &e)))
+            .with_context(|| origin.to_string())?;
+        cfg.validate().with_context(|| origin.to_string())?;
+        Ok(cfg)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read accelerator config", path.display()))?;
+        Self::from_toml_str(&text, &path.display().to_string())
+    }
+
+    /// The config file given on a command line, or the embedded default.
+    pub fn load_or_default(path: Option<&Path>) -> Result<Self> {
+        match path {
+            Some(p) => Self::from_file(p),
+            None => Ok(Self::default()),
+        }
+    }
+
+    /// Range checks of every key; the ranges are what the generator and the formats support.
+    pub fn validate(&self) -> Result<()> {
+        if self.name.is_empty()
+            || !self.name.chars().next().unwrap().is_ascii_alphabetic()
+            || !self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            bail!("key `name` = {:?}: expected a Verilog identifier (a letter, then letters, digits or _)", self.name);
+        }
+        check_range("array.rows", self.array.rows.into(), 1, 64)?;
+        check_range("array.cols", self.array.cols.into(), 1, 64)?;
+        let l = self.array.lanes;
+        if !l.is_power_of_two() || !(8..=256).contains(&l) {
+            bail!("key `array.lanes` = {l}: expected a power of two in 8..=256");
+        }
+        let d = &self.datapath;
+        check_range("datapath.act_bits", d.act_bits.into(), 1, 8)?;
+        check_range("datapath.acc_bits", d.acc_bits.into(), 4, 32)?;
+        check_range("datapath.scale_bits", d.scale_bits.into(), 2, 24)?;
+        check_range("datapath.bias_bits", d.bias_bits.into(), 2, 40)?;
+        check_range("datapath.coef_bits", d.coef_bits.into(), 2, 16)?;
+        let m = &self.limits;
+        check_range("limits.max_channels", m.max_channels.into(), 1, 65536)?;
+        check_range("limits.max_width", m.max_width.into(), 1, 65536)?;
+        check_range("limits.max_kernel", m.max_kernel.into(), 1, 15)?;
+        check_range("limits.max_fc_inputs", m.max_fc_inputs.into(), 1, 1 << 24)?;
+        check_range("buffers.weight_kib", self.buffers.weight_kib.into(), 1, 1 << 20)?;
+        check_range("buffers.act_kib", self.buffers.act_kib.into(), 1, 1 << 20)?;
+        if ![4, 8, 16].contains(&self.codec.block) {
+            bail!("key `codec.block` = {}: expected 4, 8 or 16", self.codec.block);
+        }
+        check_range("dram.bytes_per_cycle", self.dram.bytes_per_cycle.into(), 1, 1024)?;
+        check_range("dram.latency_cycles", self.dram.latency_cycles.into(), 0, 100_000)?;
+        let mhz = self.clock.mhz;
+        if !(mhz.is_finite() && mhz > 0.0 && mhz <= 2000.0) {
+            bail!("key `clock.mhz` = {mhz}: expected a frequency in (0, 2000] MHz");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_parses_and_validates() {
+        let c = AccelConfig::default();
+        assert_eq!(c.codec.block, 8);
+        assert!(c.validate().is_ok());
+    }
+
+    fn with_line_replaced(from: &str, to: &str) -> String {
+        assert!(DEFAULT_CONFIG_TOML.contains(from), "test setup: {from} not in default");
+        DEFAULT_CONFIG_TOML.replacen(from, to, 1)
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_naming_it() {
+        let text = with_line_replaced("lanes = 32", "lanes = 32\nlane_count = 4");
+        let e = format!("{:#}", AccelConfig::from_toml_str(&text, "x.toml").unwrap_err());
+        assert!(e.starts_with("x.toml"), "{e}");
+        assert!(e.contains("lane_count"), "{e}");
+        assert!(!e.contains('\n'), "error must be one line: {e}");
+    }
+
+    #[test]
+    fn out_of_range_values_name_the_key() {
+        for (from, to, key) in [
+            ("lanes = 32", "lanes = 24", "array.lanes"),
+            ("block = 8", "block = 5", "codec.block"),
+            ("acc_bits = 24", "acc_bits = 40", "datapath.acc_bits"),
+            ("mhz = 100.0", "mhz = -1.0", "clock.mhz"),
+            ("name = \"cbnn_accel\"", "name = \"9bad\"", "name"),
+        ] {
+            let e = format!("{:#}", AccelConfig::from_toml_str(&with_line_replaced(from, to), "c.toml").unwrap_err());
+            assert!(e.contains(key) && e.starts_with("c.toml"), "{e}");
+        }
+    }
+
+    #[test]
+    fn wrong_type_and_missing_key_are_errors() {
+        let e = format!(
+            "{:#}",
+            AccelConfig::from_toml_str(&with_line_replaced("rows = 4", "rows = \"four\""), "c.toml").unwrap_err()
+        );
+        assert!(e.contains("rows"), "{e}");
+        let e =
+            format!("{:#}", AccelConfig::from_toml_str(&with_line_replaced("rows = 4\n", ""), "c.toml").unwrap_err());
+        assert!(e.contains("rows"), "{e}");
+    }
+}

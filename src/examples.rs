@@ -1,0 +1,41 @@
+//! The embedded example network (examples/tiny) and its input, so every program runs with no
+//! arguments. The files are compiled in; `examples/tiny/make_tiny.py` regenerates them.
+
+use anyhow::Result;
+use std::collections::BTreeMap;
+
+use crate::network::{parse_network, EmbeddedSource, Network};
+use crate::tensor::Tensor3;
+
+pub const TINY_NET_TOML: &str = include_str!("../examples/tiny/net.toml");
+pub const TINY_ORIGIN: &str = "<embedded examples/tiny/net.toml>";
+
+macro_rules! embedded_files {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_bytes!(concat!("../examples/tiny/", $name)) as &[u8])),*]
+    };
+}
+
+const TINY_FILES: &[(&str, &[u8])] = embedded_files!(
+    "conv1.npy",
+    "conv1_bias.npy",
+    "slbf2_bank.npy",
+    "slbf2_index.npy",
+    "conv3.npy",
+    "penni4_basis.npy",
+    "penni4_coef.npy",
+    "fc6.npy",
+);
+
+const TINY_INPUT: &[u8] = include_bytes!("../examples/tiny/input.npy");
+
+/// The embedded example network.
+pub fn tiny_network() -> Result<Network> {
+    let files = EmbeddedSource(TINY_FILES.iter().copied().collect::<BTreeMap<_, _>>());
+    parse_network(TINY_NET_TOML, TINY_ORIGIN, &files)
+}
+
+/// The embedded example input (a synthetic 3x32x32 8-bit image).
+pub fn tiny_input(net: &Network) -> Result<Tensor3<i32>> {
+    crate::npyio::parse_activations(TINY_INPUT, net.input.bits, net.input.shape)
+}

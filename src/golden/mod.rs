@@ -1,0 +1,58 @@
+//! The golden model: a plain integer implementation of docs/SPEC.md, layer by layer.
+//! Everything else (the RTL, the cycle simulator) is judged by bit-exact agreement with it.
+
+pub mod conv;
+pub mod fc;
+pub mod maxpool;
+pub mod output;
+pub mod penni;
+pub mod slbf;
+
+use crate::codec;
+use crate::network::ACC_BITS;
+use crate::quant::{QLayer, QNet, QOp, QWeighted, QWeights};
+use crate::tensor::Tensor3;
+
+/// The raw signed dot products of a weighted layer (before the output function).
+pub fn layer_dots(w: &QWeighted, input: &Tensor3<i32>) -> Tensor3<i64> {
+    let o = w.out_channels;
+    match &w.weights {
+        QWeights::Conv { signs } => conv::conv(input, signs, o, &w.geometry),
+        QWeights::Fc { signs } => fc::fc(input, signs, o),
+        QWeights::Slbf { bank, n, d, index, m } => {
+            slbf::slbf(input, &slbf::SlbfParams { bank, n: *n, d: *d, index, m: *m }, o, &w.geometry)
+        }
+        QWeights::Penni { basis, d, coef } => penni::penni(input, basis, *d, coef, o, &w.geometry),
+    }
+}
+
+/// A layer's output as computed, before it is stored.
+pub fn layer_output(layer: &QLayer, input: &Tensor3<i32>) -> Tensor3<i32> {
+    match &layer.op {
+        QOp::MaxPool(g) => maxpool::maxpool(input, g),
+        QOp::Weighted(w) => output::apply(w, &layer_dots(w, input)),
+    }
+}
+
+/// What reading a tensor back from DRAM gives: the codec's reconstruction (identity for
+/// lossless modes and raw accumulators).
+pub fn stored(t: &Tensor3<i32>, bits: u32, p: &codec::CodecParams) -> Tensor3<i32> {
+    if bits == ACC_BITS {
+        t.clone()
+    } else {
+        codec::reconstruct(t, bits, p)
+    }
+}
+
+/// Runs the network: returns every layer's output as the next layer reads it (after the
+/// codec round trip of its DRAM write). The input is itself stored with the input codec first.
+pub fn run(net: &QNet, input: &Tensor3<i32>) -> Vec<Tensor3<i32>> {
+    let mut x = stored(input, net.input.bits, &net.input.codec);
+    let mut outs = Vec::with_capacity(net.layers.len());
+    for l in &net.layers {
+        let y = stored(&layer_output(l, &x), l.out_bits, &l.codec);
+        outs.push(y.clone());
+        x = y;
+    }
+    outs
+}

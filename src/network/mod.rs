@@ -1,0 +1,147 @@
+//! Network descriptions: the TOML format (spec.rs), its loading and checking (build.rs), and the
+//! checked, typed `Network` every tool consumes.
+
+mod build;
+mod spec;
+
+pub use build::{load_network, parse_network, DirSource, EmbeddedSource, FileSource};
+
+use crate::codec::Mode;
+
+/// A checked network: shapes chain, every tensor is loaded and has the shape its layer needs.
+#[derive(Clone, Debug)]
+pub struct Network {
+    /// Where it came from (file name), the prefix of every later error about it.
+    pub origin: String,
+    pub input: InputDef,
+    pub layers: Vec<Layer>,
+}
+
+/// The input tensor: shape, activation bits and real-valued step (SPEC 2.3, 6).
+#[derive(Clone, Debug)]
+pub struct InputDef {
+    pub shape: [usize; 3],
+    pub bits: u32,
+    pub scale: f64,
+    pub codec: CodecSettings,
+}
+
+/// How a tensor is stored in DRAM (SPEC 8.1); `keep = None` means all `N` coefficients.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CodecSettings {
+    pub mode: Mode,
+    pub step: u32,
+    pub keep: Option<usize>,
+    pub eg_order: u32,
+}
+
+impl Default for CodecSettings {
+    fn default() -> Self {
+        CodecSettings { mode: Mode::Raw, step: 1, keep: None, eg_order: 2 }
+    }
+}
+
+/// Bit width of an activation tensor: 1 = binary ±1, 2..8 = unsigned, `ACC_BITS` = raw int32.
+pub const ACC_BITS: u32 = 32;
+
+#[derive(Clone, Debug)]
+pub struct Layer {
+    pub name: String,
+    pub in_shape: [usize; 3],
+    pub in_bits: u32,
+    pub out_shape: [usize; 3],
+    pub op: Op,
+    pub codec: CodecSettings,
+}
+
+impl Layer {
+    /// Bits of this layer's output tensor (maxpool keeps its input's).
+    pub fn out_bits(&self) -> u32 {
+        match &self.op {
+            Op::MaxPool(_) => self.in_bits,
+            Op::Weighted(w) => w.output.bits(),
+        }
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        match &self.op {
+            Op::MaxPool(_) => "maxpool",
+            Op::Weighted(w) => match w.weights {
+                Weights::Conv(_) => "conv",
+                Weights::Fc(_) => "fc",
+                Weights::Slbf { .. } => "slbf",
+                Weights::Penni { .. } => "penni",
+            },
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    pub kernel: usize,
+    pub stride: usize,
+    pub padding: usize,
+}
+
+impl Geometry {
+    /// Output length along one axis (SPEC 2.4), `None` if not at least 1.
+    pub fn out_len(&self, len: usize) -> Option<usize> {
+        let padded = len + 2 * self.padding;
+        if padded < self.kernel {
+            return None;
+        }
+        Some((padded - self.kernel) / self.stride + 1)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Op {
+    Weighted(Weighted),
+    MaxPool(Geometry),
+}
+
+/// A layer with binary weights, a shared scale per group and an output function.
+#[derive(Clone, Debug)]
+pub struct Weighted {
+    pub out_channels: usize,
+    /// Kernel, stride and padding; for fc `kernel = 1, stride = 1, padding = 0` (unused).
+    pub geometry: Geometry,
+    pub weights: Weights,
+    pub bias: Option<Vec<f32>>,
+    pub scale_group: usize,
+    pub output: OutputFn,
+}
+
+/// Float weights as given by the user; binarisation happens in `quant`.
+#[derive(Clone, Debug)]
+pub enum Weights {
+    /// `[O, I, K, K]`.
+    Conv(Vec<f32>),
+    /// `[O, I]`, `I` = flattened input.
+    Fc(Vec<f32>),
+    /// bank `[n, d, K, K]`, index `[O, m]` (SPEC 3.4).
+    Slbf { bank: Vec<f32>, n: usize, d: usize, index: Vec<usize>, m: usize },
+    /// basis `[d, K, K]`, coef `[O, I, d]` (SPEC 3.5).
+    Penni { basis: Vec<f32>, d: usize, coef: Vec<f32> },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum OutputFn {
+    Accumulator,
+    Sign,
+    /// `scale = None`: calibrate `s_out` on the input (SPEC 6).
+    Relu {
+        bits: u32,
+        scale: Option<f64>,
+    },
+}
+
+impl OutputFn {
+    pub fn bits(&self) -> u32 {
+        match self {
+            OutputFn::Accumulator => ACC_BITS,
+            OutputFn::Sign => 1,
+            OutputFn::Relu { bits, .. } => *bits,
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! .npy reading and writing (through the npyz crate) with the checks and messages users need:
+//! the dtype and shape that were expected, and the file they were not found in.
+
+use anyhow::{anyhow, bail, Context, Result};
+use npyz::{DType, TypeChar, WriterBuilder};
+use std::path::Path;
+
+use crate::tensor::Tensor3;
+
+/// Element types the formats use; `describe` is how an error names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Elem {
+    F32,
+    I8,
+    U8,
+    I32,
+    /// Any integer dtype (index tensors).
+    AnyInt,
+}
+
+impl Elem {
+    fn describe(self) -> &'static str {
+        match self {
+            Elem::F32 => "float32",
+            Elem::I8 => "int8",
+            Elem::U8 => "uint8",
+            Elem::I32 => "int32",
+            Elem::AnyInt => "an integer dtype",
+        }
+    }
+}
+
+/// A loaded array: its shape and its values widened to a common type.
+pub struct Array<T> {
+    pub shape: Vec<usize>,
+    pub data: Vec<T>,
+}
+
+fn dtype_name(d: &DType) -> String {
+    match d {
+        DType::Plain(ts) => {
+            let kind = match ts.type_char() {
+                TypeChar::Float => "float",
+                TypeChar::Int => "int",
+                TypeChar::Uint => "uint",
+                TypeChar::Bool => "bool",
+                _ => return ts.to_string(),
+            };
+            format!("{kind}{}", ts.size_field() * 8)
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+fn open(bytes: &[u8]) -> Result<npyz::NpyFile<&[u8]>> {
+    let f = npyz::NpyFile::new(bytes).map_err(|e| anyhow!("not a valid .npy file ({e})"))?;
+    if f.order() != npyz::Order::C {
+        bail!("Fortran-ordered arrays are not supported (save with np.ascontiguousarray)");
+    }
+    Ok(f)
+}
+
+fn plain(f: &npyz::NpyFile<&[u8]>) -> Option<(TypeChar, u64)> {
+    match f.dtype() {
+        DType::Plain(ts) => Some((ts.type_char(), ts.size_field())),
+        _ => None,
+    }
+}
+
+/// Parses .npy bytes holding float32 values.
+pub fn parse_f32(bytes: &[u8]) -> Result<Array<f32>> {
+    let f = open(bytes)?;
+    if plain(&f) != Some((TypeChar::Float, 4)) {
+        bail!("expected float32 values, found {} (convert with arr.astype(np.float32))", dtype_name(&f.dtype()));
+    }
+    let shape = f.shape().iter().map(|&s| s as usize).collect();
+    let data = f.into_vec::<f32>().map_err(|e| anyhow!("truncated or unreadable data ({e})"))?;
+    Ok(Array { shape, data })
+}
+
+/// Parses .npy bytes holding integers of the expected kind, widened to i64.
+pub fn parse_int(bytes: &[u8], expected: Elem) -> Result<Array<i64>> {
+    let f = open(bytes)?;
+    let found = plain(&f);
+    let ok = match expected {
+        Elem::I8 => found == Some((TypeChar::Int, 1)),
+        Elem::U8 => found == Some((TypeChar::Uint, 1)),
+        Elem::I32 => found == Some((TypeChar::Int, 4)),
+        Elem::AnyInt => matches!(found, Some((TypeChar::Int | TypeChar::Uint, 1 | 2 | 4 | 8))),
+        Elem::F32 => unreachable!("parse_int is for integer dtypes"),
+    };
+    if !ok {
+        bail!("expected {} values, found {}", expected.describe(), dtype_name(&f.dtype()));
+    }
+    let shape = f.shape().iter().map(|&s| s as usize).collect();
+    let (tc, size) = found.unwrap();
+    let err = |e: std::io::Error| anyhow!("truncated or unreadable data ({e})");
+    let data: Vec<i64> = match (tc, size) {
+        (TypeChar::Int, 1) => f.into_vec::<i8>().map_err(err)?.into_iter().map(i64::from).collect(),
+        (TypeChar::Int, 2) => f.into_vec::<i16>().map_err(err)?.into_iter().map(i64::from).collect(),
+        (TypeChar::Int, 4) => f.into_vec::<i32>().map_err(err)?.into_iter().map(i64::from).collect(),
+        (TypeChar::Int, 8) => f.into_vec::<i64>().map_err(err)?,
+        (TypeChar::Uint, 1) => f.into_vec::<u8>().map_err(err)?.into_iter().map(i64::from).collect(),
+        (TypeChar::Uint, 2) => f.into_vec::<u16>().map_err(err)?.into_iter().map(i64::from).collect(),
+        (TypeChar::Uint, 4) => f.into_vec::<u32>().map_err(err)?.into_iter().map(i64::from).collect(),
+        (TypeChar::Uint, 8) => {
+            let v = f.into_vec::<u64>().map_err(err)?;
+            v.into_iter()
+                .map(|x| i64::try_from(x).map_err(|_| anyhow!("value {x} is too large")))
+                .collect::<Result<_>>()?
+        }
+        _ => unreachable!(),
+    };
+    Ok(Array { shape, data })
+}
+
+/// Checks a shape; `expected` uses `None` for a dimension that may be anything.
+pub fn check_shape(shape: &[usize], expected: &[Option<usize>]) -> Result<()> {
+    let fits = shape.len() == expected.len() && shape.iter().zip(expected).all(|(s, e)| e.is_none_or(|e| e == *s));
+    if !fits {
+        let want: Vec<String> = expected.iter().map(|e| e.map_or("_".to_string(), |v| v.to_string())).collect();
+        bail!("expected shape [{}], found {:?}", want.join(", "), shape);
+    }
+    Ok(())
+}
+
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
+}
+
+/// Loads an activation tensor `[C, H, W]` of `bits`-bit values: int8 ±1 for `bits = 1`,
+/// uint8 in `0..2^bits` otherwise (SPEC 1, 7).
+pub fn parse_activations(bytes: &[u8], bits: u32, shape: [usize; 3]) -> Result<Tensor3<i32>> {
+    let elem = if bits == 1 { Elem::I8 } else { Elem::U8 };
+    let a = parse_int(bytes, elem)?;
+    check_shape(&a.shape, &shape.map(Some))?;
+    for &v in &a.data {
+        let ok = if bits == 1 { v == 1 || v == -1 } else { v < (1i64 << bits) };
+        if !ok {
+            let want = if bits == 1 { "-1 or +1".to_string() } else { format!("0..={}", (1i64 << bits) - 1) };
+            bail!("value {v} outside the range of {bits}-bit activations (expected {want})");
+        }
+    }
+    Ok(Tensor3::from_vec(shape[0], shape[1], shape[2], a.data.into_iter().map(|v| v as i32).collect()))
+}
+
+/// Serialises a CHW tensor to .npy bytes; the dtype follows the tensor's kind: int8 (binary),
+/// uint8 (k-bit activations) or int32 (raw accumulators).
+pub fn activations_to_npy(t: &Tensor3<i32>, dtype: Elem) -> Vec<u8> {
+    let shape = [t.c as u64, t.h as u64, t.w as u64];
+    let mut out = Vec::new();
+    fn write<T: npyz::AutoSerialize>(out: &mut Vec<u8>, shape: &[u64], v: impl Iterator<Item = T>) {
+        let mut w =
+            npyz::WriteOptions::new().default_dtype().shape(shape).writer(out).begin_nd().expect("in-memory write");
+        w.extend(v).expect("in-memory write");
+        w.finish().expect("in-memory write");
+    }
+    match dtype {
+        Elem::I8 => write(&mut out, &shape, t.data.iter().map(|&v| v as i8)),
+        Elem::U8 => write(&mut out, &shape, t.data.iter().map(|&v| v as u8)),
+        Elem::I32 => write(&mut out, &shape, t.data.iter().copied()),
+        Elem::F32 | Elem::AnyInt => unreachable!("activations are int8, uint8 or int32"),
+    }
+    out
+}
+
+/// Serialises float32 values of any shape (used by tests and the example generator).
+pub fn f32_to_npy(shape: &[usize], data: &[f32]) -> Vec<u8> {
+    let shape: Vec<u64> = shape.iter().map(|&s| s as u64).collect();
+    let mut out = Vec::new();
+    let mut w =
+        npyz::WriteOptions::new().default_dtype().shape(&shape).writer(&mut out).begin_nd().expect("in-memory write");
+    w.extend(data.iter().copied()).expect("in-memory write");
+    w.finish().expect("in-memory write");
+    out
+}
+
+/// Serialises int64 values of any shape (index tensors in tests and examples).
+pub fn i64_to_npy(shape: &[usize], data: &[i64]) -> Vec<u8> {
+    let shape: Vec<u64> = shape.iter().map(|&s| s as u64).collect();
+    let mut out = Vec::new();
+    let mut w =
+        npyz::WriteOptions::new().default_dtype().shape(&shape).writer(&mut out).begin_nd().expect("in-memory write");
+    w.extend(data.iter().copied()).expect("in-memory write");
+    w.finish().expect("in-memory write");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f32_round_trip_and_dtype_errors() {
+        let bytes = f32_to_npy(&[2, 3], &[1.0, -2.0, 0.5, 0.0, 3.0, -0.0]);
+        let a = parse_f32(&bytes).unwrap();
+        assert_eq!(a.shape, vec![2, 3]);
+        assert_eq!(a.data[1], -2.0);
+        let e = parse_int(&bytes, Elem::U8).unwrap_err().to_string();
+        assert!(e.contains("expected uint8") && e.contains("float32"), "{e}");
+        let ib = i64_to_npy(&[3], &[1, 2, 3]);
+        let e = parse_f32(&ib).unwrap_err().to_string();
+        assert!(e.contains("expected float32") && e.contains("int64"), "{e}");
+    }
+
+    #[test]
+    fn activations_range_and_shape_are_checked() {
+        let t = Tensor3::from_vec(1, 2, 2, vec![0, 3, 7, 1]);
+        let bytes = activations_to_npy(&t, Elem::U8);
+        assert_eq!(parse_activations(&bytes, 3, [1, 2, 2]).unwrap(), t);
+        let e = parse_activations(&bytes, 2, [1, 2, 2]).unwrap_err().to_string();
+        assert!(e.contains("value 7") && e.contains("0..=3"), "{e}");
+        let e = parse_activations(&bytes, 3, [2, 2, 2]).unwrap_err().to_string();
+        assert!(e.contains("expected shape [2, 2, 2]"), "{e}");
+        let b = Tensor3::from_vec(1, 1, 2, vec![-1, 1]);
+        assert_eq!(parse_activations(&activations_to_npy(&b, Elem::I8), 1, [1, 1, 2]).unwrap(), b);
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(parse_f32(b"not numpy").is_err());
+        let mut bytes = f32_to_npy(&[4], &[1.0, 2.0, 3.0, 4.0]);
+        bytes.truncate(bytes.len() - 3);
+        assert!(parse_f32(&bytes).is_err());
+    }
+}
