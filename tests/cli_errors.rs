@@ -1,0 +1,205 @@
+//! Bad input never panics: every case exits non-zero with one line on stderr naming the file,
+//! the key and what was expected, and writes no output.
+
+use cbnn::npyio::{self, Elem};
+use cbnn::tensor::Tensor3;
+use std::path::Path;
+use std::process::Command;
+
+const GOLDEN: &str = env!("CARGO_BIN_EXE_golden");
+
+const GOOD_NET: &str = r#"
+[input]
+shape = [3, 8, 8]
+bits = 8
+
+[[layer]]
+kind = "conv"
+out_channels = 4
+kernel = 3
+padding = 1
+weights = "w1.npy"
+scale_group = 2
+output = "relu"
+out_bits = 4
+out_scale = 0.05
+
+[[layer]]
+kind = "fc"
+out_channels = 5
+weights = "w2.npy"
+output = "accumulator"
+"#;
+
+/// A directory with a valid network, its weights and an input; tests then break one thing.
+fn setup() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    std::fs::write(p.join("net.toml"), GOOD_NET).unwrap();
+    std::fs::write(p.join("w1.npy"), npyio::f32_to_npy(&[4, 3, 3, 3], &vec![0.5; 108])).unwrap();
+    std::fs::write(p.join("w2.npy"), npyio::f32_to_npy(&[5, 256], &vec![-0.25; 1280])).unwrap();
+    let x = Tensor3::from_vec(3, 8, 8, (0..192).map(|i| i % 256).collect());
+    std::fs::write(p.join("x.npy"), npyio::activations_to_npy(&x, Elem::U8)).unwrap();
+    d
+}
+
+fn golden(dir: &Path, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["--network", "net.toml", "--input", "x.npy", "--out", "out"];
+    args.extend_from_slice(extra);
+    let o = Command::new(GOLDEN).current_dir(dir).args(&args).output().unwrap();
+    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into(), String::from_utf8_lossy(&o.stderr).into())
+}
+
+/// Runs golden after `edit` broke the setup, and checks the one-line error contains `needles`.
+fn expect_error(edit: impl FnOnce(&Path), extra: &[&str], needles: &[&str]) {
+    let d = setup();
+    edit(d.path());
+    let (code, _out, err) = golden(d.path(), extra);
+    assert_ne!(code, 0, "expected failure, stderr: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {err}");
+    assert!(lines[0].starts_with("golden: error: "), "{err}");
+    for n in needles {
+        assert!(lines[0].contains(n), "missing {n:?} in: {err}");
+    }
+    assert!(!d.path().join("out/output.npy").exists(), "an output was written despite the error");
+}
+
+fn edit_net(p: &Path, from: &str, to: &str) {
+    let net = std::fs::read_to_string(p.join("net.toml")).unwrap();
+    assert!(net.contains(from), "test setup: {from}");
+    std::fs::write(p.join("net.toml"), net.replacen(from, to, 1)).unwrap();
+}
+
+#[test]
+fn the_good_setup_runs() {
+    let d = setup();
+    let (code, out, err) = golden(d.path(), &["--dump-layers"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("output.npy"));
+    let y = npyio::parse_int(&std::fs::read(d.path().join("out/output.npy")).unwrap(), Elem::I32).unwrap();
+    assert_eq!(y.shape, vec![5, 1, 1]);
+    assert!(d.path().join("out/layers/00_conv0.npy").exists());
+}
+
+#[test]
+fn malformed_toml() {
+    expect_error(|p| edit_net(p, "bits = 8", "bits = = 8"), &[], &["net.toml", "line 4"]);
+}
+
+#[test]
+fn unknown_key() {
+    expect_error(|p| edit_net(p, "kernel = 3", "kernel = 3\nkernal_size = 3"), &[], &["net.toml", "kernal_size"]);
+}
+
+#[test]
+fn key_not_used_by_kind() {
+    expect_error(|p| edit_net(p, "kind = \"fc\"", "kind = \"fc\"\nkernel = 3"), &[], &["net.toml", "layer 1", "`kernel`", "fc"]);
+}
+
+#[test]
+fn missing_weights_file() {
+    expect_error(|p| std::fs::remove_file(p.join("w1.npy")).unwrap(), &[], &["net.toml", "layer 0", "`weights`", "w1.npy"]);
+}
+
+#[test]
+fn weights_of_wrong_dtype() {
+    // A float64 .npy: write int64 through the same writer to get a wrong dtype.
+    expect_error(
+        |p| std::fs::write(p.join("w1.npy"), npyio::i64_to_npy(&[4, 3, 3, 3], &[1; 108])).unwrap(),
+        &[],
+        &["w1.npy", "`weights`", "expected float32", "int64"],
+    );
+}
+
+#[test]
+fn weights_of_wrong_shape() {
+    expect_error(
+        |p| std::fs::write(p.join("w1.npy"), npyio::f32_to_npy(&[4, 2, 3, 3], &[0.5; 72])).unwrap(),
+        &[],
+        &["w1.npy", "`weights`", "expected shape [4, 3, 3, 3]", "[4, 2, 3, 3]"],
+    );
+}
+
+#[test]
+fn shapes_that_do_not_chain() {
+    // Without padding and with a 9x9 kernel, the 8x8 input cannot produce an output.
+    expect_error(|p| edit_net(p, "kernel = 3\npadding = 1", "kernel = 9"), &[], &["net.toml", "layer 0", "`kernel` = 9", "8x8"]);
+}
+
+#[test]
+fn group_out_of_range() {
+    expect_error(|p| edit_net(p, "scale_group = 2", "scale_group = 5"), &[], &["net.toml", "`scale_group` = 5", "1..=4"]);
+    expect_error(|p| edit_net(p, "scale_group = 2", "scale_group = 0"), &[], &["`scale_group` = 0"]);
+}
+
+#[test]
+fn codec_settings_out_of_range() {
+    expect_error(|p| edit_net(p, "out_bits = 4", "out_bits = 4\ncodec = \"dct\"\nstep = 3"), &[], &["`step` = 3", "power of two"]);
+    expect_error(|p| edit_net(p, "out_bits = 4", "out_bits = 4\ncodec = \"zip\""), &[], &["`codec` = \"zip\"", "auto"]);
+    expect_error(
+        |p| edit_net(p, "output = \"relu\"\nout_bits = 4\nout_scale = 0.05", "output = \"sign\"\ncodec = \"dct\""),
+        &[],
+        &["layer 0", "`codec`", "binary"],
+    );
+    expect_error(|p| edit_net(p, "out_bits = 4", "out_bits = 4\ncodec = \"dct\"\ndct_keep = 9"), &[], &["`dct_keep` = 9", "codec.block = 8"]);
+}
+
+#[test]
+fn accumulator_output_must_be_last() {
+    expect_error(|p| edit_net(p, "output = \"relu\"\nout_bits = 4\nout_scale = 0.05", "output = \"accumulator\""), &[], &["layer 0", "last layer"]);
+}
+
+#[test]
+fn input_of_wrong_dtype_shape_or_range() {
+    let wrong_dtype = |p: &Path| {
+        let x = Tensor3::from_vec(3, 8, 8, vec![1; 192]);
+        std::fs::write(p.join("x.npy"), npyio::activations_to_npy(&x, Elem::I32)).unwrap();
+    };
+    expect_error(wrong_dtype, &[], &["x.npy", "expected uint8", "int32"]);
+    let wrong_shape = |p: &Path| {
+        let x = Tensor3::from_vec(3, 8, 4, vec![1; 96]);
+        std::fs::write(p.join("x.npy"), npyio::activations_to_npy(&x, Elem::U8)).unwrap();
+    };
+    expect_error(wrong_shape, &[], &["x.npy", "expected shape [3, 8, 8]"]);
+    expect_error(|p| edit_net(p, "bits = 8", "bits = 4"), &[], &["x.npy", "outside the range of 4-bit", "0..=15"]);
+    expect_error(|p| std::fs::write(p.join("x.npy"), b"garbage").unwrap(), &[], &["x.npy", "not a valid .npy"]);
+}
+
+#[test]
+fn bad_config() {
+    let cfg = |p: &Path| {
+        let text = cbnn::config::DEFAULT_CONFIG_TOML.replace("rows = 4", "rows = 4\ncolumns = 2");
+        std::fs::write(p.join("accel.toml"), text).unwrap();
+    };
+    expect_error(cfg, &["--config", "accel.toml"], &["accel.toml", "columns"]);
+    expect_error(|_| {}, &["--config", "nope.toml"], &["nope.toml", "cannot read"]);
+    let narrow = |p: &Path| {
+        let text = cbnn::config::DEFAULT_CONFIG_TOML.replace("acc_bits = 24", "acc_bits = 8");
+        std::fs::write(p.join("accel.toml"), text).unwrap();
+    };
+    expect_error(narrow, &["--config", "accel.toml"], &["net.toml", "layer 0", "acc_bits = 8", "bit accumulator"]);
+}
+
+#[test]
+fn bad_command_line() {
+    let d = setup();
+    let o = Command::new(GOLDEN).current_dir(d.path()).args(["--frobnicate"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--frobnicate"), "{err}");
+    let o = Command::new(GOLDEN).current_dir(d.path()).args(["--network", "net.toml"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--input"));
+}
+
+#[test]
+fn runs_with_no_arguments() {
+    let d = tempfile::tempdir().unwrap();
+    let o = Command::new(GOLDEN).current_dir(d.path()).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let y = npyio::parse_int(&std::fs::read(d.path().join("out/golden/output.npy")).unwrap(), Elem::I32).unwrap();
+    assert_eq!(y.shape, vec![10, 1, 1]);
+}
