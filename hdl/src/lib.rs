@@ -1,1 +1,10 @@
+//! The rust-hdl description of the binary-CNN accelerator and the flow that checks its emitted
+//! Verilog with independent tools (Icarus Verilog, Verilator, Yosys).
+//!
+//! Every block takes its widths and sizes from `cbnn::config::AccelConfig`; a block counts as
+//! done when its emitted Verilog, simulated by Icarus or Verilator, matches the golden model.
 
+pub mod flow;
+
+#[cfg(test)]
+mod toolchain_tests;
