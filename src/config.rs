@@ -202,8 +202,10 @@ mod tests {
             AccelConfig::from_toml_str(&with_line_replaced("rows = 4", "rows = \"four\""), "c.toml").unwrap_err()
         );
         assert!(e.contains("rows"), "{e}");
-        let e =
-            format!("{:#}", AccelConfig::from_toml_str(&with_line_replaced("rows = 4\n", ""), "c.toml").unwrap_err());
-        assert!(e.contains("rows"), "{e}");
+        assert!(e.contains("key `array.rows`"), "{e}");
+        let without: String =
+            DEFAULT_CONFIG_TOML.lines().filter(|l| !l.starts_with("rows")).map(|l| format!("{l}\n")).collect();
+        let e = format!("{:#}", AccelConfig::from_toml_str(&without, "c.toml").unwrap_err());
+        assert!(e.contains("missing field `rows`"), "{e}");
     }
 }

@@ -31,6 +31,7 @@ impl Elem {
 }
 
 /// A loaded array: its shape and its values widened to a common type.
+#[derive(Debug)]
 pub struct Array<T> {
     pub shape: Vec<usize>,
     pub data: Vec<T>,

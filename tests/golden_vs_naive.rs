@@ -115,8 +115,8 @@ fn naive(net: &Network, cfg: &AccelConfig, x: &Tensor3<i32>) -> (Vec<f64>, Vec<i
             for ox in 0..w_out {
                 let mut acc = 0f64;
                 if let Weights::Fc(_) = w.weights {
-                    for t in 0..taps {
-                        acc += wi[o][t] * x.data[t] as f64;
+                    for (wt, &a) in wi[o].iter().zip(&x.data) {
+                        acc += wt * a as f64;
                     }
                 } else {
                     for c in 0..c_in {

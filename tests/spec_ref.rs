@@ -97,6 +97,10 @@ fn check_accumulators(kind: Kind, count: usize, seed: u64) {
         assert_eq!(theirs.shape, ours.shape().to_vec(), "case {case}");
         let ours_v: Vec<i64> = ours.data.clone();
         assert_eq!(theirs.data, ours_v, "case {case} ({kind:?}) differs from spec_ref.py: {:?}", net.layers[0]);
+        if qw.output == quant::QOutput::Accumulator {
+            let out = golden::layer_output(&q.layers[0], &x);
+            assert_eq!(out.data.iter().map(|&v| v as i64).collect::<Vec<_>>(), theirs.data, "case {case}: output = accumulator");
+        }
     }
 }
 
@@ -214,5 +218,49 @@ fn dct_error_bound_matches_independent_implementation() {
                 assert_eq!(theirs, codec::dct_error_bound(block, step, bits), "N={block} step={step} k={bits}");
             }
         }
+    }
+}
+
+/// As a user would: the `golden` program on a network file with `output = "accumulator"`, and
+/// spec_ref.py on the same .npy files, give identical int32 outputs (conv and fc).
+#[test]
+fn golden_program_accumulator_outputs_match_independent_implementation() {
+    if !cbnn::tools::python_numpy("spec_ref golden program") {
+        return;
+    }
+    let mut rng = StdRng::seed_from_u64(16);
+    for (kind, extra) in [("conv", "kernel = 3\nstride = 2\npadding = 1\n"), ("fc", "")] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let (c, h, w, o) = (5usize, 9usize, 7usize, 6usize);
+        let wshape: Vec<usize> = if kind == "conv" { vec![o, c, 3, 3] } else { vec![o, c * h * w] };
+        let wn: usize = wshape.iter().product();
+        std::fs::write(d.join("w.npy"), npyio::f32_to_npy(&wshape, &common::floats(&mut rng, wn))).unwrap();
+        let x = common::activations(&mut rng, [c, h, w], 3);
+        std::fs::write(d.join("x.npy"), npyio::activations_to_npy(&x, Elem::U8)).unwrap();
+        let net = format!(
+            "[input]\nshape = [{c}, {h}, {w}]\nbits = 3\n\n[[layer]]\nkind = \"{kind}\"\nout_channels = {o}\n{extra}weights = \"w.npy\"\noutput = \"accumulator\"\n"
+        );
+        std::fs::write(d.join("net.toml"), net).unwrap();
+        let status = Command::new(env!("CARGO_BIN_EXE_golden"))
+            .current_dir(d)
+            .args(["--network", "net.toml", "--input", "x.npy", "--out", "g"])
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+        let mut args: Vec<String> = ["acc", "--kind", kind, "--bits", "3", "--input", "x.npy", "--weights", "w.npy", "--out", "r.npy"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        if kind == "conv" {
+            args.extend(["--stride", "2", "--padding", "1"].iter().map(|s| s.to_string()));
+        }
+        let out = Command::new("python3").arg(SCRIPT).args(&args).current_dir(d).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let ours = npyio::parse_int(&std::fs::read(d.join("g/output.npy")).unwrap(), Elem::I32).unwrap();
+        let theirs = npyio::parse_int(&std::fs::read(d.join("r.npy")).unwrap(), Elem::I32).unwrap();
+        assert_eq!(ours.shape, theirs.shape, "{kind}");
+        assert_eq!(ours.data, theirs.data, "{kind}");
+        assert!(ours.data.iter().any(|&v| v != 0), "{kind}: a trivial all-zero output proves little");
     }
 }

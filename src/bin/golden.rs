@@ -188,10 +188,8 @@ fn run(args: Args) -> Result<()> {
 
 fn print_table(net: &Network, reports: &[LayerReport], out: &Path, dumped: bool) {
     println!("golden model: {} ({} layers)", net.origin, reports.len());
-    println!(
-        "{:<10} {:<8} {:<14} {:>4}  {:<58} {}",
-        "layer", "kind", "output CHW", "bits", "parameters", "vs float32 reference"
-    );
+    let header = ["layer", "kind", "output CHW", "bits", "parameters", "vs float32 reference"];
+    println!("{:<10} {:<8} {:<14} {:>4}  {:<58} {}", header[0], header[1], header[2], header[3], header[4], header[5]);
     for r in reports {
         let shape = format!("{}x{}x{}", r.shape[0], r.shape[1], r.shape[2]);
         println!("{:<10} {:<8} {:<14} {:>4}  {:<58} {}", r.name, r.kind, shape, r.bits, r.detail, r.fidelity);

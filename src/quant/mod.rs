@@ -43,6 +43,8 @@ pub struct QLayer {
     pub codec: CodecParams,
 }
 
+// One per layer, so the size difference between variants costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum QOp {
     MaxPool(Geometry),
