@@ -47,7 +47,11 @@ fn golden(dir: &Path, extra: &[&str]) -> (i32, String, String) {
     let mut args = vec!["--network", "net.toml", "--input", "x.npy", "--out", "out"];
     args.extend_from_slice(extra);
     let o = Command::new(GOLDEN).current_dir(dir).args(&args).output().unwrap();
-    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into(), String::from_utf8_lossy(&o.stderr).into())
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
 }
 
 /// Runs golden after `edit` broke the setup, and checks the one-line error contains `needles`.
@@ -95,12 +99,20 @@ fn unknown_key() {
 
 #[test]
 fn key_not_used_by_kind() {
-    expect_error(|p| edit_net(p, "kind = \"fc\"", "kind = \"fc\"\nkernel = 3"), &[], &["net.toml", "layer 1", "`kernel`", "fc"]);
+    expect_error(
+        |p| edit_net(p, "kind = \"fc\"", "kind = \"fc\"\nkernel = 3"),
+        &[],
+        &["net.toml", "layer 1", "`kernel`", "fc"],
+    );
 }
 
 #[test]
 fn missing_weights_file() {
-    expect_error(|p| std::fs::remove_file(p.join("w1.npy")).unwrap(), &[], &["net.toml", "layer 0", "`weights`", "w1.npy"]);
+    expect_error(
+        |p| std::fs::remove_file(p.join("w1.npy")).unwrap(),
+        &[],
+        &["net.toml", "layer 0", "`weights`", "w1.npy"],
+    );
 }
 
 #[test]
@@ -125,30 +137,50 @@ fn weights_of_wrong_shape() {
 #[test]
 fn shapes_that_do_not_chain() {
     // Without padding and with a 9x9 kernel, the 8x8 input cannot produce an output.
-    expect_error(|p| edit_net(p, "kernel = 3\npadding = 1", "kernel = 9"), &[], &["net.toml", "layer 0", "`kernel` = 9", "8x8"]);
+    expect_error(
+        |p| edit_net(p, "kernel = 3\npadding = 1", "kernel = 9"),
+        &[],
+        &["net.toml", "layer 0", "`kernel` = 9", "8x8"],
+    );
 }
 
 #[test]
 fn group_out_of_range() {
-    expect_error(|p| edit_net(p, "scale_group = 2", "scale_group = 5"), &[], &["net.toml", "`scale_group` = 5", "1..=4"]);
+    expect_error(
+        |p| edit_net(p, "scale_group = 2", "scale_group = 5"),
+        &[],
+        &["net.toml", "`scale_group` = 5", "1..=4"],
+    );
     expect_error(|p| edit_net(p, "scale_group = 2", "scale_group = 0"), &[], &["`scale_group` = 0"]);
 }
 
 #[test]
 fn codec_settings_out_of_range() {
-    expect_error(|p| edit_net(p, "out_bits = 4", "out_bits = 4\ncodec = \"dct\"\nstep = 3"), &[], &["`step` = 3", "power of two"]);
+    expect_error(
+        |p| edit_net(p, "out_bits = 4", "out_bits = 4\ncodec = \"dct\"\nstep = 3"),
+        &[],
+        &["`step` = 3", "power of two"],
+    );
     expect_error(|p| edit_net(p, "out_bits = 4", "out_bits = 4\ncodec = \"zip\""), &[], &["`codec` = \"zip\"", "auto"]);
     expect_error(
         |p| edit_net(p, "output = \"relu\"\nout_bits = 4\nout_scale = 0.05", "output = \"sign\"\ncodec = \"dct\""),
         &[],
         &["layer 0", "`codec`", "binary"],
     );
-    expect_error(|p| edit_net(p, "out_bits = 4", "out_bits = 4\ncodec = \"dct\"\ndct_keep = 9"), &[], &["`dct_keep` = 9", "codec.block = 8"]);
+    expect_error(
+        |p| edit_net(p, "out_bits = 4", "out_bits = 4\ncodec = \"dct\"\ndct_keep = 9"),
+        &[],
+        &["`dct_keep` = 9", "codec.block = 8"],
+    );
 }
 
 #[test]
 fn accumulator_output_must_be_last() {
-    expect_error(|p| edit_net(p, "output = \"relu\"\nout_bits = 4\nout_scale = 0.05", "output = \"accumulator\""), &[], &["layer 0", "last layer"]);
+    expect_error(
+        |p| edit_net(p, "output = \"relu\"\nout_bits = 4\nout_scale = 0.05", "output = \"accumulator\""),
+        &[],
+        &["layer 0", "last layer"],
+    );
 }
 
 #[test]

@@ -99,7 +99,11 @@ fn check_accumulators(kind: Kind, count: usize, seed: u64) {
         assert_eq!(theirs.data, ours_v, "case {case} ({kind:?}) differs from spec_ref.py: {:?}", net.layers[0]);
         if qw.output == quant::QOutput::Accumulator {
             let out = golden::layer_output(&q.layers[0], &x);
-            assert_eq!(out.data.iter().map(|&v| v as i64).collect::<Vec<_>>(), theirs.data, "case {case}: output = accumulator");
+            assert_eq!(
+                out.data.iter().map(|&v| v as i64).collect::<Vec<_>>(),
+                theirs.data,
+                "case {case}: output = accumulator"
+            );
         }
     }
 }
@@ -248,10 +252,11 @@ fn golden_program_accumulator_outputs_match_independent_implementation() {
             .output()
             .unwrap();
         assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
-        let mut args: Vec<String> = ["acc", "--kind", kind, "--bits", "3", "--input", "x.npy", "--weights", "w.npy", "--out", "r.npy"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut args: Vec<String> =
+            ["acc", "--kind", kind, "--bits", "3", "--input", "x.npy", "--weights", "w.npy", "--out", "r.npy"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
         if kind == "conv" {
             args.extend(["--stride", "2", "--padding", "1"].iter().map(|s| s.to_string()));
         }

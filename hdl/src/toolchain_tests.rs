@@ -72,7 +72,8 @@ fn verilator_lint_runs() {
     let dir = tempfile::tempdir().unwrap();
     // A hand-written clean module must pass; a width mismatch must be caught.
     let clean = dir.path().join("clean.v");
-    std::fs::write(&clean, "module clean(input wire [3:0] a, output wire [3:0] y);\nassign y = ~a;\nendmodule\n").unwrap();
+    std::fs::write(&clean, "module clean(input wire [3:0] a, output wire [3:0] y);\nassign y = ~a;\nendmodule\n")
+        .unwrap();
     flow::verilator_lint(&[clean], "clean").unwrap();
     let bad = dir.path().join("bad.v");
     std::fs::write(&bad, "module bad(input wire [3:0] a, output wire [7:0] y);\nassign y = a;\nendmodule\n").unwrap();

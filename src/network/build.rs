@@ -88,13 +88,8 @@ fn to_usize(key: &str, v: i64, lo: i64, hi: i64) -> Result<usize> {
 }
 
 fn parse_mode(s: &str) -> Result<Mode> {
-    Ok(match s {
-        "raw" => Mode::Raw,
-        "sparse" => Mode::Sparse,
-        "dct" => Mode::Dct,
-        "auto" => Mode::Auto,
-        _ => bail!("key `codec` = {s:?}: expected one of \"raw\", \"sparse\", \"dct\", \"auto\""),
-    })
+    s.parse::<Mode>()
+        .map_err(|_| anyhow!("key `codec` = {s:?}: expected one of \"raw\", \"sparse\", \"dct\", \"auto\""))
 }
 
 /// Codec keys shared by [input] and layers; `bits` is the bits of the tensor they store.
