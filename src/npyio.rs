@@ -145,46 +145,37 @@ pub fn parse_activations(bytes: &[u8], bits: u32, shape: [usize; 3]) -> Result<T
     Ok(Tensor3::from_vec(shape[0], shape[1], shape[2], a.data.into_iter().map(|v| v as i32).collect()))
 }
 
+/// Serialises values of any shape to .npy bytes with the dtype of `T`.
+fn to_npy<T: npyz::AutoSerialize>(shape: &[usize], values: impl Iterator<Item = T>) -> Vec<u8> {
+    let shape: Vec<u64> = shape.iter().map(|&s| s as u64).collect();
+    let mut out = Vec::new();
+    let mut w =
+        npyz::WriteOptions::new().default_dtype().shape(&shape).writer(&mut out).begin_nd().expect("in-memory write");
+    w.extend(values).expect("in-memory write");
+    w.finish().expect("in-memory write");
+    out
+}
+
 /// Serialises a CHW tensor to .npy bytes; the dtype follows the tensor's kind: int8 (binary),
 /// uint8 (k-bit activations) or int32 (raw accumulators).
 pub fn activations_to_npy(t: &Tensor3<i32>, dtype: Elem) -> Vec<u8> {
-    let shape = [t.c as u64, t.h as u64, t.w as u64];
-    let mut out = Vec::new();
-    fn write<T: npyz::AutoSerialize>(out: &mut Vec<u8>, shape: &[u64], v: impl Iterator<Item = T>) {
-        let mut w =
-            npyz::WriteOptions::new().default_dtype().shape(shape).writer(out).begin_nd().expect("in-memory write");
-        w.extend(v).expect("in-memory write");
-        w.finish().expect("in-memory write");
-    }
+    let shape = t.shape();
     match dtype {
-        Elem::I8 => write(&mut out, &shape, t.data.iter().map(|&v| v as i8)),
-        Elem::U8 => write(&mut out, &shape, t.data.iter().map(|&v| v as u8)),
-        Elem::I32 => write(&mut out, &shape, t.data.iter().copied()),
+        Elem::I8 => to_npy(&shape, t.data.iter().map(|&v| v as i8)),
+        Elem::U8 => to_npy(&shape, t.data.iter().map(|&v| v as u8)),
+        Elem::I32 => to_npy(&shape, t.data.iter().copied()),
         Elem::F32 | Elem::AnyInt => unreachable!("activations are int8, uint8 or int32"),
     }
-    out
 }
 
 /// Serialises float32 values of any shape (used by tests and the example generator).
 pub fn f32_to_npy(shape: &[usize], data: &[f32]) -> Vec<u8> {
-    let shape: Vec<u64> = shape.iter().map(|&s| s as u64).collect();
-    let mut out = Vec::new();
-    let mut w =
-        npyz::WriteOptions::new().default_dtype().shape(&shape).writer(&mut out).begin_nd().expect("in-memory write");
-    w.extend(data.iter().copied()).expect("in-memory write");
-    w.finish().expect("in-memory write");
-    out
+    to_npy(shape, data.iter().copied())
 }
 
 /// Serialises int64 values of any shape (index tensors in tests and examples).
 pub fn i64_to_npy(shape: &[usize], data: &[i64]) -> Vec<u8> {
-    let shape: Vec<u64> = shape.iter().map(|&s| s as u64).collect();
-    let mut out = Vec::new();
-    let mut w =
-        npyz::WriteOptions::new().default_dtype().shape(&shape).writer(&mut out).begin_nd().expect("in-memory write");
-    w.extend(data.iter().copied()).expect("in-memory write");
-    w.finish().expect("in-memory write");
-    out
+    to_npy(shape, data.iter().copied())
 }
 
 #[cfg(test)]

@@ -21,13 +21,9 @@ fn conv_f(
             for x in 0..w_out {
                 let mut acc = 0f64;
                 for c in 0..input.c {
-                    for ky in 0..g.kernel {
-                        for kx in 0..g.kernel {
-                            let iy = (y * g.stride + ky) as isize - g.padding as isize;
-                            let ix = (x * g.stride + kx) as isize - g.padding as isize;
-                            if let Some(a) = input.get_padded(c, iy, ix) {
-                                acc += weight(o, c, ky, kx) as f64 * a as f64;
-                            }
+                    for (ky, kx, iy, ix) in g.window(y, x) {
+                        if let Some(a) = input.get_padded(c, iy, ix) {
+                            acc += weight(o, c, ky, kx) as f64 * a as f64;
                         }
                     }
                 }
@@ -47,16 +43,10 @@ pub fn layer_forward(op: &Op, input: &Tensor3<f32>) -> Tensor3<f32> {
             for c in 0..input.c {
                 for y in 0..h_out {
                     for x in 0..w_out {
-                        let mut best = f32::NEG_INFINITY;
-                        for ky in 0..g.kernel {
-                            for kx in 0..g.kernel {
-                                let iy = (y * g.stride + ky) as isize - g.padding as isize;
-                                let ix = (x * g.stride + kx) as isize - g.padding as isize;
-                                if let Some(v) = input.get_padded(c, iy, ix) {
-                                    best = best.max(v);
-                                }
-                            }
-                        }
+                        let best = g
+                            .window(y, x)
+                            .filter_map(|(_, _, iy, ix)| input.get_padded(c, iy, ix))
+                            .fold(f32::NEG_INFINITY, f32::max);
                         out.set(c, y, x, best);
                     }
                 }

@@ -10,13 +10,9 @@ pub fn window_dot(input: &Tensor3<i32>, kern: &[i8], c0: usize, kc: usize, g: &G
     let k = g.kernel;
     let mut acc = 0i64;
     for c in 0..kc {
-        for ky in 0..k {
-            for kx in 0..k {
-                let iy = (y * g.stride + ky) as isize - g.padding as isize;
-                let ix = (x * g.stride + kx) as isize - g.padding as isize;
-                if let Some(a) = input.get_padded(c0 + c, iy, ix) {
-                    acc += kern[(c * k + ky) * k + kx] as i64 * a as i64;
-                }
+        for (ky, kx, iy, ix) in g.window(y, x) {
+            if let Some(a) = input.get_padded(c0 + c, iy, ix) {
+                acc += kern[(c * k + ky) * k + kx] as i64 * a as i64;
             }
         }
     }

@@ -9,16 +9,7 @@ pub fn maxpool(input: &Tensor3<i32>, g: &Geometry) -> Tensor3<i32> {
     for c in 0..input.c {
         for y in 0..h_out {
             for x in 0..w_out {
-                let mut best: Option<i32> = None;
-                for ky in 0..g.kernel {
-                    for kx in 0..g.kernel {
-                        let iy = (y * g.stride + ky) as isize - g.padding as isize;
-                        let ix = (x * g.stride + kx) as isize - g.padding as isize;
-                        if let Some(v) = input.get_padded(c, iy, ix) {
-                            best = Some(best.map_or(v, |b| b.max(v)));
-                        }
-                    }
-                }
+                let best = g.window(y, x).filter_map(|(_, _, iy, ix)| input.get_padded(c, iy, ix)).max();
                 out.set(c, y, x, best.expect("padding < kernel guarantees a valid tap"));
             }
         }

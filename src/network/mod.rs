@@ -92,6 +92,15 @@ impl Geometry {
         }
         Some((padded - self.kernel) / self.stride + 1)
     }
+
+    /// The taps of output pixel (y, x): `(ky, kx, input row, input column)`, the input
+    /// coordinates signed because padded taps fall outside the input (SPEC 2.4).
+    pub fn window(&self, y: usize, x: usize) -> impl Iterator<Item = (usize, usize, isize, isize)> + '_ {
+        let (y0, x0) =
+            ((y * self.stride) as isize - self.padding as isize, (x * self.stride) as isize - self.padding as isize);
+        (0..self.kernel)
+            .flat_map(move |ky| (0..self.kernel).map(move |kx| (ky, kx, y0 + ky as isize, x0 + kx as isize)))
+    }
 }
 
 #[derive(Clone, Debug)]
