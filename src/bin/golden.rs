@@ -87,22 +87,21 @@ struct LayerReport {
 }
 
 fn describe(l: &QLayer) -> String {
+    let geometry = |g: &cbnn::network::Geometry| format!("k{} s{} p{}", g.kernel, g.stride, g.padding);
+    let codec = if l.out_bits == ACC_BITS { String::new() } else { format!(" codec={}", l.codec.mode) };
     match &l.op {
-        QOp::MaxPool(g) => format!("k{} s{} p{}", g.kernel, g.stride, g.padding),
+        QOp::MaxPool(g) => format!("{}{codec}", geometry(g)),
         QOp::Weighted(w) => {
-            let mmax = w.mult.iter().max().copied().unwrap_or(0);
-            format!(
-                "k{} s{} p{} G={} groups={} m<= {} F={} acc={}b codec={:?}",
-                w.geometry.kernel,
-                w.geometry.stride,
-                w.geometry.padding,
-                w.scale_group,
-                w.mult.len(),
-                mmax,
-                w.shift,
-                w.acc_width,
-                l.codec.mode
-            )
+            let shape = match w.weights {
+                cbnn::quant::QWeights::Fc { .. } => format!("{} inputs", l.in_shape.iter().product::<usize>()),
+                _ => geometry(&w.geometry),
+            };
+            let scale = if w.output == cbnn::quant::QOutput::Accumulator {
+                "raw accumulator".to_string()
+            } else {
+                format!("m<={} F={}", w.mult.iter().max().copied().unwrap_or(0), w.shift)
+            };
+            format!("{shape} G={} ({} groups) {scale} acc={}b{codec}", w.scale_group, w.mult.len(), w.acc_width)
         }
     }
 }
