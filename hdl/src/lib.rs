@@ -5,6 +5,9 @@
 //! done when its emitted Verilog, simulated by Icarus or Verilator, matches the golden model.
 
 pub mod flow;
+pub mod pe;
+pub mod popcount;
+pub mod verilog;
 
 #[cfg(test)]
 mod toolchain_tests;

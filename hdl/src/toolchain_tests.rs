@@ -91,3 +91,16 @@ fn emitted_verilog_passes_verilator_lint() {
     assert_eq!(files.len(), 2, "top and its register");
     flow::verilator_lint(&files, "top").unwrap();
 }
+
+#[test]
+fn synthesis_check_rejects_latches() {
+    if !flow::have_yosys("toolchain yosys latch") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("l.v");
+    std::fs::write(&f, "module l(input wire en, input wire d, output reg q);\nalways @(*) if (en) q = d;\nendmodule\n")
+        .unwrap();
+    let e = flow::yosys_synth(&[f], "l", flow::Family::Ice40).unwrap_err().to_string();
+    assert!(e.contains("Latch inferred"), "{e}");
+}
