@@ -5,8 +5,10 @@
 //! - XNOR mode: `contrib = 2*popcount(~(a ^ w) & e) - popcount(e)`, `e` the valid lanes: none for
 //!   a padded tap (`pad`), `tail_mask` on a pixel's last chunk (`tail`), all otherwise.
 //! - BWN mode (one bit-plane): `contrib = 2*popcount(a & w) - popcount(a)`.
+//!
 //! The two popcounts are registered (stage 1) beside the psum path, so `psum_in -> psum_out` is one
 //! register whatever `L` is; `a`, `pad`, `tail` and `first` move right with one register.
+//!
 //! Weights: `shadow` is loaded from the column bus `wl_data` when the load token `wl_en_in` is
 //! here (the token moves down one row per cycle); `first` (the first chunk of a pass) swaps the
 //! shadow into the active register and uses it at once.
