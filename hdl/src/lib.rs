@@ -4,7 +4,9 @@
 //! Every block takes its widths and sizes from `cbnn::config::AccelConfig`; a block counts as
 //! done when its emitted Verilog, simulated by Icarus or Verilator, matches the golden model.
 
+pub mod array;
 pub mod flow;
+pub mod netlist;
 pub mod pe;
 pub mod popcount;
 pub mod verilog;

@@ -7,11 +7,12 @@
 //! - BWN mode (one bit-plane): `contrib = 2*popcount(a & w) - popcount(a)`.
 //!
 //! The two popcounts are registered (stage 1) beside the psum path, so `psum_in -> psum_out` is one
-//! register whatever `L` is; `a`, `pad`, `tail` and `first` move right with one register.
+//! register whatever `L` is.
 //!
-//! Weights: `shadow` is loaded from the column bus `wl_data` when the load token `wl_en_in` is
-//! here (the token moves down one row per cycle); `first` (the first chunk of a pass) swaps the
-//! shadow into the active register and uses it at once.
+//! Weights: `shadow` is loaded from the column bus `wl_data` when the load token `wl_en` is here;
+//! `first` (the first chunk of a pass) swaps the shadow into the active register and uses it at
+//! once. The systolic registers between PEs (activation and flags to the right, load token down)
+//! belong to the array (`array.rs`), so a PE has no output that an edge PE would leave unused.
 
 use crate::popcount::PopCount;
 use rust_hdl::prelude::*;
@@ -28,15 +29,10 @@ pub struct Pe<const L: usize, const SW: usize> {
     pub pad_in: Signal<In, Bit>,
     pub tail_in: Signal<In, Bit>,
     pub first_in: Signal<In, Bit>,
-    pub a_out: Signal<Out, Bits<L>>,
-    pub pad_out: Signal<Out, Bit>,
-    pub tail_out: Signal<Out, Bit>,
-    pub first_out: Signal<Out, Bit>,
     pub psum_in: Signal<In, Bits<SW>>,
     pub psum_out: Signal<Out, Bits<SW>>,
     pub wl_data: Signal<In, Bits<L>>,
-    pub wl_en_in: Signal<In, Bit>,
-    pub wl_en_out: Signal<Out, Bit>,
+    pub wl_en: Signal<In, Bit>,
     all_lanes: Constant<Bits<L>>,
     no_lanes: Constant<Bits<L>>,
     weight: Signal<Local, Bits<L>>,
@@ -44,13 +40,8 @@ pub struct Pe<const L: usize, const SW: usize> {
     hits: Signal<Local, Bits<L>>,
     pop_match: PopCount<L, SW>,
     pop_lanes: PopCount<L, SW>,
-    a_reg: DFF<Bits<L>>,
-    pad_reg: DFF<Bit>,
-    tail_reg: DFF<Bit>,
-    first_reg: DFF<Bit>,
     shadow: DFF<Bits<L>>,
     active: DFF<Bits<L>>,
-    token: DFF<Bit>,
     match_count: DFF<Bits<SW>>,
     lane_count: DFF<Bits<SW>>,
     psum: DFF<Bits<SW>>,
@@ -67,15 +58,10 @@ impl<const L: usize, const SW: usize> Default for Pe<L, SW> {
             pad_in: Default::default(),
             tail_in: Default::default(),
             first_in: Default::default(),
-            a_out: Default::default(),
-            pad_out: Default::default(),
-            tail_out: Default::default(),
-            first_out: Default::default(),
             psum_in: Default::default(),
             psum_out: Default::default(),
             wl_data: Default::default(),
-            wl_en_in: Default::default(),
-            wl_en_out: Default::default(),
+            wl_en: Default::default(),
             all_lanes: Constant::new(Bits::<L>::mask()),
             no_lanes: Constant::new(0u64.into()),
             weight: Default::default(),
@@ -83,13 +69,8 @@ impl<const L: usize, const SW: usize> Default for Pe<L, SW> {
             hits: Default::default(),
             pop_match: Default::default(),
             pop_lanes: Default::default(),
-            a_reg: Default::default(),
-            pad_reg: Default::default(),
-            tail_reg: Default::default(),
-            first_reg: Default::default(),
             shadow: Default::default(),
             active: Default::default(),
-            token: Default::default(),
             match_count: Default::default(),
             lane_count: Default::default(),
             psum: Default::default(),
@@ -100,33 +81,9 @@ impl<const L: usize, const SW: usize> Default for Pe<L, SW> {
 impl<const L: usize, const SW: usize> Logic for Pe<L, SW> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(
-            self,
-            clock,
-            a_reg,
-            pad_reg,
-            tail_reg,
-            first_reg,
-            shadow,
-            active,
-            token,
-            match_count,
-            lane_count,
-            psum
-        );
-        // Systolic moves: activation and its flags to the right, load token down.
-        self.a_reg.d.next = self.a_in.val();
-        self.pad_reg.d.next = self.pad_in.val();
-        self.tail_reg.d.next = self.tail_in.val();
-        self.first_reg.d.next = self.first_in.val();
-        self.token.d.next = self.wl_en_in.val();
-        self.a_out.next = self.a_reg.q.val();
-        self.pad_out.next = self.pad_reg.q.val();
-        self.tail_out.next = self.tail_reg.q.val();
-        self.first_out.next = self.first_reg.q.val();
-        self.wl_en_out.next = self.token.q.val();
+        dff_setup!(self, clock, shadow, active, match_count, lane_count, psum);
         // Weights: load the shadow, swap on the first chunk of a pass.
-        if self.wl_en_in.val() {
+        if self.wl_en.val() {
             self.shadow.d.next = self.wl_data.val();
         }
         self.weight.next = self.active.q.val();

@@ -75,30 +75,7 @@ fn readable_name(design: &str, old: &str) -> String {
 /// Merges identical module definitions and renames all modules after `design` (the top module
 /// becomes `design`). The top module comes first in the result.
 pub fn dedupe_and_rename(verilog: &str, design: &str) -> Vec<Module> {
-    let mut modules = parse_modules(verilog);
-    // Merge until nothing changes: merging children can make parents identical.
-    loop {
-        let mut by_body: BTreeMap<String, String> = BTreeMap::new();
-        let mut map = BTreeMap::new();
-        for m in &modules {
-            let body = rename_refs(&m.text, &BTreeMap::from([(m.name.clone(), "@SELF@".to_string())]));
-            match by_body.get(&body) {
-                Some(first) => {
-                    map.insert(m.name.clone(), first.clone());
-                }
-                None => {
-                    by_body.insert(body, m.name.clone());
-                }
-            }
-        }
-        if map.is_empty() {
-            break;
-        }
-        modules.retain(|m| !map.contains_key(&m.name));
-        for m in &mut modules {
-            m.text = rename_refs(&m.text, &map);
-        }
-    }
+    let mut modules = merge_identical(parse_modules(verilog));
     // Readable, unique names.
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     let mut used: BTreeMap<String, usize> = BTreeMap::new();
@@ -115,6 +92,39 @@ pub fn dedupe_and_rename(verilog: &str, design: &str) -> Vec<Module> {
     }
     modules.sort_by_key(|m| (m.name != design, m.name.clone()));
     modules
+}
+
+/// Merges identical module definitions (keeping the first name of each) until nothing changes:
+/// merging children can make parents identical. Also used on the union of several blocks' modules.
+pub fn merge_identical(mut modules: Vec<Module>) -> Vec<Module> {
+    loop {
+        let mut by_body: BTreeMap<String, String> = BTreeMap::new();
+        let mut map = BTreeMap::new();
+        for m in &modules {
+            let body = rename_refs(&m.text, &BTreeMap::from([(m.name.clone(), "@SELF@".to_string())]));
+            match by_body.get(&body) {
+                Some(first) => {
+                    map.insert(m.name.clone(), first.clone());
+                }
+                None => {
+                    by_body.insert(body, m.name.clone());
+                }
+            }
+        }
+        if map.is_empty() {
+            return modules;
+        }
+        modules.retain(|m| !map.contains_key(&m.name));
+        for m in &mut modules {
+            m.text = rename_refs(&m.text, &map);
+        }
+    }
+}
+
+/// Emits a rust-hdl block as merged, renamed modules; its top module is called `name`.
+pub fn emit_block<B: rust_hdl::prelude::Block>(mut uut: B, name: &str) -> Vec<Module> {
+    uut.connect_all();
+    dedupe_and_rename(&rust_hdl::prelude::generate_verilog(&uut), name)
 }
 
 /// All modules as one Verilog text.
