@@ -37,7 +37,6 @@ pub struct DatapathConfig {
     pub act_bits: u32,
     pub acc_bits: u32,
     pub scale_bits: u32,
-    pub bias_bits: u32,
     pub coef_bits: u32,
 }
 
@@ -92,6 +91,19 @@ fn check_range(key: &str, value: u64, lo: u64, hi: u64) -> Result<()> {
     Ok(())
 }
 
+/// Accumulator widths the hardware generator supports (`datapath.acc_bits`).
+pub const ACC_BITS_SUPPORTED: [u32; 5] = [16, 20, 24, 28, 32];
+/// Multiplier widths the hardware generator supports (`datapath.scale_bits`).
+pub const SCALE_BITS_SUPPORTED: [u32; 3] = [8, 12, 16];
+
+impl DatapathConfig {
+    /// Signed width of the folded bias b_o (SPEC 5.2): as wide as the product m_g * dot, so a
+    /// bias never needs more range than the value it is added to.
+    pub fn bias_bits(&self) -> u32 {
+        self.acc_bits + self.scale_bits
+    }
+}
+
 impl AccelConfig {
     /// Parses and validates a config; `origin` (a file name) prefixes every error.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
@@ -132,9 +144,13 @@ impl AccelConfig {
         }
         let d = &self.datapath;
         check_range("datapath.act_bits", d.act_bits.into(), 1, 8)?;
-        check_range("datapath.acc_bits", d.acc_bits.into(), 4, 32)?;
-        check_range("datapath.scale_bits", d.scale_bits.into(), 2, 24)?;
-        check_range("datapath.bias_bits", d.bias_bits.into(), 2, 40)?;
+        // The generator instantiates its rust-hdl blocks for these widths (Rust types fix widths).
+        if !ACC_BITS_SUPPORTED.contains(&d.acc_bits) {
+            bail!("key `datapath.acc_bits` = {}: expected one of {ACC_BITS_SUPPORTED:?}", d.acc_bits);
+        }
+        if !SCALE_BITS_SUPPORTED.contains(&d.scale_bits) {
+            bail!("key `datapath.scale_bits` = {}: expected one of {SCALE_BITS_SUPPORTED:?}", d.scale_bits);
+        }
         check_range("datapath.coef_bits", d.coef_bits.into(), 2, 16)?;
         let m = &self.limits;
         check_range("limits.max_channels", m.max_channels.into(), 1, 65536)?;
@@ -186,7 +202,8 @@ mod tests {
         for (from, to, key) in [
             ("lanes = 32", "lanes = 24", "array.lanes"),
             ("block = 8", "block = 5", "codec.block"),
-            ("acc_bits = 24", "acc_bits = 40", "datapath.acc_bits"),
+            ("acc_bits = 24", "acc_bits = 18", "datapath.acc_bits"),
+            ("scale_bits = 16", "scale_bits = 10", "datapath.scale_bits"),
             ("mhz = 100.0", "mhz = -1.0", "clock.mhz"),
             ("name = \"cbnn_accel\"", "name = \"9bad\"", "name"),
         ] {

@@ -207,11 +207,13 @@ fn bad_config() {
     };
     expect_error(cfg, &["--config", "accel.toml"], &["accel.toml", "columns"]);
     expect_error(|_| {}, &["--config", "nope.toml"], &["nope.toml", "cannot read"]);
+    // fc over 256 8-bit inputs: |dot| <= 256 * 255 needs 17 bits.
     let narrow = |p: &Path| {
-        let text = cbnn::config::DEFAULT_CONFIG_TOML.replace("acc_bits = 24", "acc_bits = 8");
+        let text = cbnn::config::DEFAULT_CONFIG_TOML.replace("acc_bits = 24", "acc_bits = 16");
         std::fs::write(p.join("accel.toml"), text).unwrap();
+        edit_net(p, "out_bits = 4", "out_bits = 8");
     };
-    expect_error(narrow, &["--config", "accel.toml"], &["net.toml", "layer 0", "acc_bits = 8", "bit accumulator"]);
+    expect_error(narrow, &["--config", "accel.toml"], &["net.toml", "layer 1", "acc_bits = 16", "17-bit accumulator"]);
 }
 
 #[test]

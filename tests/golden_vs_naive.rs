@@ -156,7 +156,7 @@ fn naive(net: &Network, cfg: &AccelConfig, x: &Tensor3<i32>) -> (Vec<f64>, Vec<i
         (0..=31).filter(|&f| round_away(mmax * 2f64.powi(f)) <= limit).max().unwrap_or(0)
     };
     let m: Vec<f64> = ms.iter().map(|v| round_away(v * 2f64.powi(f)).min(limit)).collect();
-    let bmax = 2f64.powi(cfg.datapath.bias_bits as i32 - 1);
+    let bmax = 2f64.powi((cfg.datapath.acc_bits + cfg.datapath.scale_bits) as i32 - 1);
     let outs = dots
         .iter()
         .enumerate()

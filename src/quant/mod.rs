@@ -290,7 +290,7 @@ fn compile_weighted(
         (vec![0; group_scale.len()], 0, vec![0; o_count])
     } else {
         let (mult, shift) = fixed_point(&ms, dp.scale_bits);
-        (mult, shift, fold_bias(w.bias.as_deref(), o_count, unit, shift, dp.bias_bits))
+        (mult, shift, fold_bias(w.bias.as_deref(), o_count, unit, shift, dp.bias_bits()))
     };
     let real_bias = match &w.bias {
         Some(b) => b.iter().map(|&v| v as f64).collect(),
