@@ -9,6 +9,7 @@ pub mod flow;
 pub mod netlist;
 pub mod pe;
 pub mod popcount;
+pub mod ppu;
 pub mod verilog;
 
 #[cfg(test)]

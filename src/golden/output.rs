@@ -4,13 +4,14 @@
 use crate::quant::{QOutput, QWeighted};
 use crate::tensor::Tensor3;
 
-/// One output value from its dot product, filter `o` (group `o / G`).
-pub fn output_value(w: &QWeighted, o: usize, dot: i64) -> i32 {
-    match w.output {
+/// SPEC 6 for one value: `dot` the raw accumulator, `m` the group multiplier, `b` the folded bias,
+/// `shift` = F. Sign outputs are ±1.
+pub fn requantise(output: QOutput, dot: i64, m: u32, b: i64, shift: u32) -> i32 {
+    match output {
         QOutput::Accumulator => i32::try_from(dot).expect("compile() checks the int32 bound"),
         QOutput::Sign | QOutput::Relu { .. } => {
-            let z = w.mult[o / w.scale_group] as i128 * dot as i128 + w.bias[o] as i128;
-            match w.output {
+            let z = m as i128 * dot as i128 + b as i128;
+            match output {
                 QOutput::Sign => {
                     if z >= 0 {
                         1
@@ -19,13 +20,18 @@ pub fn output_value(w: &QWeighted, o: usize, dot: i64) -> i32 {
                     }
                 }
                 QOutput::Relu { bits } => {
-                    let h = if w.shift > 0 { 1i128 << (w.shift - 1) } else { 0 };
-                    ((z + h) >> w.shift).clamp(0, (1i128 << bits) - 1) as i32
+                    let h = if shift > 0 { 1i128 << (shift - 1) } else { 0 };
+                    ((z + h) >> shift).clamp(0, (1i128 << bits) - 1) as i32
                 }
                 QOutput::Accumulator => unreachable!(),
             }
         }
     }
+}
+
+/// One output value of filter `o` (group `o / G`) from its dot product.
+pub fn output_value(w: &QWeighted, o: usize, dot: i64) -> i32 {
+    requantise(w.output, dot, w.mult[o / w.scale_group], w.bias[o], w.shift)
 }
 
 pub fn apply(w: &QWeighted, dots: &Tensor3<i64>) -> Tensor3<i32> {

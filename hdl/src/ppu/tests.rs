@@ -1,0 +1,118 @@
+//! The PPU's emitted Verilog under Icarus against the golden model's output function
+//! (`cbnn::golden::output::requantise`), over random accumulators, multipliers, biases, shifts,
+//! output functions and widths.
+
+use super::*;
+use crate::flow;
+use crate::verilog::emit_block;
+use cbnn::golden::output::requantise;
+use cbnn::quant::QOutput;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::fmt::Write as _;
+
+fn run<const A: usize, const S: usize, const P: usize, const B: usize, const Z: usize>(seed: u64) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    if !flow::have_icarus("ppu co-simulation") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let modules = emit_block(Ppu::<A, S, P, B, Z>::default(), "ppu");
+    let files = flow::write_split(dir.path(), &crate::verilog::join(&modules)).unwrap();
+    // Layer-static settings change between batches; values stream through each batch.
+    let mut tb = String::new();
+    writeln!(
+        tb,
+        "module tb;\nreg clock = 0; reg in_valid = 0; reg [{}:0] acc = 0; reg [{}:0] m = 0; reg [{}:0] bias = 0;",
+        A - 1,
+        S - 1,
+        B - 1
+    )
+    .unwrap();
+    writeln!(
+        tb,
+        "reg [4:0] shift = 0; reg [1:0] mode = 0; reg [3:0] out_bits = 0; wire out_valid; wire [{}:0] value;",
+        A - 1
+    )
+    .unwrap();
+    writeln!(tb, "ppu dut(.clock(clock), .in_valid(in_valid), .acc(acc), .m(m), .bias(bias), .shift(shift), .mode(mode), .out_bits(out_bits), .out_valid(out_valid), .value(value));").unwrap();
+    writeln!(tb, "initial begin").unwrap();
+    let mut expected = Vec::new();
+    for batch in 0..12 {
+        let mode = [MODE_ACC, MODE_SIGN, MODE_RELU, MODE_RELU][batch % 4];
+        let shift: u32 = rng.gen_range(0..=31);
+        let bits: u32 = rng.gen_range(2..=8);
+        writeln!(tb, "shift = 5'd{shift}; mode = 2'd{mode}; out_bits = 4'd{bits};").unwrap();
+        let output = match mode {
+            MODE_ACC => QOutput::Accumulator,
+            MODE_SIGN => QOutput::Sign,
+            _ => QOutput::Relu { bits },
+        };
+        for _ in 0..40 {
+            let amax = 1i64 << (A - 1).min(31);
+            let dot: i64 = if mode == MODE_ACC {
+                rng.gen_range(-amax.min(1 << 31)..amax.min(1 << 31))
+            } else {
+                rng.gen_range(-amax..amax)
+            };
+            let m: u32 = rng.gen_range(0..(1u32 << S));
+            let bmax = 1i64 << (B - 1);
+            let mut b: i64 = if rng.gen_bool(0.3) { 0 } else { rng.gen_range(-bmax..bmax) };
+            // Most values land where the output function decides something: around the rounding
+            // ties and the clamp limits of relu, around zero for sign.
+            if mode != MODE_ACC && rng.gen_bool(0.7) {
+                let unit = 1i128 << shift;
+                let q = rng.gen_range(-2i128..(1i128 << bits) + 2);
+                let r = match rng.gen_range(0..3) {
+                    0 => unit / 2,
+                    1 => unit / 2 - 1,
+                    _ => rng.gen_range(-unit..=unit),
+                };
+                let z = if mode == MODE_SIGN { rng.gen_range(-2i128..2) } else { q * unit + r };
+                let need = z - m as i128 * dot as i128;
+                if need >= -(bmax as i128) && need < bmax as i128 {
+                    b = need as i64;
+                }
+            }
+            let want = requantise(output, dot, m, b, shift);
+            // The PPU emits the stored bit pattern: the value, or 1 for +1 and 0 for -1.
+            expected.push(if output == QOutput::Sign { (want > 0) as i64 } else { want as i64 });
+            let hex = |v: i64, w: usize| format!("{w}'h{:x}", (v as i128) & ((1i128 << w) - 1));
+            writeln!(tb, "in_valid = 1; acc = {}; m = {}; bias = {}; #1 clock = 1; #1 clock = 0; if (out_valid) $display(\"%0d\", $signed(value));", hex(dot, A), hex(m as i64, S), hex(b, B)).unwrap();
+        }
+        // Drain before the static settings change.
+        writeln!(tb, "in_valid = 0; #1 clock = 1; #1 clock = 0; if (out_valid) $display(\"%0d\", $signed(value)); #1 clock = 1; #1 clock = 0; if (out_valid) $display(\"%0d\", $signed(value));").unwrap();
+    }
+    writeln!(tb, "$finish;\nend\nendmodule").unwrap();
+    let tb_path = dir.path().join("tb.v");
+    std::fs::write(&tb_path, tb).unwrap();
+    let mut sources: Vec<&std::path::Path> = vec![&tb_path];
+    sources.extend(files.iter().map(|p| p.as_path()));
+    let out = flow::icarus_run(dir.path(), &sources, "tb").unwrap();
+    let got: Vec<i64> = out.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    // Relu and sign values are small and non-negative; $signed only matters for accumulators.
+    let got: Vec<i64> =
+        got.iter().zip(&expected).map(|(&g, &e)| if e >= 0 && g < 0 { g + (1i64 << A) } else { g }).collect();
+    assert_eq!(got, expected, "PPU<{A}, {S}>");
+}
+
+#[test]
+fn verilog_matches_golden_output_function() {
+    run::<16, 8, 25, 24, 34>(1);
+    run::<24, 16, 41, 40, 42>(2);
+    run::<32, 12, 45, 44, 46>(3);
+}
+
+#[test]
+fn verilog_is_lint_clean_and_synthesises() {
+    let modules = emit_block(Ppu::<24, 16, 41, 40, 42>::default(), "ppu");
+    let dir = tempfile::tempdir().unwrap();
+    let files = flow::write_split(dir.path(), &crate::verilog::join(&modules)).unwrap();
+    if flow::have_verilator("ppu lint") {
+        flow::verilator_lint(&files, "ppu").unwrap();
+    }
+    if flow::have_yosys("ppu synthesis") {
+        flow::yosys_synth(&files, "ppu", flow::Family::Ice40).unwrap();
+        flow::yosys_synth(&files, "ppu", flow::Family::Ecp5).unwrap();
+    }
+}
