@@ -4,6 +4,7 @@
 //! Every block takes its widths and sizes from `cbnn::config::AccelConfig`; a block counts as
 //! done when its emitted Verilog, simulated by Icarus or Verilator, matches the golden model.
 
+pub mod accum;
 pub mod array;
 pub mod flow;
 pub mod netlist;
