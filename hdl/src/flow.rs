@@ -122,3 +122,34 @@ pub fn yosys_synth(files: &[std::path::PathBuf], top: &str, family: Family) -> R
     }
     Ok(log)
 }
+
+/// The checks every emitted design must pass, as far as the tools are installed (skip on a
+/// developer machine, fail in CI): `verilator --lint-only -Wall`, and Yosys synthesis for iCE40
+/// and ECP5 with no latches, undriven nets or warnings. `test` names the caller in skip notes.
+pub fn check_lint_and_synth(test: &str, modules: &[crate::verilog::Module], top: &str) {
+    let dir = tempfile_dir();
+    let files = write_split(dir.path(), &crate::verilog::join(modules)).expect("write the design");
+    if have_verilator(test) {
+        verilator_lint(&files, top).unwrap_or_else(|e| panic!("{test}: {e}"));
+    }
+    if have_yosys(test) {
+        for family in [Family::Ice40, Family::Ecp5] {
+            yosys_synth(&files, top, family).unwrap_or_else(|e| panic!("{test}: {e}"));
+        }
+    }
+}
+
+/// Writes `testbench` (top module `tb`) beside the design's modules and runs it under Icarus;
+/// returns its standard output. Files it writes with relative names land in `dir`.
+pub fn icarus_run_with(dir: &Path, testbench: &str, modules: &[crate::verilog::Module]) -> Result<String> {
+    let files = write_split(dir, &crate::verilog::join(modules))?;
+    let tb = dir.join("tb.v");
+    std::fs::write(&tb, testbench).with_context(|| format!("{}: cannot write", tb.display()))?;
+    let mut sources: Vec<&Path> = vec![&tb];
+    sources.extend(files.iter().map(|p| p.as_path()));
+    icarus_run(dir, &sources, "tb")
+}
+
+fn tempfile_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temporary directory")
+}

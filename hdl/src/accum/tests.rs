@@ -59,13 +59,7 @@ fn run<const A: usize, const N: usize>(seed: u64) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let files =
-        flow::write_split(dir.path(), &crate::verilog::join(&emit_block(ColAcc::<A, N>::default(), "acc"))).unwrap();
-    let tb_path = dir.path().join("tb.v");
-    std::fs::write(&tb_path, tb).unwrap();
-    let mut sources: Vec<&std::path::Path> = vec![&tb_path];
-    sources.extend(files.iter().map(|p| p.as_path()));
-    let out = flow::icarus_run(dir.path(), &sources, "tb").unwrap();
+    let out = flow::icarus_run_with(dir.path(), &tb, &emit_block(ColAcc::<A, N>::default(), "acc")).unwrap();
     let got: Vec<i64> = out.lines().filter_map(|l| l.trim().parse().ok()).collect();
     let want: Vec<i64> = (0..2)
         .flat_map(|b| (0..depth).map(move |i| (b, i)))
@@ -83,14 +77,5 @@ fn verilog_accumulates_like_the_model() {
 
 #[test]
 fn verilog_is_lint_clean_and_synthesises() {
-    let modules = emit_block(ColAcc::<24, 6>::default(), "acc");
-    let dir = tempfile::tempdir().unwrap();
-    let files = flow::write_split(dir.path(), &crate::verilog::join(&modules)).unwrap();
-    if flow::have_verilator("accumulator lint") {
-        flow::verilator_lint(&files, "acc").unwrap();
-    }
-    if flow::have_yosys("accumulator synthesis") {
-        flow::yosys_synth(&files, "acc", flow::Family::Ice40).unwrap();
-        flow::yosys_synth(&files, "acc", flow::Family::Ecp5).unwrap();
-    }
+    flow::check_lint_and_synth("accumulator", &emit_block(ColAcc::<24, 6>::default(), "acc"), "acc");
 }

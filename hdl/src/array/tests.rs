@@ -230,7 +230,6 @@ fn cosim(s: &ArrayShape, case: &Case) -> Option<Vec<i64>> {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let modules = array_modules("dut", s).unwrap();
-    let files = flow::write_split(d, &crate::verilog::join(&modules)).unwrap();
     let (r_n, c_n, l, sw) = (s.rows, s.cols, s.lanes, s.psum_bits());
     let mut stim = String::new();
     for cy in &cycles {
@@ -269,11 +268,7 @@ fn cosim(s: &ArrayShape, case: &Case) -> Option<Vec<i64>> {
     writeln!(tb, "  a_in = v[{}:{}];", sw_total - 1, c_n * l + 1 + 3 * r_n).unwrap();
     writeln!(tb, "  #1 clock = 1; #1 clock = 0; $fwrite(f, \"%h\\n\", psum_out);").unwrap();
     writeln!(tb, "end\n$fclose(f); $finish;\nend\nendmodule").unwrap();
-    let tb_path = d.join("tb.v");
-    std::fs::write(&tb_path, tb).unwrap();
-    let mut sources: Vec<&std::path::Path> = vec![&tb_path];
-    sources.extend(files.iter().map(|p| p.as_path()));
-    flow::icarus_run(d, &sources, "tb").unwrap();
+    flow::icarus_run_with(d, &tb, &modules).unwrap();
     let out = std::fs::read_to_string(d.join("out.txt")).unwrap();
     let samples: Vec<&str> = out.lines().collect();
     assert_eq!(samples.len(), cycles.len());
@@ -341,13 +336,5 @@ fn array_verilog_is_lint_clean_and_synthesises() {
     let modules = array_modules("dut", &s).unwrap();
     let names: Vec<&str> = modules.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names.iter().filter(|n| **n == "dut_pe").count(), 1, "one PE definition: {names:?}");
-    let dir = tempfile::tempdir().unwrap();
-    let files = flow::write_split(dir.path(), &crate::verilog::join(&modules)).unwrap();
-    if flow::have_verilator("array lint") {
-        flow::verilator_lint(&files, "dut_array").unwrap();
-    }
-    if flow::have_yosys("array synthesis") {
-        flow::yosys_synth(&files, "dut_array", flow::Family::Ice40).unwrap();
-        flow::yosys_synth(&files, "dut_array", flow::Family::Ecp5).unwrap();
-    }
+    flow::check_lint_and_synth("array", &modules, "dut_array");
 }

@@ -164,13 +164,5 @@ fn merged_verilog_is_lint_clean_and_synthesises() {
     let modules = crate::verilog::dedupe_and_rename(&emit::<32, 10>(), "pe");
     // PE, two popcounts, and one DFF module per distinct width (32 and 10 bits).
     assert_eq!(modules.len(), 4, "{:?}", modules.iter().map(|m| &m.name).collect::<Vec<_>>());
-    let dir = tempfile::tempdir().unwrap();
-    let files = flow::write_split(dir.path(), &crate::verilog::join(&modules)).unwrap();
-    if flow::have_verilator("pe lint") {
-        flow::verilator_lint(&files, "pe").unwrap();
-    }
-    if flow::have_yosys("pe synthesis") {
-        flow::yosys_synth(&files, "pe", flow::Family::Ice40).unwrap();
-        flow::yosys_synth(&files, "pe", flow::Family::Ecp5).unwrap();
-    }
+    flow::check_lint_and_synth("pe", &modules, "pe");
 }

@@ -16,9 +16,6 @@ fn run<const A: usize, const S: usize, const P: usize, const B: usize, const Z: 
     if !flow::have_icarus("ppu co-simulation") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let modules = emit_block(Ppu::<A, S, P, B, Z>::default(), "ppu");
-    let files = flow::write_split(dir.path(), &crate::verilog::join(&modules)).unwrap();
     // Layer-static settings change between batches; values stream through each batch.
     let mut tb = String::new();
     writeln!(
@@ -84,11 +81,8 @@ fn run<const A: usize, const S: usize, const P: usize, const B: usize, const Z: 
         writeln!(tb, "in_valid = 0; #1 clock = 1; #1 clock = 0; if (out_valid) $display(\"%0d\", $signed(value)); #1 clock = 1; #1 clock = 0; if (out_valid) $display(\"%0d\", $signed(value));").unwrap();
     }
     writeln!(tb, "$finish;\nend\nendmodule").unwrap();
-    let tb_path = dir.path().join("tb.v");
-    std::fs::write(&tb_path, tb).unwrap();
-    let mut sources: Vec<&std::path::Path> = vec![&tb_path];
-    sources.extend(files.iter().map(|p| p.as_path()));
-    let out = flow::icarus_run(dir.path(), &sources, "tb").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = flow::icarus_run_with(dir.path(), &tb, &emit_block(Ppu::<A, S, P, B, Z>::default(), "ppu")).unwrap();
     let got: Vec<i64> = out.lines().filter_map(|l| l.trim().parse().ok()).collect();
     // Relu and sign values are small and non-negative; $signed only matters for accumulators.
     let got: Vec<i64> =
@@ -105,14 +99,5 @@ fn verilog_matches_golden_output_function() {
 
 #[test]
 fn verilog_is_lint_clean_and_synthesises() {
-    let modules = emit_block(Ppu::<24, 16, 41, 40, 42>::default(), "ppu");
-    let dir = tempfile::tempdir().unwrap();
-    let files = flow::write_split(dir.path(), &crate::verilog::join(&modules)).unwrap();
-    if flow::have_verilator("ppu lint") {
-        flow::verilator_lint(&files, "ppu").unwrap();
-    }
-    if flow::have_yosys("ppu synthesis") {
-        flow::yosys_synth(&files, "ppu", flow::Family::Ice40).unwrap();
-        flow::yosys_synth(&files, "ppu", flow::Family::Ecp5).unwrap();
-    }
+    flow::check_lint_and_synth("ppu", &emit_block(Ppu::<24, 16, 41, 40, 42>::default(), "ppu"), "ppu");
 }
