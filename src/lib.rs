@@ -18,3 +18,4 @@ pub mod quant;
 pub mod reference;
 pub mod tensor;
 pub mod tools;
+pub mod hw;

@@ -1,0 +1,224 @@
+//! The layer descriptor: shapes, output function and the loop bounds the controller uses,
+//! derived on the host so the hardware needs no divider; and the check that a layer fits the
+//! generated core (its maxima and buffers), with errors naming the layer and the limit.
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+
+use crate::config::AccelConfig;
+use crate::quant::{QLayer, QOp, QOutput, QWeights};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum LayerKind {
+    Conv,
+    /// An fc layer runs as a 1x1 conv over its input flattened to `[C*H*W, 1, 1]` (in HWC order:
+    /// the host permutes the weights to match).
+    Fc,
+}
+
+/// Every field is a register of the core (docs/ARCHITECTURE.md, section 4).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LayerDescriptor {
+    pub kind: LayerKind,
+    /// Input as the core sees it (fc: `[C*H*W, 1, 1]`).
+    pub c_in: u32,
+    pub h: u32,
+    pub w: u32,
+    pub c_out: u32,
+    pub h_out: u32,
+    pub w_out: u32,
+    pub kernel: u32,
+    pub stride: u32,
+    pub padding: u32,
+    /// Activation bit-planes streamed per pixel: 1 in XNOR mode, k in BWN mode.
+    pub planes: u32,
+    pub bwn: bool,
+    /// 0 raw accumulator, 1 sign, 2 relu (the PPU's `mode` codes).
+    pub out_mode: u32,
+    pub out_bits: u32,
+    pub shift: u32,
+    pub group: u32,
+    /// `ceil(c_in / L)` chunks of L lanes per pixel.
+    pub chunks: u32,
+    /// `ceil(chunks / R)` chunk groups (one array step covers R chunks).
+    pub groups: u32,
+    /// Valid lanes of a pixel's last chunk (0 when `c_in` is a multiple of L).
+    pub tail_lanes: u32,
+    /// Rows of the array holding a chunk in the last group.
+    pub last_group_rows: u32,
+    /// `ceil(c_out / C)` filter tiles.
+    pub filter_tiles: u32,
+    /// Steps per output pixel and filter tile: `K * K * groups`.
+    pub steps: u32,
+    /// Activation-buffer words (per row bank) of one input pixel: `groups * planes`.
+    pub pixel_words: u32,
+    /// Input rows held by the activation buffer at once, and output rows computed per band.
+    pub band_rows: u32,
+    pub band_out_rows: u32,
+    pub bands: u32,
+}
+
+impl LayerDescriptor {
+    /// The descriptor of a compiled layer on a core generated from `cfg`; an error (naming the
+    /// limit) if the layer does not fit the core.
+    pub fn new(layer: &QLayer, cfg: &AccelConfig) -> Result<Self> {
+        let QOp::Weighted(w) = &layer.op else {
+            bail!("layer {}: maxpool layers are not run by the core", layer.name);
+        };
+        let (r, c, l) = (cfg.array.rows, cfg.array.cols, cfg.array.lanes);
+        let lim = &cfg.limits;
+        let [ci, hi, wi] = layer.in_shape.map(|v| v as u32);
+        let [co, ho, wo] = layer.out_shape.map(|v| v as u32);
+        let (kind, c_in, h, wd, kernel, stride, padding) = match &w.weights {
+            QWeights::Conv { .. } => (LayerKind::Conv, ci, hi, wi, w.geometry.kernel as u32, w.geometry.stride as u32, w.geometry.padding as u32),
+            QWeights::Fc { .. } => (LayerKind::Fc, ci * hi * wi, 1, 1, 1, 1, 0),
+            _ => bail!("layer {}: slbf and penni layers are not run by the core yet", layer.name),
+        };
+        let fail = |what: String| -> Result<Self> { bail!("layer {}: {what}", layer.name) };
+        if kind == LayerKind::Fc && c_in > lim.max_fc_inputs {
+            return fail(format!("{c_in} fc inputs exceed limits.max_fc_inputs = {}", lim.max_fc_inputs));
+        }
+        if kind == LayerKind::Conv && c_in > lim.max_channels {
+            return fail(format!("{c_in} input channels exceed limits.max_channels = {}", lim.max_channels));
+        }
+        if co > lim.max_channels {
+            return fail(format!("{co} output channels exceed limits.max_channels = {}", lim.max_channels));
+        }
+        if h.max(wd) > lim.max_width {
+            return fail(format!("a {h}x{wd} input exceeds limits.max_width = {}", lim.max_width));
+        }
+        if kernel > lim.max_kernel {
+            return fail(format!("kernel {kernel} exceeds limits.max_kernel = {}", lim.max_kernel));
+        }
+        let planes = if layer.in_bits == 1 { 1 } else { layer.in_bits };
+        let chunks = c_in.div_ceil(l);
+        let groups = chunks.div_ceil(r);
+        let steps = kernel * kernel * groups;
+        let (out_mode, out_bits) = match w.output {
+            QOutput::Accumulator => (0, 32),
+            QOutput::Sign => (1, 1),
+            QOutput::Relu { bits } => (2, bits),
+        };
+        // Weight buffer: one filter tile's T*R words in each of the C column banks.
+        let weight_depth = weight_bank_words(cfg);
+        if steps * r > weight_depth {
+            return fail(format!(
+                "a filter tile needs {} weight words per column, the weight buffer holds {weight_depth} (buffers.weight_kib = {})",
+                steps * r,
+                cfg.buffers.weight_kib
+            ));
+        }
+        // Activation buffer: rows of W pixels x groups x planes words in each of the R row banks.
+        let pixel_words = groups * planes;
+        let act_depth = act_bank_words(cfg);
+        let band_rows = (act_depth / (wd * pixel_words)).min(h + 2 * padding);
+        if band_rows < kernel {
+            return fail(format!(
+                "{kernel} input rows of {wd} pixels need {} activation words per row bank, the activation buffer holds {act_depth} (buffers.act_kib = {})",
+                kernel * wd * pixel_words,
+                cfg.buffers.act_kib
+            ));
+        }
+        let band_out_rows = ((band_rows - kernel) / stride + 1).min(ho);
+        Ok(LayerDescriptor {
+            kind,
+            c_in,
+            h,
+            w: wd,
+            c_out: co,
+            h_out: ho,
+            w_out: wo,
+            kernel,
+            stride,
+            padding,
+            planes,
+            bwn: layer.in_bits > 1,
+            out_mode,
+            out_bits,
+            shift: w.shift,
+            group: w.scale_group as u32,
+            chunks,
+            groups,
+            tail_lanes: c_in % l,
+            last_group_rows: chunks - (groups - 1) * r,
+            filter_tiles: co.div_ceil(c),
+            steps,
+            pixel_words,
+            band_rows,
+            band_out_rows,
+            bands: ho.div_ceil(band_out_rows),
+        })
+    }
+}
+
+/// Words of `L` bits in each of the `C` weight banks.
+pub fn weight_bank_words(cfg: &AccelConfig) -> u32 {
+    cfg.buffers.weight_kib * 8192 / (cfg.array.cols * cfg.array.lanes)
+}
+
+/// Words of `L` bits in each of the `R` activation banks.
+pub fn act_bank_words(cfg: &AccelConfig) -> u32 {
+    cfg.buffers.act_kib * 8192 / (cfg.array.rows * cfg.array.lanes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::{CodecSettings, Geometry, InputDef, Layer, Network, Op, OutputFn, Weighted, Weights};
+    use crate::quant::compile;
+
+    fn layer(c_in: usize, hw: usize, c_out: usize, k: usize, stride: usize, pad: usize, bits: u32, fc: bool) -> QLayer {
+        let g = Geometry { kernel: if fc { 1 } else { k }, stride: if fc { 1 } else { stride }, padding: if fc { 0 } else { pad } };
+        let (weights, out_shape) = if fc {
+            (Weights::Fc(vec![0.5; c_out * c_in * hw * hw]), [c_out, 1, 1])
+        } else {
+            let o = g.out_len(hw).unwrap();
+            (Weights::Conv(vec![0.5; c_out * c_in * k * k]), [c_out, o, o])
+        };
+        let l = Layer {
+            name: "t".into(),
+            in_shape: [c_in, hw, hw],
+            in_bits: bits,
+            out_shape,
+            op: Op::Weighted(Weighted { out_channels: c_out, geometry: g, weights, bias: None, scale_group: 1, output: OutputFn::Accumulator }),
+            codec: CodecSettings::default(),
+        };
+        let net = Network { origin: "t".into(), input: InputDef { shape: [c_in, hw, hw], bits, scale: 1.0, codec: CodecSettings::default() }, layers: vec![l] };
+        let mut cfg = AccelConfig::default();
+        cfg.datapath.acc_bits = 32;
+        compile(&net, &cfg, None).unwrap().layers.remove(0)
+    }
+
+    #[test]
+    fn derived_loop_bounds_of_a_conv_layer() {
+        // Default core: R = C = 4, L = 32. 70 channels: 3 chunks (the last with 6 lanes), 1 group.
+        let d = LayerDescriptor::new(&layer(70, 16, 10, 3, 2, 1, 8, false), &AccelConfig::default()).unwrap();
+        assert_eq!((d.chunks, d.groups, d.tail_lanes, d.last_group_rows), (3, 1, 6, 3));
+        assert_eq!((d.filter_tiles, d.steps, d.planes, d.pixel_words), (3, 9, 8, 8));
+        assert_eq!((d.h_out, d.w_out), (8, 8));
+        // act bank: 32 KiB / (4 * 32 bits) = 2048 words; a row = 16 * 8 words -> 16 rows fit, but
+        // a band never needs more than the padded input (18 rows) -> 16 rows -> 7 output rows.
+        assert_eq!((d.band_rows, d.band_out_rows, d.bands), (16, 7, 2));
+    }
+
+    #[test]
+    fn fc_runs_as_a_one_by_one_conv_over_the_flattened_input() {
+        let d = LayerDescriptor::new(&layer(8, 4, 10, 1, 1, 0, 1, true), &AccelConfig::default()).unwrap();
+        assert_eq!((d.kind, d.c_in, d.h, d.w, d.kernel), (LayerKind::Fc, 128, 1, 1, 1));
+        assert_eq!((d.chunks, d.groups, d.steps, d.planes, d.bwn), (4, 1, 1, 1, false));
+    }
+
+    #[test]
+    fn layers_that_do_not_fit_name_the_limit() {
+        let cfg = AccelConfig::default();
+        let e = LayerDescriptor::new(&layer(300, 8, 4, 3, 1, 1, 1, false), &cfg).unwrap_err().to_string();
+        assert!(e.contains("limits.max_channels = 256"), "{e}");
+        let mut small = cfg.clone();
+        small.buffers.act_kib = 1; // 1 KiB / (4 * 32 bits) = 64 words per bank
+        let e = LayerDescriptor::new(&layer(64, 32, 4, 3, 1, 1, 8, false), &small).unwrap_err().to_string();
+        assert!(e.contains("buffers.act_kib = 1"), "{e}");
+        small.buffers.weight_kib = 1; // 1 KiB / (4 * 32) = 64 words per bank; 3x3x2 groups x 4 rows = 72
+        let e = LayerDescriptor::new(&layer(256, 4, 4, 3, 1, 1, 1, false), &small).unwrap_err().to_string();
+        assert!(e.contains("buffers.weight_kib = 1"), "{e}");
+    }
+}

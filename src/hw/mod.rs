@@ -1,0 +1,8 @@
+//! What the host computes for the generated core: layer descriptors (the registers written before
+//! a layer starts) and the order of the data on the core's streams. The RTL testbenches, the
+//! cycle-accurate simulator and the FPGA loader all use these, so there is one definition of the
+//! hardware's view of a layer (docs/ARCHITECTURE.md, section 4).
+
+pub mod descriptor;
+
+pub use descriptor::{LayerDescriptor, LayerKind};
