@@ -70,7 +70,15 @@ impl LayerDescriptor {
         let [ci, hi, wi] = layer.in_shape.map(|v| v as u32);
         let [co, ho, wo] = layer.out_shape.map(|v| v as u32);
         let (kind, c_in, h, wd, kernel, stride, padding) = match &w.weights {
-            QWeights::Conv { .. } => (LayerKind::Conv, ci, hi, wi, w.geometry.kernel as u32, w.geometry.stride as u32, w.geometry.padding as u32),
+            QWeights::Conv { .. } => (
+                LayerKind::Conv,
+                ci,
+                hi,
+                wi,
+                w.geometry.kernel as u32,
+                w.geometry.stride as u32,
+                w.geometry.padding as u32,
+            ),
             QWeights::Fc { .. } => (LayerKind::Fc, ci * hi * wi, 1, 1, 1, 1, 0),
             _ => bail!("layer {}: slbf and penni layers are not run by the core yet", layer.name),
         };
@@ -167,8 +175,13 @@ mod tests {
     use crate::network::{CodecSettings, Geometry, InputDef, Layer, Network, Op, OutputFn, Weighted, Weights};
     use crate::quant::compile;
 
+    #[allow(clippy::too_many_arguments)] // a shape spelled out reads best in the tests below
     fn layer(c_in: usize, hw: usize, c_out: usize, k: usize, stride: usize, pad: usize, bits: u32, fc: bool) -> QLayer {
-        let g = Geometry { kernel: if fc { 1 } else { k }, stride: if fc { 1 } else { stride }, padding: if fc { 0 } else { pad } };
+        let g = Geometry {
+            kernel: if fc { 1 } else { k },
+            stride: if fc { 1 } else { stride },
+            padding: if fc { 0 } else { pad },
+        };
         let (weights, out_shape) = if fc {
             (Weights::Fc(vec![0.5; c_out * c_in * hw * hw]), [c_out, 1, 1])
         } else {
@@ -180,10 +193,21 @@ mod tests {
             in_shape: [c_in, hw, hw],
             in_bits: bits,
             out_shape,
-            op: Op::Weighted(Weighted { out_channels: c_out, geometry: g, weights, bias: None, scale_group: 1, output: OutputFn::Accumulator }),
+            op: Op::Weighted(Weighted {
+                out_channels: c_out,
+                geometry: g,
+                weights,
+                bias: None,
+                scale_group: 1,
+                output: OutputFn::Accumulator,
+            }),
             codec: CodecSettings::default(),
         };
-        let net = Network { origin: "t".into(), input: InputDef { shape: [c_in, hw, hw], bits, scale: 1.0, codec: CodecSettings::default() }, layers: vec![l] };
+        let net = Network {
+            origin: "t".into(),
+            input: InputDef { shape: [c_in, hw, hw], bits, scale: 1.0, codec: CodecSettings::default() },
+            layers: vec![l],
+        };
         let mut cfg = AccelConfig::default();
         cfg.datapath.acc_bits = 32;
         compile(&net, &cfg, None).unwrap().layers.remove(0)

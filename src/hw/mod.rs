@@ -4,5 +4,6 @@
 //! hardware's view of a layer (docs/ARCHITECTURE.md, section 4).
 
 pub mod descriptor;
+pub mod streams;
 
 pub use descriptor::{LayerDescriptor, LayerKind};
