@@ -5,6 +5,7 @@
 //! done when its emitted Verilog, simulated by Icarus or Verilator, matches the golden model.
 
 pub mod accum;
+pub mod act_loader;
 pub mod array;
 pub mod flow;
 pub mod netlist;
