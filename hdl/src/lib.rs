@@ -7,6 +7,7 @@
 pub mod accum;
 pub mod act_loader;
 pub mod array;
+pub mod bank;
 pub mod flow;
 pub mod netlist;
 pub mod pe;
