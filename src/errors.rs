@@ -31,6 +31,12 @@ pub fn toml_error_line(text: &str, e: &toml::de::Error) -> String {
             let upto = &text[..pos];
             let line = upto.matches('\n').count() + 1;
             let col = upto.len() - upto.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+            // `[layer]` instead of `[[layer]]`: say so rather than "expected a sequence".
+            let line_text = text[upto.rfind('\n').map_or(0, |i| i + 1)..].lines().next().unwrap_or("").trim();
+            if msg.contains("expected a sequence") && line_text.starts_with('[') && !line_text.starts_with("[[") {
+                let table = line_text.trim_matches(|c| c == '[' || c == ']');
+                return format!("line {line}, column {col}: key `{table}`: expected an array of tables ([[{table}]]), found a table ([{table}])");
+            }
             match key_at(text, pos).filter(|_| !msg.contains("field `")) {
                 Some(k) => format!("line {line}, column {col}: key `{k}`: {msg}"),
                 None => format!("line {line}, column {col}: {msg}"),

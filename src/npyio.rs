@@ -25,7 +25,7 @@ impl Elem {
             Elem::I8 => "int8",
             Elem::U8 => "uint8",
             Elem::I32 => "int32",
-            Elem::AnyInt => "an integer dtype",
+            Elem::AnyInt => "integer",
         }
     }
 }
@@ -107,7 +107,7 @@ pub fn parse_int(bytes: &[u8], expected: Elem) -> Result<Array<i64>> {
         (TypeChar::Uint, 8) => {
             let v = f.into_vec::<u64>().map_err(err)?;
             v.into_iter()
-                .map(|x| i64::try_from(x).map_err(|_| anyhow!("value {x} is too large")))
+                .map(|x| i64::try_from(x).map_err(|_| anyhow!("value {x} is too large; expected at most {}", i64::MAX)))
                 .collect::<Result<_>>()?
         }
         _ => unreachable!(),

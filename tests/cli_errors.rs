@@ -177,7 +177,13 @@ fn codec_settings_out_of_range() {
 #[test]
 fn accumulator_output_must_be_last() {
     expect_error(
-        |p| edit_net(p, "output = \"relu\"\nout_bits = 4\nout_scale = 0.05", "output = \"accumulator\""),
+        |p| {
+            edit_net(
+                p,
+                "scale_group = 2\noutput = \"relu\"\nout_bits = 4\nout_scale = 0.05",
+                "output = \"accumulator\"",
+            )
+        },
         &[],
         &["layer 0", "last layer"],
     );
@@ -236,4 +242,58 @@ fn runs_with_no_arguments() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let y = npyio::parse_int(&std::fs::read(d.path().join("out/golden/output.npy")).unwrap(), Elem::I32).unwrap();
     assert_eq!(y.shape, vec![10, 1, 1]);
+}
+
+#[test]
+fn layer_names_must_be_plain() {
+    expect_error(
+        |p| edit_net(p, "kind = \"conv\"", "kind = \"conv\"\nname = \"a/b\""),
+        &["--dump-layers"],
+        &["layer 0", "`name` = \"a/b\""],
+    );
+}
+
+#[test]
+fn keys_without_effect_are_errors_not_ignored() {
+    expect_error(
+        |p| edit_net(p, "output = \"accumulator\"", "output = \"accumulator\"\nbias = \"b.npy\""),
+        &[],
+        &["layer 1", "`bias`", "accumulator"],
+    );
+    expect_error(
+        |p| edit_net(p, "out_bits = 4", "out_bits = 4\nstep = 4"),
+        &[],
+        &["layer 0", "`step`", "\"dct\" or \"auto\""],
+    );
+}
+
+#[test]
+fn a_single_bracket_layer_table_is_explained() {
+    expect_error(
+        |p| {
+            std::fs::write(p.join("net.toml"), "[input]\nshape = [3, 8, 8]\nbits = 8\n[layer]\nkind = \"fc\"\n")
+                .unwrap()
+        },
+        &[],
+        &["net.toml", "line 4", "[[layer]]"],
+    );
+}
+
+#[test]
+fn an_output_path_that_is_a_file_fails_first_in_one_line() {
+    expect_error(
+        |p| std::fs::write(p.join("out"), b"not a directory").unwrap(),
+        &[],
+        &["out", "cannot create output directory"],
+    );
+}
+
+#[test]
+fn binary_inputs_have_no_scale() {
+    let binary = |p: &Path| {
+        edit_net(p, "bits = 8", "bits = 1\nscale = 0.5");
+        let x = Tensor3::from_vec(3, 8, 8, vec![1; 192]);
+        std::fs::write(p.join("x.npy"), npyio::activations_to_npy(&x, Elem::I8)).unwrap();
+    };
+    expect_error(binary, &[], &["[input]", "`scale`", "binary"]);
 }

@@ -115,13 +115,25 @@ fn fidelity(l: &QLayer, out: &Tensor3<i32>, reference: &Tensor3<f32>) -> (String
     } else {
         let deq = reference::dequantise(l, out);
         let s = reference::sqnr_db(&reference.data, &deq.data);
-        (format!("SQNR {s:.1} dB"), Some(s))
+        if s.is_infinite() {
+            // JSON has no infinity: the report says null, the table says why.
+            ("SQNR exact (no error)".to_string(), None)
+        } else {
+            (format!("SQNR {s:.1} dB"), Some(s))
+        }
     }
 }
 
 fn run(args: Args) -> Result<()> {
     let cfg = AccelConfig::load_or_default(args.config.as_deref())?;
     let (net, input) = load_inputs(&args)?;
+    // Output directories first: a bad --out fails before any work or note, and no write below
+    // can fail for a missing directory after some files were written.
+    fsutil::create_dir(&args.out)?;
+    let layers_dir = args.out.join("layers");
+    if args.dump_layers {
+        fsutil::create_dir(&layers_dir)?;
+    }
     let float_outs = reference::run(&net, &input);
     let calib = quant::needs_calibration(&net).then(|| reference::calibrate(&net, &float_outs));
     let qnet: QNet = quant::compile(&net, &cfg, calib.as_ref())?;
@@ -134,16 +146,13 @@ fn run(args: Args) -> Result<()> {
     }
     let outs = golden::run(&qnet, &input);
 
-    fsutil::create_dir(&args.out)?;
     let last = qnet.layers.last().expect("networks have at least one layer");
     let out_path = args.out.join("output.npy");
     fsutil::write_atomic(&out_path, &npyio::activations_to_npy(outs.last().unwrap(), dtype(last.out_bits)))?;
     if args.dump_layers {
-        let dir = args.out.join("layers");
-        fsutil::create_dir(&dir)?;
         for (i, (l, t)) in qnet.layers.iter().zip(&outs).enumerate() {
             fsutil::write_atomic(
-                &dir.join(format!("{i:02}_{}.npy", l.name)),
+                &layers_dir.join(format!("{i:02}_{}.npy", l.name)),
                 &npyio::activations_to_npy(t, dtype(l.out_bits)),
             )?;
         }
@@ -196,6 +205,6 @@ fn print_table(net: &Network, reports: &[LayerReport], out: &Path, dumped: bool)
     println!("wrote {}", out.join("output.npy").display());
     println!("wrote {}", out.join("report.json").display());
     if dumped {
-        println!("wrote {}/NN_NAME.npy for every layer", out.join("layers").display());
+        println!("wrote every layer's output to {}/ (NN_LAYERNAME.npy)", out.join("layers").display());
     }
 }

@@ -68,6 +68,13 @@ fn build(file: NetworkFile, origin: &str, files: &dyn FileSource) -> Result<Netw
     let count = file.layers.len();
     for (i, spec) in file.layers.iter().enumerate() {
         let name = spec.name.clone().unwrap_or_else(|| format!("{}{i}", spec.kind));
+        // Names become file names (--dump-layers) and table cells: keep them plain.
+        if name.is_empty()
+            || name.len() > 64
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            bail!("layer {i}: key `name` = {name:?}: expected 1 to 64 letters, digits, '_' or '-'");
+        }
         let layer = build_layer(spec, name.clone(), shape, bits, i + 1 == count, files)
             .with_context(|| format!("layer {i} ({name})"))?;
         if !names.insert(name.clone()) {
@@ -142,6 +149,9 @@ fn build_input(s: &InputSpec) -> Result<InputDef> {
     }
     let bits = to_usize("bits", s.bits, 1, 8)? as u32;
     let scale = match s.scale {
+        Some(_) if bits == 1 => {
+            bail!("key `scale`: binary inputs (bits = 1) are ±1 with step 1 (SPEC 2.3); remove the key")
+        }
         Some(v) if v.is_finite() && v > 0.0 => v,
         Some(v) => bail!("key `scale` = {v}: expected a positive number"),
         None if bits == 1 => 1.0,
@@ -192,6 +202,23 @@ fn build_layer(
     })?;
     if let Some(k) = s.present_keys().into_iter().find(|k| !allowed.contains(k)) {
         bail!("key `{k}` is not used by {kind} layers (remove it)");
+    }
+    // Keys that only matter for some settings of other keys are errors elsewhere, not ignored.
+    if s.output.as_deref() == Some("accumulator") {
+        for (k, present) in [("bias", s.bias.is_some()), ("scale_group", s.scale_group.is_some())] {
+            if present {
+                bail!("key `{k}` is not used with output = \"accumulator\" (the raw int32 dot products; remove it)");
+            }
+        }
+    }
+    if !matches!(s.codec.as_deref(), Some("dct") | Some("auto")) {
+        for (k, present) in
+            [("step", s.step.is_some()), ("dct_keep", s.dct_keep.is_some()), ("eg_order", s.eg_order.is_some())]
+        {
+            if present {
+                bail!("key `{k}` is only used by codec = \"dct\" or \"auto\" (remove it or set codec)");
+            }
+        }
     }
     if in_bits == ACC_BITS {
         bail!("follows a layer with output = \"accumulator\", which must be the last layer");

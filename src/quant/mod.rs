@@ -316,6 +316,39 @@ fn compile_weighted(
 mod tests {
     use super::*;
 
+    /// SPEC 3.5 fixes the evaluation order `sc = max / Q` first, then `e / sc`. With the float32
+    /// coefficients 0.05 (the group maximum) and 0.025, `0.025 / (0.05 / 127)` is 63.49999999999999
+    /// in float64 and rounds to 63, while `0.025 * 127 / 0.05` is exactly 63.5 and would round to 64.
+    #[test]
+    fn penni_coefficients_follow_the_spec_evaluation_order() {
+        use crate::network::{CodecSettings, Geometry, InputDef, Layer, Network, Op, OutputFn, Weighted, Weights};
+        let layer = Layer {
+            name: "p".into(),
+            in_shape: [2, 1, 1],
+            in_bits: 2,
+            out_shape: [1, 1, 1],
+            op: Op::Weighted(Weighted {
+                out_channels: 1,
+                geometry: Geometry { kernel: 1, stride: 1, padding: 0 },
+                // One basis kernel of +1 (beta = 1), coefficients [0.05, 0.025].
+                weights: Weights::Penni { basis: vec![1.0], d: 1, coef: vec![0.05, 0.025] },
+                bias: None,
+                scale_group: 1,
+                output: OutputFn::Accumulator,
+            }),
+            codec: CodecSettings::default(),
+        };
+        let input = InputDef { shape: [2, 1, 1], bits: 2, scale: 1.0, codec: CodecSettings::default() };
+        let net = Network { origin: "t".into(), input, layers: vec![layer] };
+        let mut cfg = AccelConfig::default();
+        cfg.datapath.acc_bits = 32;
+        cfg.datapath.coef_bits = 8; // Q = 127
+        let compiled = compile(&net, &cfg, None).unwrap();
+        let QOp::Weighted(w) = &compiled.layers[0].op else { unreachable!() };
+        let QWeights::Penni { coef, .. } = &w.weights else { unreachable!() };
+        assert_eq!(coef, &vec![127, 63]);
+    }
+
     #[test]
     fn sign_of_zero_and_negative_zero_is_plus_one() {
         assert_eq!(binarise(0.0), 1);

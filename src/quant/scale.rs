@@ -103,8 +103,17 @@ mod tests {
         // Too large even at F = 0: saturates.
         let (m, f) = fixed_point(&[1000.0], 8);
         assert_eq!((m[0], f), (255, 0));
-        // All zero: F = MAX_SHIFT, m = 0.
-        assert_eq!(fixed_point(&[0.0, 0.0], 8), (vec![0, 0], MAX_SHIFT));
+        // All zero: F = 31 (SPEC 5.2 spells the number out), m = 0.
+        assert_eq!(fixed_point(&[0.0, 0.0], 8), (vec![0, 0], 31));
+        // Tiny multipliers stop at F = 31 too: 1e-9 * 2^31 = 2.147 -> 2.
+        assert_eq!(fixed_point(&[1e-9], 16), (vec![2], 31));
+    }
+
+    #[test]
+    fn group_mean_is_summed_in_float64() {
+        // In float32, 16777216 + 1 rounds back to 16777216; SPEC 5.1 sums in float64.
+        let w = [16_777_216.0f32, 1.0];
+        assert_eq!(group_mean_abs(1, 1, |_| w.iter().copied()), vec![8_388_608.5]);
     }
 
     #[test]
