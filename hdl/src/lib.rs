@@ -13,7 +13,9 @@ pub mod netlist;
 pub mod pe;
 pub mod popcount;
 pub mod ppu;
+pub mod row_ctl;
 pub mod verilog;
+pub mod weight_loader;
 
 #[cfg(test)]
 mod toolchain_tests;
