@@ -4,6 +4,8 @@
 //! hardware's view of a layer (docs/ARCHITECTURE.md, section 4).
 
 pub mod descriptor;
+pub mod layout;
+pub mod sequence;
 pub mod streams;
 
 pub use descriptor::{LayerDescriptor, LayerKind};

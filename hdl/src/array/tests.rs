@@ -1,14 +1,15 @@
-//! The array's emitted Verilog under Icarus against the golden model: random conv layers are cut
-//! into passes (filter tile, output row, tap, chunk group) exactly as docs/ARCHITECTURE.md
-//! describes, the column sums are accumulated per pixel and bit-plane, and the result must equal
-//! `cbnn::golden::layer_dots` bit for bit.
+//! The array's emitted Verilog under Icarus against the golden model: random conv layers are fed
+//! the way the core's datapath will feed them (the controller's compute sequence reading the
+//! buffer images of `cbnn::hw`), the column sums are accumulated per pixel and bit-plane, and the
+//! result must equal `cbnn::golden::layer_dots` bit for bit. This checks the array, the buffer
+//! layout and the compute sequence together.
 
 use super::*;
 use crate::flow;
 use cbnn::config::AccelConfig;
 use cbnn::golden;
 use cbnn::network::{CodecSettings, Geometry, InputDef, Layer, Network, Op, OutputFn, Weighted, Weights};
-use cbnn::quant::{self, QOp, QWeights};
+use cbnn::quant::{self, QOp};
 use cbnn::tensor::Tensor3;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -79,23 +80,33 @@ struct Cycle {
     tag: Option<(usize, usize, usize, u32)>,
 }
 
-/// Cuts a conv layer into array passes; returns the cycles and the static tail masks.
-fn schedule(s: &ArrayShape, case: &Case, signs: &[i8]) -> (Vec<Cycle>, Vec<u128>) {
+/// The accelerator config of an array shape, with buffers large enough for the test layers.
+fn config_for(s: &ArrayShape) -> AccelConfig {
+    let mut c = AccelConfig::default();
+    c.array.rows = s.rows as u32;
+    c.array.cols = s.cols as u32;
+    c.array.lanes = s.lanes as u32;
+    c.datapath.acc_bits = 32;
+    c.buffers.act_kib = 1024;
+    c.buffers.weight_kib = 1024;
+    c
+}
+
+/// The array's inputs cycle by cycle, exactly as the core's datapath produces them: the
+/// controller's compute sequence (`cbnn::hw::sequence`) reads the buffer images
+/// (`cbnn::hw::layout`) one cycle ahead, and the row-control rule sets pad/tail per row.
+/// Filter tiles follow each other. Returns the cycles and the static tail masks.
+#[allow(clippy::needless_range_loop)] // rows index several per-row vectors at once
+fn schedule(s: &ArrayShape, case: &Case, layer: &cbnn::quant::QLayer) -> (Vec<Cycle>, Vec<u128>) {
+    use cbnn::hw::{layout, sequence, LayerDescriptor};
+    let cfg = config_for(s);
     let (r_n, c_n, l) = (s.rows, s.cols, s.lanes);
-    let layer = &case.net.layers[0];
-    let Op::Weighted(w) = &layer.op else { unreachable!() };
-    let g = w.geometry;
-    let [c_in, h, wd] = layer.in_shape;
-    let [o_n, h_out, w_out] = layer.out_shape;
-    let bwn = layer.in_bits > 1;
-    let planes = if bwn { layer.in_bits } else { 1 };
-    let q_n = c_in.div_ceil(l);
-    let groups = q_n.div_ceil(r_n);
-    let tail_lanes = c_in % l;
+    let d = LayerDescriptor::new(layer, &cfg).unwrap();
+    let acts = layout::act_banks(&d, &cfg, &case.input, layer.in_bits, 0, d.h);
     let full: u128 = if l == 128 { u128::MAX } else { (1 << l) - 1 };
-    let tail_masks: Vec<u128> = (0..r_n)
-        .map(|r| if tail_lanes != 0 && (q_n - 1) % r_n == r { (1u128 << tail_lanes) - 1 } else { full })
-        .collect();
+    let tail_row = (d.last_group_rows - 1) as usize;
+    let tail_masks: Vec<u128> =
+        (0..r_n).map(|r| if d.tail_lanes != 0 && r == tail_row { (1u128 << d.tail_lanes) - 1 } else { full }).collect();
     let idle = Cycle {
         a: vec![0; r_n],
         pad: vec![false; r_n],
@@ -103,87 +114,33 @@ fn schedule(s: &ArrayShape, case: &Case, signs: &[i8]) -> (Vec<Cycle>, Vec<u128>
         wl: vec![0; c_n],
         ..Default::default()
     };
-    let mut cycles: Vec<Cycle> = Vec::new();
-    let at = |cycles: &mut Vec<Cycle>, t: usize| -> usize {
-        while cycles.len() <= t {
-            cycles.push(idle.clone());
-        }
-        t
-    };
-    let (mut prev_t0, mut prev_ts, mut prev_len): (Option<usize>, usize, usize) = (None, 0, 0);
-    for ft in 0..o_n.div_ceil(c_n) {
-        for y in 0..h_out {
-            for ky in 0..g.kernel {
-                for kx in 0..g.kernel {
-                    for grp in 0..groups {
-                        // Weight load, then the pass (timing contract of array.rs).
-                        let t0 = match prev_t0 {
-                            None => 0,
-                            Some(p) => prev_ts.max(p + r_n),
-                        };
-                        let ts = (t0 + 1).max(if prev_t0.is_some() { prev_ts + prev_len } else { 0 });
-                        for r in 0..r_n {
-                            let t = at(&mut cycles, t0 + r);
-                            cycles[t].wl_en = r == 0;
-                            let q = grp * r_n + r;
-                            for c in 0..c_n {
-                                let f = ft * c_n + c;
-                                let mut word = 0u128;
-                                for lane in 0..l {
-                                    let ch = q * l + lane;
-                                    if f < o_n
-                                        && ch < c_in
-                                        && signs[((f * c_in + ch) * g.kernel + ky) * g.kernel + kx] > 0
-                                    {
-                                        word |= 1 << lane;
-                                    }
-                                }
-                                cycles[t].wl[c] = word;
-                            }
-                        }
-                        let len = w_out * planes as usize;
-                        for x in 0..w_out {
-                            for b in 0..planes {
-                                let t = at(&mut cycles, ts + x * planes as usize + b as usize);
-                                let cy = &mut cycles[t];
-                                cy.first = x == 0 && b == 0;
-                                cy.tag = Some((ft, y, x, b));
-                                let iy = (y * g.stride + ky) as isize - g.padding as isize;
-                                let ix = (x * g.stride + kx) as isize - g.padding as isize;
-                                let inside = iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < wd;
-                                for r in 0..r_n {
-                                    let q = grp * r_n + r;
-                                    cy.pad[r] = !inside || q >= q_n;
-                                    cy.tail[r] = q + 1 == q_n && tail_lanes != 0;
-                                    let mut word = 0u128;
-                                    if !cy.pad[r] {
-                                        for lane in 0..l {
-                                            let ch = q * l + lane;
-                                            if ch >= c_in {
-                                                continue;
-                                            }
-                                            let v = case.input.get(ch, iy as usize, ix as usize);
-                                            let bit = if bwn { (v >> b) & 1 == 1 } else { v > 0 };
-                                            if bit {
-                                                word |= 1 << lane;
-                                            }
-                                        }
-                                    }
-                                    cy.a[r] = word;
-                                }
-                            }
-                        }
-                        prev_t0 = Some(t0);
-                        prev_ts = ts;
-                        prev_len = len;
-                    }
+    let mut cycles: Vec<Cycle> = vec![idle.clone()];
+    for tile in 0..d.filter_tiles {
+        let weights = layout::weight_banks(layer, &d, &cfg, tile);
+        let seq = sequence::compute_sequence(&d, &cfg, 0..d.h_out, 0);
+        let base = cycles.len();
+        cycles.resize(base + seq.len() + 1, idle.clone());
+        for (t, issue) in seq.iter().enumerate() {
+            // Reads issued in cycle t reach the array in cycle t + 1.
+            let cy = &mut cycles[base + t + 1];
+            if let Some(w) = issue.weight {
+                cy.wl_en = w.start;
+                cy.wl = (0..c_n).map(|c| weights[c][w.addr as usize]).collect();
+            }
+            if let Some(st) = issue.step {
+                cy.first = st.first;
+                cy.tag = Some((tile as usize, st.y as usize, st.x as usize, st.plane));
+                for r in 0..r_n {
+                    cy.pad[r] = st.outside || (st.last_group && r as u32 >= d.last_group_rows);
+                    cy.tail[r] = st.last_group && d.tail_lanes != 0 && r == tail_row;
+                    cy.a[r] = if cy.pad[r] { 0 } else { acts[r][st.addr as usize] };
                 }
             }
         }
     }
     // Let the last steps drain out.
     let end = cycles.len() + s.latency() + 2;
-    at(&mut cycles, end);
+    cycles.resize(end, idle);
     (cycles, tail_masks)
 }
 
@@ -215,15 +172,8 @@ fn hex_fields(fields: &[(u128, usize)]) -> String {
 
 /// Runs one case through the array's Verilog in Icarus; returns the accumulated dots [O][H][W].
 fn cosim(s: &ArrayShape, case: &Case) -> Option<Vec<i64>> {
-    let cfg = {
-        let mut c = AccelConfig::default();
-        c.datapath.acc_bits = 32;
-        c
-    };
-    let q = quant::compile(&case.net, &cfg, None).unwrap();
-    let QOp::Weighted(qw) = &q.layers[0].op else { unreachable!() };
-    let QWeights::Conv { signs } = &qw.weights else { unreachable!() };
-    let (cycles, tail_masks) = schedule(s, case, signs);
+    let q = quant::compile(&case.net, &config_for(s), None).unwrap();
+    let (cycles, tail_masks) = schedule(s, case, &q.layers[0]);
     if !flow::have_icarus("array co-simulation") {
         return None;
     }

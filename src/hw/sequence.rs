@@ -1,0 +1,108 @@
+//! The controller's compute sequence (docs/ARCHITECTURE.md, section 4), cycle by cycle, as memory
+//! reads: the RTL controller must issue exactly these reads, and the cycle simulator counts them.
+//! Data read in cycle `t` reach the array in cycle `t + 1` (synchronous-read banks).
+//!
+//! For each output row and each step `s` (tap `(ky, kx) = divmod(s / groups, K)`, chunk group
+//! `s % groups`) there is one *pass*: first the step's weights are read row by row (`R` cycles,
+//! addresses `s*R + r`, the first read marked `start`), then the pass streams `planes x W_out`
+//! activation reads, plane-major. Timing (the array's contract, `hdl/src/array.rs`): a weight
+//! load starts no earlier than the previous pass and `R` cycles after the previous load; a pass
+//! starts one cycle after its load starts and after the previous pass has finished.
+
+use super::descriptor::LayerDescriptor;
+use crate::config::AccelConfig;
+
+/// An activation read and the step it feeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepIssue {
+    /// Address in every row bank (0 when `outside`: nothing is read that matters).
+    pub addr: u32,
+    /// The tap falls into the zero padding.
+    pub outside: bool,
+    /// The step covers the pixel's last chunk group.
+    pub last_group: bool,
+    /// First step of a pass: the array swaps in the weights loaded for it.
+    pub first: bool,
+    /// First contribution to this output pixel (the accumulator starts from 0).
+    pub init: bool,
+    pub y: u32,
+    pub x: u32,
+    pub plane: u32,
+}
+
+/// A weight read: address in every column bank, `start` on the first of a load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WeightIssue {
+    pub addr: u32,
+    pub start: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Issue {
+    pub step: Option<StepIssue>,
+    pub weight: Option<WeightIssue>,
+}
+
+/// The compute sequence of output rows `rows` for one filter tile, with the band's stored input
+/// starting at input row `first_row`. Cycle 0 is the first weight read.
+pub fn compute_sequence(
+    d: &LayerDescriptor,
+    cfg: &AccelConfig,
+    rows: std::ops::Range<u32>,
+    first_row: u32,
+) -> Vec<Issue> {
+    let r_n = cfg.array.rows as usize;
+    let mut out: Vec<Issue> = Vec::new();
+    let at = |out: &mut Vec<Issue>, t: usize| {
+        if out.len() <= t {
+            out.resize(t + 1, Issue::default());
+        }
+    };
+    let pass_len = (d.planes * d.w_out) as usize;
+    let (mut prev_load, mut prev_pass): (Option<usize>, Option<usize>) = (None, None);
+    for y in rows {
+        for s in 0..d.steps {
+            let (tap, group) = (s / d.groups, s % d.groups);
+            let (ky, kx) = (tap / d.kernel, tap % d.kernel);
+            let t_load = match (prev_load, prev_pass) {
+                (Some(l), Some(p)) => p.max(l + r_n),
+                _ => 0,
+            };
+            let t_pass = match prev_pass {
+                Some(p) => (t_load + 1).max(p + pass_len),
+                None => t_load + 1,
+            };
+            for r in 0..r_n {
+                at(&mut out, t_load + r);
+                out[t_load + r].weight = Some(WeightIssue { addr: s * r_n as u32 + r as u32, start: r == 0 });
+            }
+            let iy = (y * d.stride + ky) as i64 - d.padding as i64;
+            for plane in 0..d.planes {
+                for x in 0..d.w_out {
+                    let ix = (x * d.stride + kx) as i64 - d.padding as i64;
+                    let outside = iy < first_row as i64 || ix < 0 || iy >= d.h as i64 || ix >= d.w as i64;
+                    let addr = if outside {
+                        0
+                    } else {
+                        (((iy as u32 - first_row) * d.w + ix as u32) * d.groups + group) * d.planes + plane
+                    };
+                    let t = t_pass + (plane * d.w_out + x) as usize;
+                    at(&mut out, t);
+                    out[t].step = Some(StepIssue {
+                        addr,
+                        outside,
+                        last_group: group + 1 == d.groups,
+                        first: plane == 0 && x == 0,
+                        init: s == 0 && plane == 0,
+                        y,
+                        x,
+                        plane,
+                    });
+                }
+            }
+            prev_load = Some(t_load);
+            prev_pass = Some(t_pass);
+        }
+    }
+    out
+}
