@@ -8,14 +8,15 @@ fn key_at(text: &str, pos: usize) -> Option<String> {
     if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.') {
         return None;
     }
-    let table = text[..start]
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| l.starts_with('['))
-        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
-    Some(match table {
-        Some(t) => format!("{t}.{key}"),
+    let header = text[..start].lines().rev().map(str::trim).find(|l| l.starts_with('['));
+    Some(match header {
+        // An array of tables (`[[layer]]`): name the element, `layer 2.kernel`, counting from 0.
+        Some(h) if h.starts_with("[[") => {
+            let name = h.trim_matches(|c| c == '[' || c == ']').trim();
+            let index = text[..start].lines().filter(|l| l.trim() == h).count() - 1;
+            format!("{name} {index}.{key}")
+        }
+        Some(h) => format!("{}.{key}", h.trim_matches(|c| c == '[' || c == ']').trim()),
         None => key.to_string(),
     })
 }
@@ -64,6 +65,20 @@ mod tests {
     #[allow(dead_code)]
     struct Inner {
         rows: u32,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Layers {
+        layer: Vec<Inner>,
+    }
+
+    #[test]
+    fn type_errors_in_an_array_of_tables_name_the_element() {
+        let text = "[[layer]]\nrows = 1\n\n[[layer]]\nrows = 2\n[[layer]]\nrows = -3\n";
+        let e = toml::from_str::<Layers>(text).unwrap_err();
+        let line = toml_error_line(text, &e);
+        assert!(line.contains("key `layer 2.rows`"), "{line}");
     }
 
     #[test]
