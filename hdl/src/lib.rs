@@ -14,6 +14,7 @@ pub mod pe;
 pub mod popcount;
 pub mod ppu;
 pub mod row_ctl;
+pub mod sequencer;
 pub mod verilog;
 pub mod weight_loader;
 

@@ -106,3 +106,65 @@ pub fn compute_sequence(
     }
     out
 }
+
+/// The registers the RTL sequencer runs `compute_sequence` from: loop bounds and the address
+/// increments, precomputed here (16-bit two's complement) so the hardware only adds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SequencerRegs {
+    pub y0: u32,
+    pub first_row: u32,
+    pub h: u32,
+    pub w: u32,
+    pub w_out: u32,
+    pub kernel: u32,
+    pub stride: u32,
+    pub groups: u32,
+    pub planes: u32,
+    pub array_rows: u32,
+    /// `rows_n * steps`.
+    pub passes: u32,
+    /// `steps * R`: the weight words of one output row.
+    pub weight_words: u32,
+    /// Input row of the first pass: `y0 * stride - padding` (two's complement).
+    pub iy0: u32,
+    /// `-padding`.
+    pub ix0: u32,
+    /// Address of the first pass's first step.
+    pub base0: u32,
+    /// Address increments: per x (`stride * pixel_words`), per ky and per output row.
+    pub x_step: u32,
+    pub ky_step: u32,
+    pub y_step: u32,
+}
+
+fn m16(v: i64) -> u32 {
+    (v & 0xffff) as u32
+}
+
+impl SequencerRegs {
+    pub fn new(d: &LayerDescriptor, cfg: &AccelConfig, rows: std::ops::Range<u32>, first_row: u32) -> Self {
+        let (s, k, p) = (d.stride as i64, d.kernel as i64, d.padding as i64);
+        let (w, pw, planes) = (d.w as i64, d.pixel_words as i64, d.planes as i64);
+        let iy0 = rows.start as i64 * s - p;
+        SequencerRegs {
+            y0: rows.start,
+            first_row,
+            h: d.h,
+            w: d.w,
+            w_out: d.w_out,
+            kernel: d.kernel,
+            stride: d.stride,
+            groups: d.groups,
+            planes: d.planes,
+            array_rows: cfg.array.rows,
+            passes: (rows.end - rows.start) * d.steps,
+            weight_words: d.steps * cfg.array.rows,
+            iy0: m16(iy0),
+            ix0: m16(-p),
+            base0: m16(((iy0 - first_row as i64) * w - p) * pw),
+            x_step: m16(s * pw),
+            ky_step: m16(w * pw - k * pw + planes),
+            y_step: m16((s - k + 1) * w * pw - k * pw + planes),
+        }
+    }
+}
