@@ -10,8 +10,9 @@
 
 use rust_hdl::prelude::*;
 
+/// `NX` bits of the pixel index `step_x` (the column accumulators' address width).
 #[derive(LogicBlock)]
-pub struct Sequencer {
+pub struct Sequencer<const NX: usize> {
     pub clock: Signal<In, Clock>,
     /// Start a run (registers must be stable from here to `busy` falling).
     pub go: Signal<In, Bit>,
@@ -43,8 +44,8 @@ pub struct Sequencer {
     pub step_first: Signal<Out, Bit>,
     pub step_init: Signal<Out, Bit>,
     pub step_y: Signal<Out, Bits<16>>,
-    pub step_x: Signal<Out, Bits<16>>,
-    pub step_plane: Signal<Out, Bits<16>>,
+    pub step_x: Signal<Out, Bits<NX>>,
+    pub step_plane: Signal<Out, Bits<3>>,
     pub w_valid: Signal<Out, Bit>,
     pub w_addr: Signal<Out, Bits<16>>,
     pub w_start: Signal<Out, Bit>,
@@ -84,7 +85,7 @@ pub struct Sequencer {
     zero32: Constant<Bits<32>>,
 }
 
-impl Default for Sequencer {
+impl<const NX: usize> Default for Sequencer<NX> {
     fn default() -> Self {
         Sequencer {
             clock: Default::default(),
@@ -158,7 +159,7 @@ impl Default for Sequencer {
     }
 }
 
-impl Logic for Sequencer {
+impl<const NX: usize> Logic for Sequencer<NX> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
@@ -225,8 +226,8 @@ impl Logic for Sequencer {
             & (self.ky.q.val() == self.zero16.val())
             & (self.plane.q.val() == self.zero16.val());
         self.step_y.next = self.y0.val() + self.yi.q.val();
-        self.step_x.next = self.x.q.val();
-        self.step_plane.next = self.plane.q.val();
+        self.step_x.next = self.x.q.val().get_bits::<NX>(0);
+        self.step_plane.next = self.plane.q.val().get_bits::<3>(0);
         // The pass after this one: chunk group, then kx, then ky, then the output row.
         self.n_g.next = self.g.q.val() + self.one16.val();
         self.n_kx.next = self.kx.q.val();

@@ -159,14 +159,28 @@ impl LayerDescriptor {
     }
 }
 
+/// Largest bank the generator builds: banks sit behind 16-bit addresses (`hdl/src/bank.rs`).
+pub const MAX_BANK_WORDS: u32 = 1 << 15;
+
+/// A bank's depth: the largest power of two of `L`-bit words that fits its share of the buffer
+/// (a RAM of `2^N` words), at most `MAX_BANK_WORDS`.
+fn bank_words(kib: u32, banks: u32, lanes: u32) -> u32 {
+    let words = kib * 8192 / (banks * lanes);
+    if words == 0 {
+        0
+    } else {
+        (1u32 << (31 - words.leading_zeros())).min(MAX_BANK_WORDS)
+    }
+}
+
 /// Words of `L` bits in each of the `C` weight banks.
 pub fn weight_bank_words(cfg: &AccelConfig) -> u32 {
-    cfg.buffers.weight_kib * 8192 / (cfg.array.cols * cfg.array.lanes)
+    bank_words(cfg.buffers.weight_kib, cfg.array.cols, cfg.array.lanes)
 }
 
 /// Words of `L` bits in each of the `R` activation banks.
 pub fn act_bank_words(cfg: &AccelConfig) -> u32 {
-    cfg.buffers.act_kib * 8192 / (cfg.array.rows * cfg.array.lanes)
+    bank_words(cfg.buffers.act_kib, cfg.array.rows, cfg.array.lanes)
 }
 
 #[cfg(test)]

@@ -73,7 +73,7 @@ fn verilog_issues_the_compute_sequence() {
         return;
     }
     let mut rng = StdRng::seed_from_u64(21);
-    let modules = emit_block(Sequencer::default(), "seq");
+    let modules = emit_block(Sequencer::<6>::default(), "seq");
     for case in 0..12 {
         let mut cfg = AccelConfig::default();
         cfg.datapath.acc_bits = 32;
@@ -109,7 +109,7 @@ fn verilog_issues_the_compute_sequence() {
             ("y_step", r.y_step, 16),
         ];
         let outs = "wire busy, step_valid, step_outside, step_last_group, step_first, step_init, w_valid, w_start;\n\
-                    wire [15:0] step_addr, step_y, step_x, step_plane, w_addr;\n";
+                    wire [15:0] step_addr, step_y, w_addr; wire [5:0] step_x; wire [2:0] step_plane;\n";
         tb += outs;
         let mut conns: Vec<String> = regs.iter().map(|(n, v, w)| format!(".{n}({w}'d{v})")).collect();
         for p in [
@@ -156,5 +156,5 @@ fn verilog_issues_the_compute_sequence() {
 
 #[test]
 fn verilog_is_lint_clean_and_synthesises() {
-    flow::check_lint_and_synth("sequencer", &emit_block(Sequencer::default(), "seq"), "seq");
+    flow::check_lint_and_synth("sequencer", &emit_block(Sequencer::<6>::default(), "seq"), "seq");
 }
