@@ -21,7 +21,7 @@ pub struct ActLoader<const L: usize, const K: usize> {
     pub start: Signal<In, Bit>,
     pub c_in: Signal<In, Bits<16>>,
     /// Bit-planes per value: 1 in XNOR mode, k in BWN mode.
-    pub planes: Signal<In, Bits<4>>,
+    pub planes: Signal<In, Bits<16>>,
     /// R, the number of row banks.
     pub rows: Signal<In, Bits<8>>,
     pub in_valid: Signal<In, Bit>,
@@ -90,7 +90,7 @@ impl<const L: usize, const K: usize> Logic for ActLoader<L, K> {
         let (lane, ch, c_in) = (u(self.lane.val()), u(self.ch.val()), u(self.c_in.val()));
         let planes = u(self.planes.val());
         let chunk_end = lane == L as u64 - 1 || ch == c_in.wrapping_sub(1) & 0xffff;
-        let pend_last = u(self.pend_b.val()) == planes.wrapping_sub(1) & 0xf;
+        let pend_last = u(self.pend_b.val()) == planes.wrapping_sub(1) & 0xffff;
         let ready = !(self.pend_valid.val() && chunk_end && !pend_last);
         self.in_ready.next = ready;
         self.wr_en.next = self.pend_valid.val();
@@ -184,7 +184,7 @@ impl<const L: usize, const K: usize> Logic for ActLoader<L, K> {
         let mut v = String::new();
         v += &format!("wire chunk_end = (lane == 16'd{}) | (ch == c_in - 16'd1);\n", L - 1);
         v += "wire last_ch = (ch == c_in - 16'd1);\n";
-        v += "wire pend_last = (pend_b == planes - 4'd1);\n";
+        v += "wire pend_last = ({12'd0, pend_b} == planes - 16'd1);\n";
         v += "wire take = in_valid & in_ready;\n";
         v += &format!("wire [{l1}:0] one_hot = {{{{{l1}{{1'b0}}}}, 1'b1}} << lane;\n", l1 = L - 1);
         v += "always @(*) begin\n";
@@ -207,8 +207,8 @@ impl<const L: usize, const K: usize> Logic for ActLoader<L, K> {
         for k in 0..K {
             v += &format!("                pend${k} <= {} ? (cur${k} | one_hot) : cur${k};\n                cur${k} <= {{{L}{{1'b0}}}};\n", bit(k));
         }
-        v += "                if (last_ch) begin\n                    ch <= 16'd0; row <= 8'd0; base <= base + {12'd0, planes};\n";
-        v += "                end else if (row == rows - 8'd1) begin\n                    ch <= ch + 16'd1; row <= 8'd0; base <= base + {12'd0, planes};\n";
+        v += "                if (last_ch) begin\n                    ch <= 16'd0; row <= 8'd0; base <= base + planes;\n";
+        v += "                end else if (row == rows - 8'd1) begin\n                    ch <= ch + 16'd1; row <= 8'd0; base <= base + planes;\n";
         v += "                end else begin\n                    ch <= ch + 16'd1; row <= row + 8'd1;\n                end\n";
         v += "            end else begin\n";
         for k in 0..K {

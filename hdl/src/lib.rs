@@ -8,6 +8,7 @@ pub mod accum;
 pub mod act_loader;
 pub mod array;
 pub mod bank;
+pub mod compute;
 pub mod flow;
 pub mod netlist;
 pub mod pe;
@@ -15,6 +16,7 @@ pub mod popcount;
 pub mod ppu;
 pub mod row_ctl;
 pub mod sequencer;
+pub mod tail_mask;
 pub mod verilog;
 pub mod weight_loader;
 

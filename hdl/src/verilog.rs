@@ -100,21 +100,31 @@ pub fn merge_identical(mut modules: Vec<Module>) -> Vec<Module> {
     loop {
         let mut by_body: BTreeMap<String, String> = BTreeMap::new();
         let mut map = BTreeMap::new();
+        let mut keep = Vec::with_capacity(modules.len());
         for m in &modules {
             let body = rename_refs(&m.text, &BTreeMap::from([(m.name.clone(), "@SELF@".to_string())]));
             match by_body.get(&body) {
+                // The same definition emitted twice under one name (two blocks sharing a leaf):
+                // drop the copy, nothing to rename.
+                Some(first) if *first == m.name => keep.push(false),
                 Some(first) => {
                     map.insert(m.name.clone(), first.clone());
+                    keep.push(false);
                 }
                 None => {
                     by_body.insert(body, m.name.clone());
+                    keep.push(true);
                 }
             }
         }
-        if map.is_empty() {
+        if keep.iter().all(|&k| k) {
             return modules;
         }
-        modules.retain(|m| !map.contains_key(&m.name));
+        let mut i = 0;
+        modules.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
         for m in &mut modules {
             m.text = rename_refs(&m.text, &map);
         }
@@ -192,5 +202,13 @@ endmodule // top$v$r
         assert!(ms[1].text.contains("acc_u_r r(.d(a));"));
         // No reference to an old name survives.
         assert!(!join(&ms).contains("top$"));
+    }
+
+    #[test]
+    fn the_same_definition_twice_under_one_name_is_kept_once() {
+        let m = Module { name: "a".into(), text: "module a(x);\n    input wire x;\nendmodule // a\n".into() };
+        let n = Module { name: "b".into(), text: "module b(y);\n    a u(.x(y));\nendmodule // b\n".into() };
+        let merged = merge_identical(vec![m.clone(), n.clone(), m.clone()]);
+        assert_eq!(merged, vec![m, n]);
     }
 }

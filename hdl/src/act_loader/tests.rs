@@ -51,7 +51,7 @@ fn run<const L: usize, const K: usize>(rows: usize, c_in: usize, pixels: usize, 
     .unwrap();
     writeln!(tb, "wire [7:0] wr_row; wire [15:0] wr_addr; wire [{}:0] wr_data; integer i, n;", L - 1).unwrap();
     writeln!(tb, "reg [{}:0] vals [0:{}];", K - 1, values.len() - 1).unwrap();
-    writeln!(tb, "ld dut(.clock(clock), .start(start), .c_in(16'd{c_in}), .planes(4'd{planes}), .rows(8'd{rows}), .in_valid(in_valid), .in_data(in_data), .in_ready(in_ready), .wr_en(wr_en), .wr_row(wr_row), .wr_addr(wr_addr), .wr_data(wr_data));").unwrap();
+    writeln!(tb, "ld dut(.clock(clock), .start(start), .c_in(16'd{c_in}), .planes(16'd{planes}), .rows(8'd{rows}), .in_valid(in_valid), .in_data(in_data), .in_ready(in_ready), .wr_en(wr_en), .wr_row(wr_row), .wr_addr(wr_addr), .wr_data(wr_data));").unwrap();
     writeln!(tb, "always @(posedge clock) if (wr_en) $display(\"W %0d %0d %h\", wr_row, wr_addr, wr_data);").unwrap();
     writeln!(tb, "initial begin\n$readmemh(\"vals.hex\", vals);\n#1 clock = 1; #1 clock = 0; start = 0; i = 0; n = 0;")
         .unwrap();

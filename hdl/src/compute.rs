@@ -1,0 +1,485 @@
+//! The compute unit: everything between the input streams and the column accumulators
+//! (docs/ARCHITECTURE.md): activation loader and row banks, weight loader and column banks, the
+//! compute sequencer, per-row step control, the systolic array and the column accumulators, with
+//! the control delay that meets each step's column sums at the accumulators.
+//!
+//! Composed structurally (`netlist.rs`): instances of the rust-hdl blocks, wires, and glue that
+//! is pure wiring or flag gathering (concatenation, replication, sign extension, OR of the banks'
+//! overflow flags).
+
+use anyhow::{bail, Result};
+
+use crate::accum::ColAcc;
+use crate::act_loader::ActLoader;
+use crate::array::{array_modules, ArrayShape};
+use crate::bank::Bank;
+use crate::netlist::{slice, Dir, NetModule};
+use crate::row_ctl::RowCtl;
+use crate::sequencer::Sequencer;
+use crate::tail_mask::TailMask;
+use crate::verilog::{emit_block, merge_identical, Module};
+use crate::weight_loader::WeightLoader;
+use cbnn::config::AccelConfig;
+use cbnn::hw::descriptor::{act_bank_words, weight_bank_words};
+use rust_hdl::prelude::*;
+
+/// Every generation parameter of the compute unit, from the config.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ComputeShape {
+    pub array: ArrayShape,
+    /// Accumulator bits.
+    pub acc: usize,
+    /// Widest activation (bits per streamed value, most bit-planes).
+    pub act_bits: usize,
+    /// Address bits of an activation bank, a weight bank, and the accumulators (pixels per row).
+    pub act_addr: usize,
+    pub weight_addr: usize,
+    pub x_bits: usize,
+}
+
+impl ComputeShape {
+    pub fn from_config(cfg: &AccelConfig) -> Result<Self> {
+        let log2 = |w: u32| w.trailing_zeros() as usize;
+        let (aw, ww) = (act_bank_words(cfg), weight_bank_words(cfg));
+        if aw < 64 || ww < 64 {
+            bail!("buffers too small for this array: {aw} activation and {ww} weight words per bank; expected at least 64 (raise buffers.act_kib / buffers.weight_kib)");
+        }
+        let x_bits = (32 - (cfg.limits.max_width - 1).leading_zeros()).max(1) as usize;
+        Ok(ComputeShape {
+            array: ArrayShape::from_config(cfg),
+            acc: cfg.datapath.acc_bits as usize,
+            act_bits: cfg.datapath.act_bits as usize,
+            act_addr: log2(aw),
+            weight_addr: log2(ww),
+            x_bits,
+        })
+    }
+
+    /// Cycles from a sequencer read to the accumulators taking its column sums.
+    pub fn step_to_acc(&self) -> usize {
+        1 + self.array.latency()
+    }
+}
+
+/// Module names inside the compute unit.
+struct Names {
+    design: String,
+    unit: String,
+    act_loader: String,
+    act_bank: String,
+    weight_loader: String,
+    weight_bank: String,
+    row_ctl: String,
+    sequencer: String,
+    tail_mask: String,
+    col_acc: String,
+}
+
+impl Names {
+    fn new(d: &str) -> Self {
+        Names {
+            design: d.to_string(),
+            unit: format!("{d}_compute"),
+            act_loader: format!("{d}_act_loader"),
+            act_bank: format!("{d}_act_bank"),
+            weight_loader: format!("{d}_weight_loader"),
+            weight_bank: format!("{d}_weight_bank"),
+            row_ctl: format!("{d}_row_ctl"),
+            sequencer: format!("{d}_sequencer"),
+            tail_mask: format!("{d}_tail_mask"),
+            col_acc: format!("{d}_col_acc"),
+        }
+    }
+}
+
+fn reg<const W: usize>(d: &str) -> Vec<Module> {
+    emit_block(DFF::<Bits<W>>::default(), &format!("{d}_reg{W}"))
+}
+
+/// Instantiates `$f::<fixed..., V>(args)` for the value `V` of a runtime width: rust-hdl widths
+/// are Rust types, so every supported width is listed once here.
+macro_rules! by_width {
+    ($val:expr, $f:ident($arg:expr); $($v:literal),*) => {
+        match $val { $( $v => Some($f::<$v>($arg)), )* _ => None }
+    };
+    ($val:expr, $f:ident[$p:tt]($arg:expr); $($v:literal),*) => {
+        match $val { $( $v => Some($f::<$p, $v>($arg)), )* _ => None }
+    };
+}
+
+fn loader<const L: usize, const K: usize>(n: &Names) -> Vec<Module> {
+    emit_block(ActLoader::<L, K>::default(), &n.act_loader)
+}
+
+fn bank<const L: usize, const N: usize>(name: &str) -> Vec<Module> {
+    emit_block(Bank::<L, N>::default(), name)
+}
+
+fn x_blocks<const NX: usize>(n: &Names) -> Vec<Module> {
+    let mut v = emit_block(Sequencer::<NX>::default(), &n.sequencer);
+    v.extend(reg::<NX>(&n.design));
+    v
+}
+
+fn acc_block<const A: usize, const NX: usize>(n: &Names) -> Vec<Module> {
+    emit_block(ColAcc::<A, NX>::default(), &n.col_acc)
+}
+
+/// The blocks whose widths follow the lane count.
+fn lane_blocks<const L: usize>(s: &ComputeShape, n: &Names) -> Option<Vec<Module>> {
+    let mut v = emit_block(RowCtl::<L>::default(), &n.row_ctl);
+    v.extend(emit_block(WeightLoader::<L>::default(), &n.weight_loader));
+    v.extend(emit_block(TailMask::<L>::default(), &n.tail_mask));
+    v.extend(by_width!(s.act_bits, loader[L](n); 1, 2, 3, 4, 5, 6, 7, 8)?);
+    v.extend(by_width!(s.act_addr, bank[L](&n.act_bank); 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)?);
+    v.extend(by_width!(s.weight_addr, bank[L](&n.weight_bank); 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)?);
+    Some(v)
+}
+
+fn leaf_modules(s: &ComputeShape, n: &Names, d: &str) -> Result<Vec<Module>> {
+    let lanes = match s.array.lanes {
+        8 => lane_blocks::<8>(s, n),
+        16 => lane_blocks::<16>(s, n),
+        32 => lane_blocks::<32>(s, n),
+        64 => lane_blocks::<64>(s, n),
+        128 => lane_blocks::<128>(s, n),
+        256 => lane_blocks::<256>(s, n),
+        _ => None,
+    };
+    let xs = by_width!(s.x_bits, x_blocks(n); 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12);
+    let acc = match s.acc {
+        16 => by_width!(s.x_bits, acc_block[16](n); 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),
+        20 => by_width!(s.x_bits, acc_block[20](n); 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),
+        24 => by_width!(s.x_bits, acc_block[24](n); 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),
+        28 => by_width!(s.x_bits, acc_block[28](n); 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),
+        32 => by_width!(s.x_bits, acc_block[32](n); 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),
+        _ => None,
+    };
+    match (lanes, xs, acc) {
+        (Some(mut v), Some(x), Some(a)) => {
+            v.extend(x);
+            v.extend(a);
+            // One-bit registers are DFF<Bit>, as in the array (a Bits<1> DFF is another module).
+            v.extend(emit_block(DFF::<Bit>::default(), &format!("{d}_reg1")));
+            v.extend(reg::<3>(d));
+            Ok(v)
+        }
+        _ => bail!("no generated blocks for {s:?} (limits.max_width must be at most 4096; banks of 64 to 32768 words)"),
+    }
+}
+
+/// A chain of `depth` registers (module `{d}_reg{width}`) after `src`; returns its end.
+fn delay(m: &mut NetModule, d: &str, name: &str, src: String, width: usize, depth: usize) -> String {
+    let mut cur = src;
+    for i in 0..depth {
+        let q = format!("{name}_d{}", i + 1);
+        m.wire(&q, width);
+        m.instance(
+            &format!("{d}_reg{width}"),
+            &format!("{q}_reg"),
+            &[("clock", "clock".into()), ("d", cur), ("q", q.clone())],
+        );
+        cur = q;
+    }
+    cur
+}
+
+fn concat(parts: impl Iterator<Item = String>) -> String {
+    // Verilog concatenation lists the most significant part first.
+    let v: Vec<String> = parts.collect();
+    format!("{{{}}}", v.into_iter().rev().collect::<Vec<_>>().join(", "))
+}
+
+fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
+    let (r_n, c_n, l) = (s.array.rows, s.array.cols, s.array.lanes);
+    let (a, sw, nx) = (s.acc, s.array.psum_bits(), s.x_bits);
+    let mut m = NetModule::new(&n.unit);
+    for (p, w) in [
+        ("clock", 1),
+        ("bwn", 1),
+        ("tail_en", 1),
+        ("load_start", 1),
+        ("act_valid", 1),
+        ("w_load_start", 1),
+        ("w_valid", 1),
+        ("go", 1),
+        ("rd_bank", 1),
+    ] {
+        m.port(Dir::In, p, w);
+    }
+    m.bus(Dir::In, "act_data", s.act_bits);
+    m.bus(Dir::In, "w_data", l);
+    m.bus(Dir::In, "rows_valid", 8);
+    for p in [
+        "c_in",
+        "planes",
+        "tail_lanes",
+        "y0",
+        "first_row",
+        "h",
+        "w",
+        "w_out",
+        "kernel",
+        "stride",
+        "groups",
+        "weight_words",
+        "iy0",
+        "ix0",
+        "base0",
+        "x_step",
+        "ky_step",
+        "y_step",
+    ] {
+        m.bus(Dir::In, p, 16);
+    }
+    m.bus(Dir::In, "passes", 32);
+    m.bus(Dir::In, "rd_x", nx);
+    m.port(Dir::Out, "act_ready", 1);
+    m.port(Dir::Out, "w_ready", 1);
+    m.port(Dir::Out, "busy", 1);
+    m.port(Dir::Out, "overflow", 1);
+    m.bus(Dir::Out, "step_y", 16);
+    m.bus(Dir::Out, "rd_data", c_n * a);
+    // Loaders.
+    for (w, name) in [
+        (1, "al_wr_en"),
+        (8, "al_wr_row"),
+        (16, "al_wr_addr"),
+        (l, "al_wr_data"),
+        (1, "wl_wr_en"),
+        (8, "wl_wr_sel"),
+        (16, "wl_wr_addr"),
+        (l, "wl_wr_data"),
+    ] {
+        m.wire(name, w);
+    }
+    m.instance(
+        &n.act_loader,
+        "act_loader",
+        &[
+            ("clock", "clock".into()),
+            ("start", "load_start".into()),
+            ("c_in", "c_in".into()),
+            ("planes", "planes".into()),
+            ("rows", format!("8'd{r_n}")),
+            ("in_valid", "act_valid".into()),
+            ("in_data", "act_data".into()),
+            ("in_ready", "act_ready".into()),
+            ("wr_en", "al_wr_en".into()),
+            ("wr_row", "al_wr_row".into()),
+            ("wr_addr", "al_wr_addr".into()),
+            ("wr_data", "al_wr_data".into()),
+        ],
+    );
+    m.instance(
+        &n.weight_loader,
+        "weight_loader",
+        &[
+            ("clock", "clock".into()),
+            ("start", "w_load_start".into()),
+            ("cols", format!("8'd{c_n}")),
+            ("in_valid", "w_valid".into()),
+            ("in_data", "w_data".into()),
+            ("in_ready", "w_ready".into()),
+            ("wr_en", "wl_wr_en".into()),
+            ("wr_sel", "wl_wr_sel".into()),
+            ("wr_addr", "wl_wr_addr".into()),
+            ("wr_data", "wl_wr_data".into()),
+        ],
+    );
+    // Sequencer.
+    for (w, name) in [
+        (1, "s_valid"),
+        (16, "s_addr"),
+        (1, "s_outside"),
+        (1, "s_last"),
+        (1, "s_first"),
+        (1, "s_init"),
+        (nx, "s_x"),
+        (3, "s_plane"),
+        (1, "w_rd"),
+        (16, "w_addr"),
+        (1, "w_start"),
+    ] {
+        m.wire(name, w);
+    }
+    let mut conns: Vec<(&str, String)> = vec![("clock", "clock".into()), ("go", "go".into()), ("busy", "busy".into())];
+    for p in [
+        "y0",
+        "first_row",
+        "h",
+        "w",
+        "w_out",
+        "kernel",
+        "stride",
+        "groups",
+        "planes",
+        "passes",
+        "weight_words",
+        "iy0",
+        "ix0",
+        "base0",
+        "x_step",
+        "ky_step",
+        "y_step",
+    ] {
+        conns.push((p, p.into()));
+    }
+    conns.push(("array_rows", format!("16'd{r_n}")));
+    for (p, w) in [
+        ("step_valid", "s_valid"),
+        ("step_addr", "s_addr"),
+        ("step_outside", "s_outside"),
+        ("step_last_group", "s_last"),
+        ("step_first", "s_first"),
+        ("step_init", "s_init"),
+        ("step_y", "step_y"),
+        ("step_x", "s_x"),
+        ("step_plane", "s_plane"),
+        ("w_valid", "w_rd"),
+        ("w_addr", "w_addr"),
+        ("w_start", "w_start"),
+    ] {
+        conns.push((p, w.into()));
+    }
+    m.instance(&n.sequencer, "sequencer", &conns);
+    // Row banks, step flags one cycle later (with the bank data), row control.
+    let outside = delay(&mut m, d, "outside", "s_outside".into(), 1, 1);
+    let last = delay(&mut m, d, "last_group", "s_last".into(), 1, 1);
+    let first = delay(&mut m, d, "first", "s_first".into(), 1, 1);
+    let wl_en = delay(&mut m, d, "wl_en", "w_start".into(), 1, 1);
+    m.wire("tail_mask", l);
+    m.instance(&n.tail_mask, "tail_mask_gen", &[("tail_lanes", "tail_lanes".into()), ("mask", "tail_mask".into())]);
+    let mut overflow = Vec::new();
+    for r in 0..r_n {
+        for (w, name) in [
+            (l, format!("abank_r{r}")),
+            (1, format!("aovf_r{r}")),
+            (l, format!("a_r{r}")),
+            (1, format!("pad_r{r}")),
+            (1, format!("tail_r{r}")),
+        ] {
+            m.wire(&name, w);
+        }
+        m.instance(
+            &n.act_bank,
+            &format!("act_bank_r{r}"),
+            &[
+                ("clock", "clock".into()),
+                ("my_id", format!("8'd{r}")),
+                ("wr_en", "al_wr_en".into()),
+                ("wr_sel", "al_wr_row".into()),
+                ("wr_addr", "al_wr_addr".into()),
+                ("wr_data", "al_wr_data".into()),
+                ("rd_en", "s_valid".into()),
+                ("rd_addr", "s_addr".into()),
+                ("rd_data", format!("abank_r{r}")),
+                ("overflow", format!("aovf_r{r}")),
+            ],
+        );
+        overflow.push(format!("aovf_r{r}"));
+        m.instance(
+            &n.row_ctl,
+            &format!("row_ctl_r{r}"),
+            &[
+                ("my_row", format!("8'd{r}")),
+                ("outside", outside.clone()),
+                ("last_group", last.clone()),
+                ("rows_valid", "rows_valid".into()),
+                ("tail_en", "tail_en".into()),
+                ("rd_data", format!("abank_r{r}")),
+                ("a", format!("a_r{r}")),
+                ("pad", format!("pad_r{r}")),
+                ("tail", format!("tail_r{r}")),
+            ],
+        );
+    }
+    // Column banks.
+    for c in 0..c_n {
+        m.wire(&format!("wbank_c{c}"), l);
+        m.wire(&format!("wovf_c{c}"), 1);
+        m.instance(
+            &n.weight_bank,
+            &format!("weight_bank_c{c}"),
+            &[
+                ("clock", "clock".into()),
+                ("my_id", format!("8'd{c}")),
+                ("wr_en", "wl_wr_en".into()),
+                ("wr_sel", "wl_wr_sel".into()),
+                ("wr_addr", "wl_wr_addr".into()),
+                ("wr_data", "wl_wr_data".into()),
+                ("rd_en", "w_rd".into()),
+                ("rd_addr", "w_addr".into()),
+                ("rd_data", format!("wbank_c{c}")),
+                ("overflow", format!("wovf_c{c}")),
+            ],
+        );
+        overflow.push(format!("wovf_c{c}"));
+    }
+    m.assign("overflow", &overflow.join(" | "));
+    // The array.
+    m.wire("psum", c_n * sw);
+    m.instance(
+        &format!("{d}_array"),
+        "array",
+        &[
+            ("clock", "clock".into()),
+            ("bwn", "bwn".into()),
+            ("tail_mask", format!("{{{r_n}{{tail_mask}}}}")),
+            ("a_in", concat((0..r_n).map(|r| format!("a_r{r}")))),
+            ("pad_in", concat((0..r_n).map(|r| format!("pad_r{r}")))),
+            ("tail_in", concat((0..r_n).map(|r| format!("tail_r{r}")))),
+            ("first_in", format!("{{{r_n}{{{first}}}}}")),
+            ("wl_data", concat((0..c_n).map(|c| format!("wbank_c{c}")))),
+            ("wl_en", wl_en),
+            ("psum_out", "psum".into()),
+        ],
+    );
+    // Accumulator control: the sequencer's step description, delayed to meet its column sums.
+    let depth = s.step_to_acc();
+    let acc_valid = delay(&mut m, d, "acc_valid", "s_valid".into(), 1, depth);
+    let acc_init = delay(&mut m, d, "acc_init", "s_init".into(), 1, depth);
+    let acc_plane = delay(&mut m, d, "acc_plane", "s_plane".into(), 3, depth);
+    let acc_x = delay(&mut m, d, "acc_x", "s_x".into(), nx, depth);
+    let acc_bank = delay(&mut m, d, "acc_bank", "step_y[0]".into(), 1, depth);
+    for c in 0..c_n {
+        let ps = slice("psum", c, sw);
+        let ext = if a > sw { format!("{{{{{}{{psum[{}]}}}}, {ps}}}", a - sw, c * sw + sw - 1) } else { ps };
+        m.instance(
+            &n.col_acc,
+            &format!("col_acc_c{c}"),
+            &[
+                ("clock", "clock".into()),
+                ("valid", acc_valid.clone()),
+                ("init", acc_init.clone()),
+                ("plane", acc_plane.clone()),
+                ("bank", acc_bank.clone()),
+                ("x", acc_x.clone()),
+                ("psum", ext),
+                ("rd_bank", "rd_bank".into()),
+                ("rd_x", "rd_x".into()),
+                ("rd_data", slice("rd_data", c, a)),
+            ],
+        );
+    }
+    m.finish()
+}
+
+/// Every module of the compute unit (the unit first), one definition per distinct block.
+pub fn compute_modules(design: &str, cfg: &AccelConfig) -> Result<Vec<Module>> {
+    let s = ComputeShape::from_config(cfg)?;
+    let n = Names::new(design);
+    let mut v = vec![compute_module(&s, &n, design)];
+    v.extend(array_modules(design, &s.array)?);
+    v.extend(leaf_modules(&s, &n, design)?);
+    let v = merge_identical(v);
+    let mut names: Vec<&str> = v.iter().map(|m| m.name.as_str()).collect();
+    names.sort();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        bail!("two different modules are both named {}", w[0]);
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests;
