@@ -184,6 +184,35 @@ fn delay(m: &mut NetModule, d: &str, name: &str, src: String, width: usize, dept
     cur
 }
 
+/// A buffer bank: written by the loader whose wires start with `writer` (`{writer}_wr_en`, ...),
+/// read at `(enable, address)`, its word and overflow flag on `(data, overflow)`.
+fn bank_instance(
+    m: &mut NetModule,
+    module: &str,
+    inst: &str,
+    id: usize,
+    writer: &str,
+    read: (&str, &str),
+    out: (&str, &str),
+) {
+    m.instance(
+        module,
+        inst,
+        &[
+            ("clock", "clock".into()),
+            ("my_id", format!("8'd{id}")),
+            ("wr_en", format!("{writer}_wr_en")),
+            ("wr_sel", format!("{writer}_wr_sel")),
+            ("wr_addr", format!("{writer}_wr_addr")),
+            ("wr_data", format!("{writer}_wr_data")),
+            ("rd_en", read.0.into()),
+            ("rd_addr", read.1.into()),
+            ("rd_data", out.0.into()),
+            ("overflow", out.1.into()),
+        ],
+    );
+}
+
 fn concat(parts: impl Iterator<Item = String>) -> String {
     // Verilog concatenation lists the most significant part first.
     let v: Vec<String> = parts.collect();
@@ -243,7 +272,7 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
     // Loaders.
     for (w, name) in [
         (1, "al_wr_en"),
-        (8, "al_wr_row"),
+        (8, "al_wr_sel"),
         (16, "al_wr_addr"),
         (l, "al_wr_data"),
         (1, "wl_wr_en"),
@@ -266,7 +295,7 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
             ("in_data", "act_data".into()),
             ("in_ready", "act_ready".into()),
             ("wr_en", "al_wr_en".into()),
-            ("wr_row", "al_wr_row".into()),
+            ("wr_row", "al_wr_sel".into()),
             ("wr_addr", "al_wr_addr".into()),
             ("wr_data", "al_wr_data".into()),
         ],
@@ -361,21 +390,14 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
         ] {
             m.wire(&name, w);
         }
-        m.instance(
+        bank_instance(
+            &mut m,
             &n.act_bank,
             &format!("act_bank_r{r}"),
-            &[
-                ("clock", "clock".into()),
-                ("my_id", format!("8'd{r}")),
-                ("wr_en", "al_wr_en".into()),
-                ("wr_sel", "al_wr_row".into()),
-                ("wr_addr", "al_wr_addr".into()),
-                ("wr_data", "al_wr_data".into()),
-                ("rd_en", "s_valid".into()),
-                ("rd_addr", "s_addr".into()),
-                ("rd_data", format!("abank_r{r}")),
-                ("overflow", format!("aovf_r{r}")),
-            ],
+            r,
+            "al",
+            ("s_valid", "s_addr"),
+            (&format!("abank_r{r}"), &format!("aovf_r{r}")),
         );
         overflow.push(format!("aovf_r{r}"));
         m.instance(
@@ -398,21 +420,14 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
     for c in 0..c_n {
         m.wire(&format!("wbank_c{c}"), l);
         m.wire(&format!("wovf_c{c}"), 1);
-        m.instance(
+        bank_instance(
+            &mut m,
             &n.weight_bank,
             &format!("weight_bank_c{c}"),
-            &[
-                ("clock", "clock".into()),
-                ("my_id", format!("8'd{c}")),
-                ("wr_en", "wl_wr_en".into()),
-                ("wr_sel", "wl_wr_sel".into()),
-                ("wr_addr", "wl_wr_addr".into()),
-                ("wr_data", "wl_wr_data".into()),
-                ("rd_en", "w_rd".into()),
-                ("rd_addr", "w_addr".into()),
-                ("rd_data", format!("wbank_c{c}")),
-                ("overflow", format!("wovf_c{c}")),
-            ],
+            c,
+            "wl",
+            ("w_rd", "w_addr"),
+            (&format!("wbank_c{c}"), &format!("wovf_c{c}")),
         );
         overflow.push(format!("wovf_c{c}"));
     }
