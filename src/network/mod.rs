@@ -17,6 +17,44 @@ pub struct Network {
     pub layers: Vec<Layer>,
 }
 
+impl Network {
+    /// A network of one conv layer (`[c_out, c_in, K, K]` float weights) with raw accumulator
+    /// output over a `[c_in, h, w]` input of `in_bits`-bit activations: the unit the hardware
+    /// tests and benchmarks feed the core.
+    pub fn single_conv(
+        c_in: usize,
+        h: usize,
+        w: usize,
+        c_out: usize,
+        geometry: Geometry,
+        in_bits: u32,
+        weights: Vec<f32>,
+    ) -> Network {
+        let out_shape = [c_out, geometry.out_len(h).expect("kernel fits"), geometry.out_len(w).expect("kernel fits")];
+        let layer = Layer {
+            name: "conv".into(),
+            in_shape: [c_in, h, w],
+            in_bits,
+            out_shape,
+            op: Op::Weighted(Weighted {
+                out_channels: c_out,
+                geometry,
+                weights: Weights::Conv(weights),
+                bias: None,
+                scale_group: 1,
+                output: OutputFn::Accumulator,
+            }),
+            codec: CodecSettings::default(),
+        };
+        let scale = if in_bits == 1 { 1.0 } else { 1.0 / ((1u32 << in_bits) - 1) as f64 };
+        Network {
+            origin: "single conv layer".into(),
+            input: InputDef { shape: [c_in, h, w], bits: in_bits, scale, codec: CodecSettings::default() },
+            layers: vec![layer],
+        }
+    }
+}
+
 /// The input tensor: shape, activation bits and real-valued step (SPEC 2.3, 6).
 #[derive(Clone, Debug)]
 pub struct InputDef {

@@ -8,7 +8,7 @@ use super::*;
 use crate::flow;
 use cbnn::config::AccelConfig;
 use cbnn::golden;
-use cbnn::network::{CodecSettings, Geometry, InputDef, Layer, Network, Op, OutputFn, Weighted, Weights};
+use cbnn::network::{Geometry, Network};
 use cbnn::quant::{self, QOp};
 use cbnn::tensor::Tensor3;
 use rand::rngs::StdRng;
@@ -30,26 +30,7 @@ fn random_case(rng: &mut StdRng, bits: u32) -> Case {
     let o = rng.gen_range(1..=9);
     let g = Geometry { kernel: k, stride, padding };
     let weights: Vec<f32> = (0..o * c_in * k * k).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
-    let layer = Layer {
-        name: "l".into(),
-        in_shape: [c_in, h, w],
-        in_bits: bits,
-        out_shape: [o, g.out_len(h).unwrap(), g.out_len(w).unwrap()],
-        op: Op::Weighted(Weighted {
-            out_channels: o,
-            geometry: g,
-            weights: Weights::Conv(weights),
-            bias: None,
-            scale_group: 1,
-            output: OutputFn::Accumulator,
-        }),
-        codec: CodecSettings::default(),
-    };
-    let net = Network {
-        origin: "array test".into(),
-        input: InputDef { shape: [c_in, h, w], bits, scale: 1.0, codec: CodecSettings::default() },
-        layers: vec![layer],
-    };
+    let net = Network::single_conv(c_in, h, w, o, g, bits, weights);
     let n = c_in * h * w;
     let data = (0..n)
         .map(|_| {

@@ -7,7 +7,7 @@ use crate::flow;
 use cbnn::golden;
 use cbnn::hw::sequence::SequencerRegs;
 use cbnn::hw::{streams, LayerDescriptor};
-use cbnn::network::{CodecSettings, Geometry, InputDef, Layer, Network, Op, OutputFn, Weighted, Weights};
+use cbnn::network::{Geometry, Network};
 use cbnn::quant::{compile, QOp};
 use cbnn::tensor::Tensor3;
 use rand::rngs::StdRng;
@@ -36,23 +36,7 @@ fn run_case(cfg: &AccelConfig, seed: u64, bits: u32) {
     let o = rng.gen_range(1..7);
     let g = Geometry { kernel: k, stride, padding };
     let weights: Vec<f32> = (0..o * c_in * k * k).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
-    let layer = Layer {
-        name: "l".into(),
-        in_shape: [c_in, hw, hw],
-        in_bits: bits,
-        out_shape: [o, g.out_len(hw).unwrap(), g.out_len(hw).unwrap()],
-        op: Op::Weighted(Weighted {
-            out_channels: o,
-            geometry: g,
-            weights: Weights::Conv(weights),
-            bias: None,
-            scale_group: 1,
-            output: OutputFn::Accumulator,
-        }),
-        codec: CodecSettings::default(),
-    };
-    let input_def = InputDef { shape: [c_in, hw, hw], bits, scale: 1.0, codec: CodecSettings::default() };
-    let net = Network { origin: "t".into(), input: input_def, layers: vec![layer] };
+    let net = Network::single_conv(c_in, hw, hw, o, g, bits, weights);
     let q = compile(&net, cfg, None).unwrap();
     let ql = &q.layers[0];
     let d = LayerDescriptor::new(ql, cfg).unwrap();

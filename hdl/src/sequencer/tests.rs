@@ -8,7 +8,7 @@ use crate::verilog::emit_block;
 use cbnn::config::AccelConfig;
 use cbnn::hw::sequence::{compute_sequence, Issue, SequencerRegs};
 use cbnn::hw::LayerDescriptor;
-use cbnn::network::{CodecSettings, Geometry, InputDef, Layer, Network, Op, OutputFn, Weighted, Weights};
+use cbnn::network::{Geometry, Network};
 use cbnn::quant::compile;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -46,23 +46,7 @@ fn random_layer(rng: &mut StdRng, cfg: &AccelConfig) -> (LayerDescriptor, cbnn::
     let o = rng.gen_range(1..6);
     let bits = [1u32, 2, 8][rng.gen_range(0..3)];
     let g = Geometry { kernel: k, stride, padding };
-    let layer = Layer {
-        name: "l".into(),
-        in_shape: [c_in, hw, hw],
-        in_bits: bits,
-        out_shape: [o, g.out_len(hw).unwrap(), g.out_len(hw).unwrap()],
-        op: Op::Weighted(Weighted {
-            out_channels: o,
-            geometry: g,
-            weights: Weights::Conv(vec![0.5; o * c_in * k * k]),
-            bias: None,
-            scale_group: 1,
-            output: OutputFn::Accumulator,
-        }),
-        codec: CodecSettings::default(),
-    };
-    let input = InputDef { shape: [c_in, hw, hw], bits, scale: 1.0, codec: CodecSettings::default() };
-    let net = Network { origin: "t".into(), input, layers: vec![layer] };
+    let net = Network::single_conv(c_in, hw, hw, o, g, bits, vec![0.5; o * c_in * k * k]);
     let q = compile(&net, cfg, None).unwrap().layers.remove(0);
     (LayerDescriptor::new(&q, cfg).unwrap(), q)
 }
