@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use cbnn::config::AccelConfig;
-use cbnn::network::{load_network, Network, ACC_BITS};
+use cbnn::network::{load_network, Network, Op, OutputFn, ACC_BITS};
 use cbnn::npyio::{self, Elem};
 use cbnn::quant::{self, QLayer, QNet, QOp};
 use cbnn::tensor::Tensor3;
@@ -137,10 +137,14 @@ fn run(args: Args) -> Result<()> {
     let float_outs = reference::run(&net, &input);
     let calib = quant::needs_calibration(&net).then(|| reference::calibrate(&net, &float_outs));
     let qnet: QNet = quant::compile(&net, &cfg, calib.as_ref())?;
-    if let Some(c) = &calib {
-        for (l, m) in qnet.layers.iter().zip(c) {
-            if m.is_some() && net.layers.iter().any(|nl| nl.name == l.name && matches!(&nl.op, cbnn::network::Op::Weighted(w) if matches!(w.output, cbnn::network::OutputFn::Relu { scale: None, .. }))) {
-                eprintln!("golden: note: layer {}: out_scale not set, calibrated to {:.6e} on this input", l.name, l.out_scale);
+    if calib.is_some() {
+        // Say which steps were calibrated: they depend on this input (SPEC 6).
+        for (nl, l) in net.layers.iter().zip(&qnet.layers) {
+            if matches!(&nl.op, Op::Weighted(w) if matches!(w.output, OutputFn::Relu { scale: None, .. })) {
+                eprintln!(
+                    "golden: note: layer {}: out_scale not set, calibrated to {:.6e} on this input",
+                    l.name, l.out_scale
+                );
             }
         }
     }
@@ -161,11 +165,12 @@ fn run(args: Args) -> Result<()> {
     let reports: Vec<LayerReport> = qnet
         .layers
         .iter()
+        .zip(&net.layers)
         .zip(&outs)
         .zip(&float_outs)
-        .map(|((l, o), r)| {
+        .map(|(((l, nl), o), r)| {
             let (fidelity, fidelity_value) = fidelity(l, o, r);
-            let kind = net.layers.iter().find(|nl| nl.name == l.name).map(|nl| nl.kind_name()).unwrap_or("?");
+            let kind = nl.kind_name();
             LayerReport {
                 name: l.name.clone(),
                 kind,
