@@ -10,6 +10,7 @@ pub mod array;
 pub mod bank;
 pub mod compute;
 pub mod flow;
+pub mod group_tracker;
 pub mod netlist;
 pub mod pe;
 pub mod popcount;
