@@ -168,3 +168,48 @@ impl SequencerRegs {
         }
     }
 }
+
+/// Cycles of `compute_sequence` for `passes` passes: one pass every `max(planes * W_out, R)` cycles
+/// (a load holds the weight bus for R cycles), and the last pass's one-cycle lead plus its steps, or
+/// its R-cycle load when that is longer.
+pub fn compute_cycles(d: &LayerDescriptor, cfg: &AccelConfig, passes: u64) -> u64 {
+    let (len, r) = ((d.planes * d.w_out) as u64, cfg.array.rows as u64);
+    if passes == 0 {
+        return 0;
+    }
+    (passes - 1) * len.max(r) + (len + 1).max(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::{Geometry, Network};
+    use crate::quant::compile;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    /// The closed form used by docs/ARCHITECTURE.md and the cycle simulator equals the length of
+    /// the cycle-by-cycle sequence (which the RTL sequencer reproduces exactly).
+    #[test]
+    fn compute_cycles_is_the_length_of_the_sequence() {
+        let mut rng = StdRng::seed_from_u64(3);
+        for _ in 0..200 {
+            let mut cfg = AccelConfig::default();
+            cfg.datapath.acc_bits = 32;
+            cfg.buffers.act_kib = 1024;
+            cfg.array.rows = rng.gen_range(1..=8);
+            let (c_in, k, hw, o) =
+                (rng.gen_range(1..100), [1, 3, 5][rng.gen_range(0..3)], rng.gen_range(5..12), rng.gen_range(1..5));
+            let g = Geometry { kernel: k, stride: rng.gen_range(1..=2), padding: rng.gen_range(0..=k / 2) };
+            let bits = rng.gen_range(1..=8);
+            let net = Network::single_conv(c_in, hw, hw, o, g, bits, vec![1.0; o * c_in * k * k]);
+            let q = compile(&net, &cfg, None).unwrap();
+            let d = LayerDescriptor::new(&q.layers[0], &cfg).unwrap();
+            let y1 = rng.gen_range(1..=d.h_out);
+            let seq = compute_sequence(&d, &cfg, 0..y1, 0);
+            assert_eq!(seq.len() as u64, compute_cycles(&d, &cfg, (y1 * d.steps) as u64), "{d:?}");
+            // Every activation read is there exactly once: planes x W_out per pass.
+            assert_eq!(seq.iter().filter(|i| i.step.is_some()).count() as u32, y1 * d.steps * d.planes * d.w_out);
+        }
+    }
+}
