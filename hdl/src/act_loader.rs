@@ -11,6 +11,7 @@
 //! The lane insertion uses a computed bit index, which rust-hdl's `replace_bit` emits with a
 //! 32-bit mask (wrong for lanes >= 32), so the block is custom Verilog with a matching `update()`.
 
+use crate::bitconv::{from_i128, to_u128};
 use rust_hdl::prelude::*;
 
 /// `L` lanes, `K` the widest activation (bits per value and the most bit-planes).
@@ -74,15 +75,11 @@ impl<const L: usize, const K: usize> Default for ActLoader<L, K> {
 }
 
 fn u<const N: usize>(b: Bits<N>) -> u64 {
-    (0..N.min(64)).fold(0u64, |a, i| a | ((b.get_bit(i) as u64) << i))
+    to_u128(b) as u64
 }
 
 fn bits<const N: usize>(v: u64) -> Bits<N> {
-    let mut b = Bits::<N>::default();
-    for i in 0..N.min(64) {
-        b = b.replace_bit(i, (v >> i) & 1 == 1);
-    }
-    b
+    from_i128(v as i128)
 }
 
 impl<const L: usize, const K: usize> Logic for ActLoader<L, K> {

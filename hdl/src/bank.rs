@@ -25,7 +25,10 @@ pub struct Bank<const W: usize, const N: usize> {
 
 impl<const W: usize, const N: usize> Default for Bank<W, N> {
     fn default() -> Self {
-        assert!((1..=15).contains(&N), "Bank<{W}, {N}>: 2 to 32768 words");
+        assert!(
+            N >= 1 && 1u32 << N <= cbnn::hw::descriptor::MAX_BANK_WORDS,
+            "Bank<{W}, {N}>: too deep for 16-bit addresses"
+        );
         Bank {
             clock: Default::default(),
             my_id: Default::default(),

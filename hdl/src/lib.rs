@@ -8,6 +8,7 @@ pub mod accum;
 pub mod act_loader;
 pub mod array;
 pub mod bank;
+pub mod bitconv;
 pub mod compute;
 pub mod flow;
 pub mod group_tracker;

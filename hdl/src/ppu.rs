@@ -9,31 +9,10 @@
 
 use rust_hdl::prelude::*;
 
-/// Output function codes of the `mode` port (layer descriptor field).
-pub const MODE_ACC: u64 = 0;
-pub const MODE_SIGN: u64 = 1;
-pub const MODE_RELU: u64 = 2;
+pub use cbnn::hw::descriptor::{MODE_ACC, MODE_RELU, MODE_SIGN};
+use cbnn::quant::scale::SHIFT_BITS;
 
-fn sext(v: u128, bits: usize) -> i128 {
-    let v = v as i128;
-    if bits < 128 && (v >> (bits - 1)) & 1 == 1 {
-        v - (1i128 << bits)
-    } else {
-        v
-    }
-}
-
-fn to_u128<const N: usize>(b: Bits<N>) -> u128 {
-    (0..N).fold(0u128, |acc, i| acc | ((b.get_bit(i) as u128) << i))
-}
-
-fn from_i128<const N: usize>(v: i128) -> Bits<N> {
-    let mut b = Bits::<N>::default();
-    for i in 0..N {
-        b = b.replace_bit(i, (v >> i) & 1 == 1);
-    }
-    b
-}
+use crate::bitconv::{from_i128, sext, to_u128};
 
 /// `prod = m * acc`: `m` unsigned `S` bits, `acc` signed `A` bits, `P = A + S + 1` bits.
 #[derive(LogicBlock)]
@@ -78,7 +57,7 @@ pub struct Requant<const A: usize, const P: usize, const B: usize, const Z: usiz
     pub acc: Signal<In, Bits<A>>,
     pub prod: Signal<In, Bits<P>>,
     pub bias: Signal<In, Bits<B>>,
-    pub shift: Signal<In, Bits<5>>,
+    pub shift: Signal<In, Bits<SHIFT_BITS>>,
     pub mode: Signal<In, Bits<2>>,
     pub out_bits: Signal<In, Bits<4>>,
     pub value: Signal<Out, Bits<A>>,
@@ -105,7 +84,7 @@ impl<const A: usize, const P: usize, const B: usize, const Z: usize> Logic for R
         let z = sext(to_u128(self.prod.val()), P) + sext(to_u128(self.bias.val()), B);
         let shift = to_u128(self.shift.val()) as u32;
         let bits = to_u128(self.out_bits.val()) as u32;
-        let v: i128 = match to_u128(self.mode.val()) as u64 {
+        let v: i128 = match to_u128(self.mode.val()) as u32 {
             MODE_ACC => to_u128(self.acc.val()) as i128,
             MODE_SIGN => (z >= 0) as i128,
             _ => {
@@ -124,7 +103,7 @@ impl<const A: usize, const P: usize, const B: usize, const Z: usize> Logic for R
              wire signed [{z1}:0] zb = {{{{{zb}{{bias[{b1}]}}}}, bias}};\n\
              wire signed [{z1}:0] one = {{{{{z1}{{1'b0}}}}, 1'b1}};\n\
              wire signed [{z1}:0] z = zp + zb;\n\
-             wire signed [{z1}:0] half = (shift == 5'd0) ? {{{z}{{1'b0}}}} : (one <<< (shift - 5'd1));\n\
+             wire signed [{z1}:0] half = (shift == {sb}'d0) ? {{{z}{{1'b0}}}} : (one <<< (shift - {sb}'d1));\n\
              wire signed [{z1}:0] shifted = (z + half) >>> shift;\n\
              wire signed [{z1}:0] top = (one <<< out_bits) - one;\n\
              always @(*) begin\n\
@@ -138,6 +117,7 @@ impl<const A: usize, const P: usize, const B: usize, const Z: usize> Logic for R
              \x20       end\n\
              \x20   endcase\n\
              end\n",
+            sb = SHIFT_BITS,
             z = Z,
             z1 = Z - 1,
             zp = Z - P,
@@ -159,7 +139,7 @@ pub struct Ppu<const A: usize, const S: usize, const P: usize, const B: usize, c
     pub acc: Signal<In, Bits<A>>,
     pub m: Signal<In, Bits<S>>,
     pub bias: Signal<In, Bits<B>>,
-    pub shift: Signal<In, Bits<5>>,
+    pub shift: Signal<In, Bits<SHIFT_BITS>>,
     pub mode: Signal<In, Bits<2>>,
     pub out_bits: Signal<In, Bits<4>>,
     pub out_valid: Signal<Out, Bit>,

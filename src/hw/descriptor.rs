@@ -16,6 +16,11 @@ pub enum LayerKind {
     Fc,
 }
 
+/// Output-function codes of the descriptor's `out_mode` (and the PPU's `mode` port).
+pub const MODE_ACC: u32 = 0;
+pub const MODE_SIGN: u32 = 1;
+pub const MODE_RELU: u32 = 2;
+
 /// Every field is a register of the core (docs/ARCHITECTURE.md, section 4).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LayerDescriptor {
@@ -33,7 +38,7 @@ pub struct LayerDescriptor {
     /// Activation bit-planes streamed per pixel: 1 in XNOR mode, k in BWN mode.
     pub planes: u32,
     pub bwn: bool,
-    /// 0 raw accumulator, 1 sign, 2 relu (the PPU's `mode` codes).
+    /// `MODE_ACC`, `MODE_SIGN` or `MODE_RELU`.
     pub out_mode: u32,
     pub out_bits: u32,
     pub shift: u32,
@@ -103,9 +108,9 @@ impl LayerDescriptor {
         let groups = chunks.div_ceil(r);
         let steps = kernel * kernel * groups;
         let (out_mode, out_bits) = match w.output {
-            QOutput::Accumulator => (0, 32),
-            QOutput::Sign => (1, 1),
-            QOutput::Relu { bits } => (2, bits),
+            QOutput::Accumulator => (MODE_ACC, 32),
+            QOutput::Sign => (MODE_SIGN, 1),
+            QOutput::Relu { bits } => (MODE_RELU, bits),
         };
         // Weight buffer: one filter tile's T*R words in each of the C column banks.
         let weight_depth = weight_bank_words(cfg);
@@ -186,41 +191,16 @@ pub fn act_bank_words(cfg: &AccelConfig) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::{CodecSettings, Geometry, InputDef, Layer, Network, Op, OutputFn, Weighted, Weights};
+    use crate::network::{Geometry, Network};
     use crate::quant::compile;
 
     #[allow(clippy::too_many_arguments)] // a shape spelled out reads best in the tests below
     fn layer(c_in: usize, hw: usize, c_out: usize, k: usize, stride: usize, pad: usize, bits: u32, fc: bool) -> QLayer {
-        let g = Geometry {
-            kernel: if fc { 1 } else { k },
-            stride: if fc { 1 } else { stride },
-            padding: if fc { 0 } else { pad },
-        };
-        let (weights, out_shape) = if fc {
-            (Weights::Fc(vec![0.5; c_out * c_in * hw * hw]), [c_out, 1, 1])
+        let net = if fc {
+            Network::single_fc(c_in, hw, hw, c_out, bits, vec![0.5; c_out * c_in * hw * hw])
         } else {
-            let o = g.out_len(hw).unwrap();
-            (Weights::Conv(vec![0.5; c_out * c_in * k * k]), [c_out, o, o])
-        };
-        let l = Layer {
-            name: "t".into(),
-            in_shape: [c_in, hw, hw],
-            in_bits: bits,
-            out_shape,
-            op: Op::Weighted(Weighted {
-                out_channels: c_out,
-                geometry: g,
-                weights,
-                bias: None,
-                scale_group: 1,
-                output: OutputFn::Accumulator,
-            }),
-            codec: CodecSettings::default(),
-        };
-        let net = Network {
-            origin: "t".into(),
-            input: InputDef { shape: [c_in, hw, hw], bits, scale: 1.0, codec: CodecSettings::default() },
-            layers: vec![l],
+            let g = Geometry { kernel: k, stride, padding: pad };
+            Network::single_conv(c_in, hw, hw, c_out, g, bits, vec![0.5; c_out * c_in * k * k])
         };
         let mut cfg = AccelConfig::default();
         cfg.datapath.acc_bits = 32;

@@ -107,7 +107,7 @@ pub fn weight_stream(layer: &QLayer, d: &LayerDescriptor, cfg: &AccelConfig, til
 mod tests {
     use super::*;
     use crate::hw::LayerDescriptor;
-    use crate::network::{CodecSettings, Geometry, InputDef, Layer, Network, Op, OutputFn, Weighted, Weights};
+    use crate::network::{Geometry, Network};
     use crate::quant::compile;
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
@@ -131,30 +131,10 @@ mod tests {
             let g = Geometry { kernel: k, stride: 1 + case % 2, padding: case % 2 };
             let n = if fc { c_out * c_in * hw * hw } else { c_out * c_in * k * k };
             let wv: Vec<f32> = (0..n).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
-            let (weights, out_shape) = if fc {
-                (Weights::Fc(wv), [c_out, 1, 1])
+            let net = if fc {
+                Network::single_fc(c_in, hw, hw, c_out, bits, wv)
             } else {
-                (Weights::Conv(wv), [c_out, g.out_len(hw).unwrap(), g.out_len(hw).unwrap()])
-            };
-            let layer = Layer {
-                name: "t".into(),
-                in_shape: [c_in, hw, hw],
-                in_bits: bits,
-                out_shape,
-                op: Op::Weighted(Weighted {
-                    out_channels: c_out,
-                    geometry: g,
-                    weights,
-                    bias: None,
-                    scale_group: 1,
-                    output: OutputFn::Accumulator,
-                }),
-                codec: CodecSettings::default(),
-            };
-            let net = Network {
-                origin: "t".into(),
-                input: InputDef { shape: [c_in, hw, hw], bits, scale: 1.0, codec: CodecSettings::default() },
-                layers: vec![layer],
+                Network::single_conv(c_in, hw, hw, c_out, g, bits, wv)
             };
             let q = compile(&net, &cfg, None).unwrap();
             let ql = &q.layers[0];

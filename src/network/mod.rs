@@ -30,16 +30,32 @@ impl Network {
         in_bits: u32,
         weights: Vec<f32>,
     ) -> Network {
-        let out_shape = [c_out, geometry.out_len(h).expect("kernel fits"), geometry.out_len(w).expect("kernel fits")];
+        let out = [c_out, geometry.out_len(h).expect("kernel fits"), geometry.out_len(w).expect("kernel fits")];
+        Self::single([c_in, h, w], out, geometry, in_bits, Weights::Conv(weights))
+    }
+
+    /// Likewise one fc layer (`[c_out, c_in*h*w]` float weights).
+    pub fn single_fc(c_in: usize, h: usize, w: usize, c_out: usize, in_bits: u32, weights: Vec<f32>) -> Network {
+        let geometry = Geometry { kernel: 1, stride: 1, padding: 0 };
+        Self::single([c_in, h, w], [c_out, 1, 1], geometry, in_bits, Weights::Fc(weights))
+    }
+
+    fn single(
+        in_shape: [usize; 3],
+        out_shape: [usize; 3],
+        geometry: Geometry,
+        in_bits: u32,
+        weights: Weights,
+    ) -> Network {
         let layer = Layer {
-            name: "conv".into(),
-            in_shape: [c_in, h, w],
+            name: "layer".into(),
+            in_shape,
             in_bits,
             out_shape,
             op: Op::Weighted(Weighted {
-                out_channels: c_out,
+                out_channels: out_shape[0],
                 geometry,
-                weights: Weights::Conv(weights),
+                weights,
                 bias: None,
                 scale_group: 1,
                 output: OutputFn::Accumulator,
@@ -48,8 +64,8 @@ impl Network {
         };
         let scale = if in_bits == 1 { 1.0 } else { 1.0 / ((1u32 << in_bits) - 1) as f64 };
         Network {
-            origin: "single conv layer".into(),
-            input: InputDef { shape: [c_in, h, w], bits: in_bits, scale, codec: CodecSettings::default() },
+            origin: "single layer".into(),
+            input: InputDef { shape: in_shape, bits: in_bits, scale, codec: CodecSettings::default() },
             layers: vec![layer],
         }
     }

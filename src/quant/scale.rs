@@ -1,8 +1,9 @@
 //! Shared scales (SPEC 5): group means of |W|, the per-group fixed-point multiplier m_g with its
 //! per-layer shift F, and the folded bias b_o.
 
-/// Largest shift F (SPEC 5.2); a 5-bit field in the layer descriptor.
-pub const MAX_SHIFT: u32 = 31;
+/// Width of the shift F in the layer descriptor and the PPU, and the largest F (SPEC 5.2).
+pub const SHIFT_BITS: usize = 5;
+pub const MAX_SHIFT: u32 = (1 << SHIFT_BITS) - 1;
 
 /// Round half away from zero (SPEC notation); `f64::round` is exactly that.
 pub fn round_half_away(v: f64) -> f64 {

@@ -6,6 +6,7 @@ use super::*;
 use crate::flow;
 use crate::verilog::emit_block;
 use cbnn::golden::output::requantise;
+use cbnn::quant::scale::SHIFT_BITS;
 use cbnn::quant::QOutput;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -28,7 +29,8 @@ fn run<const A: usize, const S: usize, const P: usize, const B: usize, const Z: 
     .unwrap();
     writeln!(
         tb,
-        "reg [4:0] shift = 0; reg [1:0] mode = 0; reg [3:0] out_bits = 0; wire out_valid; wire [{}:0] value;",
+        "reg [{}:0] shift = 0; reg [1:0] mode = 0; reg [3:0] out_bits = 0; wire out_valid; wire [{}:0] value;",
+        SHIFT_BITS - 1,
         A - 1
     )
     .unwrap();
@@ -37,9 +39,9 @@ fn run<const A: usize, const S: usize, const P: usize, const B: usize, const Z: 
     let mut expected = Vec::new();
     for batch in 0..12 {
         let mode = [MODE_ACC, MODE_SIGN, MODE_RELU, MODE_RELU][batch % 4];
-        let shift: u32 = rng.gen_range(0..=31);
+        let shift: u32 = rng.gen_range(0..=cbnn::quant::scale::MAX_SHIFT);
         let bits: u32 = rng.gen_range(2..=8);
-        writeln!(tb, "shift = 5'd{shift}; mode = 2'd{mode}; out_bits = 4'd{bits};").unwrap();
+        writeln!(tb, "shift = {SHIFT_BITS}'d{shift}; mode = 2'd{mode}; out_bits = 4'd{bits};").unwrap();
         let output = match mode {
             MODE_ACC => QOutput::Accumulator,
             MODE_SIGN => QOutput::Sign,
