@@ -37,6 +37,9 @@ pub struct DatapathConfig {
     pub act_bits: u32,
     pub acc_bits: u32,
     pub scale_bits: u32,
+    /// `G_hw`: adjacent array columns served by one post-processing unit (one multiplier and one
+    /// scale register); a layer's scale group must be a multiple of it (or cover all its filters).
+    pub scale_group: u32,
     pub coef_bits: u32,
 }
 
@@ -150,6 +153,10 @@ impl AccelConfig {
         }
         if !SCALE_BITS_SUPPORTED.contains(&d.scale_bits) {
             bail!("key `datapath.scale_bits` = {}: expected one of {SCALE_BITS_SUPPORTED:?}", d.scale_bits);
+        }
+        let g = d.scale_group;
+        if g == 0 || self.array.cols % g != 0 {
+            bail!("key `datapath.scale_group` = {g}: expected a divisor of array.cols = {}", self.array.cols);
         }
         check_range("datapath.coef_bits", d.coef_bits.into(), 2, 16)?;
         let m = &self.limits;

@@ -103,6 +103,14 @@ impl LayerDescriptor {
         if kernel > lim.max_kernel {
             return fail(format!("kernel {kernel} exceeds limits.max_kernel = {}", lim.max_kernel));
         }
+        // One PPU serves G_hw adjacent columns with one scale register: every aligned block of
+        // G_hw filters must lie in one scale group.
+        let (g, g_hw) = (w.scale_group as u32, cfg.datapath.scale_group);
+        if g % g_hw != 0 && g < co {
+            return fail(format!(
+                "scale_group = {g} is not a multiple of the core's datapath.scale_group = {g_hw} (and does not cover all {co} filters)"
+            ));
+        }
         let planes = if layer.in_bits == 1 { 1 } else { layer.in_bits };
         let chunks = c_in.div_ceil(l);
         let groups = chunks.div_ceil(r);

@@ -5,6 +5,7 @@
 
 pub mod descriptor;
 pub mod layout;
+pub mod params;
 pub mod sequence;
 pub mod streams;
 
