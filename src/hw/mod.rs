@@ -6,6 +6,7 @@
 pub mod descriptor;
 pub mod layout;
 pub mod params;
+pub mod regs;
 pub mod sequence;
 pub mod streams;
 

@@ -103,6 +103,89 @@ pub fn weight_stream(layer: &QLayer, d: &LayerDescriptor, cfg: &AccelConfig, til
     v
 }
 
+/// Input rows (core coordinates) the activation buffer holds for row band `b`: from the band's
+/// first output row's top tap (or row 0) over `(band_out_rows - 1) * stride + K` rows (or to the
+/// last row). The controller computes the same range (`hdl/src/controller.rs`).
+pub fn band_input_rows(d: &LayerDescriptor, b: u32) -> std::ops::Range<u32> {
+    let iy = (b * d.band_out_rows * d.stride) as i64 - d.padding as i64;
+    let span = ((d.band_out_rows - 1) * d.stride + d.kernel) as i64;
+    (iy.max(0) as u32)..((iy + span).min(d.h as i64) as u32)
+}
+
+/// Output rows computed in row band `b`.
+pub fn band_output_rows(d: &LayerDescriptor, b: u32) -> std::ops::Range<u32> {
+    let y = b * d.band_out_rows;
+    y..(y + d.band_out_rows).min(d.h_out)
+}
+
+/// The whole layer's activation stream: each band's input rows in turn.
+pub fn layer_act_stream(d: &LayerDescriptor, input: &Tensor3<i32>, in_bits: u32) -> Vec<u8> {
+    (0..d.bands).flat_map(|b| act_stream(d, input, in_bits, band_input_rows(d, b))).collect()
+}
+
+/// The whole layer's weight stream: for each band, each filter tile's weights; a layer of one
+/// filter tile loads its weights once (they stay in the buffer across bands).
+pub fn layer_weight_stream(layer: &QLayer, d: &LayerDescriptor, cfg: &AccelConfig) -> Vec<u128> {
+    let bands = if d.filter_tiles == 1 { 1 } else { d.bands };
+    (0..bands).flat_map(|_| (0..d.filter_tiles).flat_map(|t| weight_stream(layer, d, cfg, t))).collect()
+}
+
+/// The position of each result beat: for each band, filter tile, output row of the band, pixel
+/// `x` and column `c_local` of a PPU's group, one beat whose lane `j` is filter
+/// `tile * C + j * G_hw + c_local` (`hw::params::ppu_filter`).
+pub fn result_beats(d: &LayerDescriptor, cfg: &AccelConfig) -> Vec<(u32, u32, u32, u32)> {
+    let mut v = Vec::new();
+    for b in 0..d.bands {
+        for t in 0..d.filter_tiles {
+            for y in band_output_rows(d, b) {
+                for x in 0..d.w_out {
+                    for c in 0..cfg.datapath.scale_group {
+                        v.push((t, y, x, c));
+                    }
+                }
+            }
+        }
+    }
+    v
+}
+
+/// The layer's output tensor from the result stream's beats (`lanes[j]` = lane `j`, the raw
+/// `acc_bits`-bit word): accumulators are sign-extended, sign outputs map 1 / 0 to +1 / -1.
+pub fn results_to_tensor(d: &LayerDescriptor, cfg: &AccelConfig, beats: &[Vec<u64>]) -> anyhow::Result<Tensor3<i32>> {
+    let order = result_beats(d, cfg);
+    if beats.len() != order.len() {
+        anyhow::bail!("{} result beats, expected {}", beats.len(), order.len());
+    }
+    let a = cfg.datapath.acc_bits;
+    let mut out = Tensor3::from_vec(
+        d.c_out as usize,
+        d.h_out as usize,
+        d.w_out as usize,
+        vec![0; (d.c_out * d.h_out * d.w_out) as usize],
+    );
+    for (&(t, y, x, c), lanes) in order.iter().zip(beats) {
+        for (j, &raw) in lanes.iter().enumerate() {
+            let f = super::params::ppu_filter(cfg, t, j as u32, c);
+            if f >= d.c_out {
+                continue;
+            }
+            let v = match d.out_mode {
+                super::descriptor::MODE_ACC => ((raw << (64 - a)) as i64 >> (64 - a)) as i32,
+                super::descriptor::MODE_SIGN => {
+                    if raw & 1 == 1 {
+                        1
+                    } else {
+                        -1
+                    }
+                }
+                _ => raw as i32,
+            };
+            out.set(f as usize, y as usize, x as usize, v);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +271,49 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod band_tests {
+    use super::*;
+    use crate::network::{Geometry, Network};
+    use crate::quant::compile;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    /// Bands cover every output row once, hold every input row their output rows read, and fit
+    /// the activation buffer.
+    #[test]
+    fn bands_cover_the_layer_and_fit_the_buffer() {
+        let mut rng = StdRng::seed_from_u64(11);
+        for _ in 0..300 {
+            let mut cfg = AccelConfig::default();
+            cfg.datapath.acc_bits = 32;
+            cfg.buffers.act_kib = rng.gen_range(1..4);
+            let (c_in, k) = (rng.gen_range(1..70), [1, 3, 5][rng.gen_range(0..3)]);
+            let hw = rng.gen_range(k..40);
+            let g = Geometry { kernel: k, stride: rng.gen_range(1..=2), padding: rng.gen_range(0..=k / 2) };
+            let net = Network::single_conv(c_in, hw, hw, 2, g, rng.gen_range(1..=8), vec![1.0; 2 * c_in * k * k]);
+            let q = compile(&net, &cfg, None).unwrap();
+            let Ok(d) = LayerDescriptor::new(&q.layers[0], &cfg) else { continue };
+            let mut next = 0;
+            for b in 0..d.bands {
+                let (rows, outs) = (band_input_rows(&d, b), band_output_rows(&d, b));
+                assert_eq!(outs.start, next, "{d:?}");
+                next = outs.end;
+                assert!(rows.end - rows.start <= d.band_rows, "band {b} of {d:?}");
+                for y in outs {
+                    for ky in 0..d.kernel {
+                        let iy = (y * d.stride + ky) as i64 - d.padding as i64;
+                        if iy >= 0 && iy < d.h as i64 {
+                            assert!(rows.contains(&(iy as u32)), "band {b} row {y} tap {ky}: {d:?}");
+                        }
+                    }
+                }
+            }
+            assert_eq!(next, d.h_out);
         }
     }
 }

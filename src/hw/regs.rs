@@ -1,0 +1,131 @@
+//! The core's register map (docs/ARCHITECTURE.md, section 4): every layer-static value the host
+//! writes through the register port before `start`, with its address and width. The RTL generator
+//! builds the register file from this table, the testbenches and the FPGA loader write it, and the
+//! manifest lists it, so the map is defined once.
+
+use super::descriptor::LayerDescriptor;
+use super::sequence::SequencerRegs;
+use crate::config::AccelConfig;
+use crate::quant::scale::SHIFT_BITS;
+
+/// Register names and widths, in address order (address = index).
+pub const REGISTERS: &[(&str, u32)] = &[
+    // Compute unit and sequencer.
+    ("c_in", 16),
+    ("planes", 16),
+    ("tail_lanes", 16),
+    ("h", 16),
+    ("w", 16),
+    ("w_out", 16),
+    ("kernel", 16),
+    ("stride", 16),
+    ("groups", 16),
+    ("weight_words", 16),
+    ("ix0", 16),
+    ("x_step", 16),
+    ("ky_step", 16),
+    ("y_step", 16),
+    ("passes", 32),
+    ("bwn", 1),
+    ("tail_en", 1),
+    ("rows_valid", 8),
+    // Controller: the loop nest over row bands, filter tiles and output rows.
+    ("bands", 16),
+    ("band_out_rows", 16),
+    ("h_out", 16),
+    ("filter_tiles", 16),
+    ("row_values", 32),
+    ("tile_words", 32),
+    ("band_span", 16),
+    ("band_iy_step", 16),
+    ("band_base_step", 16),
+    ("row_base_step", 16),
+    ("iy0_first", 16),
+    ("band_base_first", 16),
+    ("pad_base", 16),
+    // Post-processing.
+    ("shift", SHIFT_BITS as u32),
+    ("mode", 2),
+    ("out_bits", 4),
+];
+
+/// Address bits of the register port.
+pub const REG_ADDR_BITS: u32 = 6;
+
+/// Address of register `name`.
+pub fn address(name: &str) -> u32 {
+    REGISTERS.iter().position(|(n, _)| *n == name).unwrap_or_else(|| panic!("no register named {name}")) as u32
+}
+
+fn m16(v: i64) -> u32 {
+    (v & 0xffff) as u32
+}
+
+/// The value of every register for a layer, in address order.
+pub fn register_values(d: &LayerDescriptor, cfg: &AccelConfig) -> Vec<u32> {
+    let s = SequencerRegs::new(d, cfg, 0..1, 0);
+    let (p, w, pw) = (d.padding as i64, d.w as i64, d.pixel_words as i64);
+    let bo = d.band_out_rows as i64;
+    let value = |name: &str| -> u32 {
+        match name {
+            "c_in" => d.c_in,
+            "planes" => d.planes,
+            "tail_lanes" => d.tail_lanes,
+            "h" => d.h,
+            "w" => d.w,
+            "w_out" => d.w_out,
+            "kernel" => d.kernel,
+            "stride" => d.stride,
+            "groups" => d.groups,
+            "weight_words" => s.weight_words,
+            "ix0" => s.ix0,
+            "x_step" => s.x_step,
+            "ky_step" => s.ky_step,
+            "y_step" => s.y_step,
+            "passes" => d.steps,
+            "bwn" => d.bwn as u32,
+            "tail_en" => (d.tail_lanes != 0) as u32,
+            "rows_valid" => d.last_group_rows,
+            "bands" => d.bands,
+            "band_out_rows" => d.band_out_rows,
+            "h_out" => d.h_out,
+            "filter_tiles" => d.filter_tiles,
+            "row_values" => d.w * d.c_in,
+            "tile_words" => d.steps * cfg.array.rows * cfg.array.cols,
+            "band_span" => (d.band_out_rows - 1) * d.stride + d.kernel,
+            "band_iy_step" => m16(bo * d.stride as i64),
+            "band_base_step" => m16(bo * d.stride as i64 * w * pw),
+            "row_base_step" => m16(d.stride as i64 * w * pw),
+            "iy0_first" => m16(-p),
+            "band_base_first" => m16(-p * w * pw),
+            "pad_base" => m16(-p * pw),
+            "shift" => d.shift,
+            "mode" => d.out_mode,
+            "out_bits" => {
+                if d.out_mode == super::descriptor::MODE_RELU {
+                    d.out_bits
+                } else {
+                    0
+                }
+            }
+            _ => unreachable!("register {name} has no value"),
+        }
+    };
+    REGISTERS.iter().map(|(n, _)| value(n)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_map_fits_the_address_port_and_every_value_its_width() {
+        assert!(REGISTERS.len() <= 1 << REG_ADDR_BITS);
+        let mut names: Vec<&str> = REGISTERS.iter().map(|r| r.0).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), REGISTERS.len(), "register names are unique");
+        assert_eq!(address("c_in"), 0);
+        assert_eq!(address("out_bits") as usize, REGISTERS.len() - 1);
+    }
+}
