@@ -155,7 +155,7 @@ impl AccelConfig {
             bail!("key `datapath.scale_bits` = {}: expected one of {SCALE_BITS_SUPPORTED:?}", d.scale_bits);
         }
         let g = d.scale_group;
-        if g == 0 || self.array.cols % g != 0 {
+        if g == 0 || !self.array.cols.is_multiple_of(g) {
             bail!("key `datapath.scale_group` = {g}: expected a divisor of array.cols = {}", self.array.cols);
         }
         check_range("datapath.coef_bits", d.coef_bits.into(), 2, 16)?;

@@ -169,7 +169,7 @@ fn leaf_modules(s: &ComputeShape, n: &Names, d: &str) -> Result<Vec<Module>> {
 }
 
 /// A chain of `depth` registers (module `{d}_reg{width}`) after `src`; returns its end.
-fn delay(m: &mut NetModule, d: &str, name: &str, src: String, width: usize, depth: usize) -> String {
+pub(crate) fn delay_chain(m: &mut NetModule, d: &str, name: &str, src: String, width: usize, depth: usize) -> String {
     let mut cur = src;
     for i in 0..depth {
         let q = format!("{name}_d{}", i + 1);
@@ -232,6 +232,7 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
         ("w_load_start", 1),
         ("w_valid", 1),
         ("go", 1),
+        ("bank", 1),
         ("rd_bank", 1),
     ] {
         m.port(Dir::In, p, w);
@@ -372,11 +373,14 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
         conns.push((p, w.into()));
     }
     m.instance(&n.sequencer, "sequencer", &conns);
+    // Padded taps read nothing (their address is meaningless and may lie outside the band).
+    m.wire("s_read", 1);
+    m.assign("s_read", "s_valid & ~s_outside");
     // Row banks, step flags one cycle later (with the bank data), row control.
-    let outside = delay(&mut m, d, "outside", "s_outside".into(), 1, 1);
-    let last = delay(&mut m, d, "last_group", "s_last".into(), 1, 1);
-    let first = delay(&mut m, d, "first", "s_first".into(), 1, 1);
-    let wl_en = delay(&mut m, d, "wl_en", "w_start".into(), 1, 1);
+    let outside = delay_chain(&mut m, d, "outside", "s_outside".into(), 1, 1);
+    let last = delay_chain(&mut m, d, "last_group", "s_last".into(), 1, 1);
+    let first = delay_chain(&mut m, d, "first", "s_first".into(), 1, 1);
+    let wl_en = delay_chain(&mut m, d, "wl_en", "w_start".into(), 1, 1);
     m.wire("tail_mask", l);
     m.instance(&n.tail_mask, "tail_mask_gen", &[("tail_lanes", "tail_lanes".into()), ("mask", "tail_mask".into())]);
     let mut overflow = Vec::new();
@@ -396,7 +400,7 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
             &format!("act_bank_r{r}"),
             r,
             "al",
-            ("s_valid", "s_addr"),
+            ("s_read", "s_addr"),
             (&format!("abank_r{r}"), &format!("aovf_r{r}")),
         );
         overflow.push(format!("aovf_r{r}"));
@@ -452,11 +456,11 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
     );
     // Accumulator control: the sequencer's step description, delayed to meet its column sums.
     let depth = s.step_to_acc();
-    let acc_valid = delay(&mut m, d, "acc_valid", "s_valid".into(), 1, depth);
-    let acc_init = delay(&mut m, d, "acc_init", "s_init".into(), 1, depth);
-    let acc_plane = delay(&mut m, d, "acc_plane", "s_plane".into(), 3, depth);
-    let acc_x = delay(&mut m, d, "acc_x", "s_x".into(), nx, depth);
-    let acc_bank = delay(&mut m, d, "acc_bank", "step_y[0]".into(), 1, depth);
+    let acc_valid = delay_chain(&mut m, d, "acc_valid", "s_valid".into(), 1, depth);
+    let acc_init = delay_chain(&mut m, d, "acc_init", "s_init".into(), 1, depth);
+    let acc_plane = delay_chain(&mut m, d, "acc_plane", "s_plane".into(), 3, depth);
+    let acc_x = delay_chain(&mut m, d, "acc_x", "s_x".into(), nx, depth);
+    let acc_bank = delay_chain(&mut m, d, "acc_bank", "bank".into(), 1, depth);
     for c in 0..c_n {
         let ps = slice("psum", c, sw);
         let ext = if a > sw { format!("{{{{{}{{psum[{}]}}}}, {ps}}}", a - sw, c * sw + sw - 1) } else { ps };

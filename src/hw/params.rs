@@ -96,7 +96,7 @@ mod tests {
                 for j in 0..ppus(&cfg) {
                     for c in 0..g_hw {
                         let f = ppu_filter(&cfg, t, j, c) as usize;
-                        if f < c_out as usize {
+                        if f < c_out {
                             assert_eq!(st[j as usize][t as usize], qw.mult[f / g], "filter {f}");
                             assert_eq!(bt[j as usize][(t * g_hw + c) as usize], qw.bias[f], "filter {f}");
                             seen += 1;
@@ -104,7 +104,7 @@ mod tests {
                     }
                 }
             }
-            assert_eq!(seen, c_out as usize);
+            assert_eq!(seen, c_out);
             let (sd, bd) = param_depths(&cfg);
             assert!(st.iter().all(|v| v.len() as u32 <= sd) && bt.iter().all(|v| v.len() as u32 <= bd));
         }

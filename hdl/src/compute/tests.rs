@@ -53,7 +53,8 @@ fn run_case(cfg: &AccelConfig, seed: u64, bits: u32) {
     let (c_n, a) = (s.array.cols, s.acc);
     let mut tb = String::new();
     writeln!(tb, "module tb;\nreg clock = 0; integer i, t;").unwrap();
-    writeln!(tb, "reg load_start = 0, act_valid = 0, w_load_start = 0, w_valid = 0, go = 0, rd_bank = 0;").unwrap();
+    writeln!(tb, "reg load_start = 0, act_valid = 0, w_load_start = 0, w_valid = 0, go = 0, bank = 0, rd_bank = 0;")
+        .unwrap();
     writeln!(
         tb,
         "reg [{}:0] act_data = 0; reg [{}:0] w_data = 0; reg [{}:0] rd_x = 0;",
@@ -74,6 +75,8 @@ fn run_case(cfg: &AccelConfig, seed: u64, bits: u32) {
     .unwrap();
     writeln!(tb, "wire act_ready, w_ready, busy, overflow; wire [15:0] step_y; wire [{}:0] rd_data;", c_n * a - 1)
         .unwrap();
+    // Any out-of-range bank access during the whole run, not only at read-back.
+    writeln!(tb, "reg ovf_seen = 0; always @(posedge clock) if (overflow) ovf_seen <= 1;").unwrap();
     let r0 = SequencerRegs::new(&d, cfg, 0..1, 0);
     let fixed = [
         ("c_in", d.c_in),
@@ -107,6 +110,7 @@ fn run_case(cfg: &AccelConfig, seed: u64, bits: u32) {
         "w_data",
         "w_ready",
         "go",
+        "bank",
         "busy",
         "y0",
         "iy0",
@@ -138,12 +142,21 @@ fn run_case(cfg: &AccelConfig, seed: u64, bits: u32) {
         wi += ws.len();
         for y in 0..d.h_out {
             let r = SequencerRegs::new(&d, cfg, y..y + 1, 0);
-            writeln!(tb, "y0 = {}; iy0 = {}; base0 = {}; passes = {};", r.y0, r.iy0, r.base0, r.passes).unwrap();
+            writeln!(
+                tb,
+                "y0 = {}; iy0 = {}; base0 = {}; passes = {}; bank = {};",
+                r.y0,
+                r.iy0,
+                r.base0,
+                r.passes,
+                y % 2
+            )
+            .unwrap();
             writeln!(tb, "go = 1; #1 clock = 1; #1 clock = 0; go = 0;").unwrap();
             writeln!(tb, "t = 0; while (busy && t < 100000) begin #1 clock = 1; #1 clock = 0; t = t + 1; end").unwrap();
             writeln!(tb, "repeat ({}) begin #1 clock = 1; #1 clock = 0; end", s.step_to_acc() + 4).unwrap();
             for x in 0..d.w_out {
-                writeln!(tb, "rd_bank = {}; rd_x = {x}; #1 clock = 1; #1 clock = 0; $display(\"R {tile} {y} {x} %h %0d\", rd_data, overflow);", y % 2).unwrap();
+                writeln!(tb, "rd_bank = {}; rd_x = {x}; #1 clock = 1; #1 clock = 0; $display(\"R {tile} {y} {x} %h %0d\", rd_data, ovf_seen);", y % 2).unwrap();
             }
         }
     }

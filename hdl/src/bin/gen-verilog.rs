@@ -1,0 +1,95 @@
+//! gen-verilog: emits the Verilog of the accelerator core described by an accelerator config,
+//! one module per file, with a JSON manifest of its parameters, ports and register map.
+//!
+//! With no arguments it generates the embedded default config into out/<name>/.
+
+use anyhow::Result;
+use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use cbnn::config::AccelConfig;
+use cbnn::fsutil;
+use cbnn_hdl::manifest::Manifest;
+use cbnn_hdl::top::core_modules;
+use cbnn_hdl::verilog::join;
+
+/// Generate the Verilog of a binary-CNN accelerator core.
+#[derive(Parser)]
+#[command(name = "gen-verilog", version)]
+struct Args {
+    /// Accelerator config (TOML); default: the embedded default config.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Output directory; default: out/<name> (<name> from the config).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args: Args = cbnn::cli::parse_args("gen-verilog");
+    cbnn::cli::run("gen-verilog", || run(args))
+}
+
+fn run(args: Args) -> Result<()> {
+    let cfg = AccelConfig::load_or_default(args.config.as_deref())?;
+    let modules = core_modules(&cfg)?;
+    let out = args.out.unwrap_or_else(|| PathBuf::from("out").join(&cfg.name));
+    let rtl = out.join("rtl");
+    fsutil::create_dir(&rtl)?;
+    let mut files = Vec::new();
+    for m in &modules {
+        let name = format!("rtl/{}.v", m.name);
+        fsutil::write_atomic(&out.join(&name), m.text.as_bytes())?;
+        files.push(name);
+    }
+    let single = format!("{}.v", cfg.name);
+    fsutil::write_atomic(&out.join(&single), join(&modules).as_bytes())?;
+    files.push(single);
+    files.push("manifest.json".into());
+    let manifest = Manifest::new(&cfg, &modules, files)?;
+    let json = serde_json::to_string_pretty(&manifest)? + "\n";
+    fsutil::write_atomic(&out.join("manifest.json"), json.as_bytes())?;
+
+    let d = &manifest.derived;
+    let c = &cfg;
+    println!(
+        "gen-verilog: core `{}` from {}",
+        cfg.name,
+        args.config.as_ref().map_or("the embedded default config".into(), |p| p.display().to_string())
+    );
+    println!(
+        "  array      {} x {} PEs x {} lanes ({} binary MACs/cycle), weight-stationary",
+        c.array.rows,
+        c.array.cols,
+        c.array.lanes,
+        c.array.rows * c.array.cols * c.array.lanes
+    );
+    println!(
+        "  datapath   activations <= {} bits, accumulators {} bits, multipliers {} bits, bias {} bits",
+        c.datapath.act_bits,
+        c.datapath.acc_bits,
+        c.datapath.scale_bits,
+        c.datapath.bias_bits()
+    );
+    println!(
+        "  PPUs       {} (one per {} column(s)), {} scale + {} bias entries each",
+        d.ppus, c.datapath.scale_group, d.scale_entries_per_ppu, d.bias_entries_per_ppu
+    );
+    println!(
+        "  buffers    activations {} banks x {} words, weights {} banks x {} words ({} bits/word)",
+        c.array.rows, d.act_bank_words, c.array.cols, d.weight_bank_words, c.array.lanes
+    );
+    println!(
+        "  limits     {} channels, {}x{} pixels, kernel {}, {} fc inputs",
+        c.limits.max_channels, c.limits.max_width, c.limits.max_width, c.limits.max_kernel, c.limits.max_fc_inputs
+    );
+    println!("  modules    {} distinct ({} files)", modules.len(), modules.len());
+    println!("  ports of {}:", cfg.name);
+    for p in &manifest.ports {
+        println!("    {:<4}{:>5}  {}", p.dir, p.width, p.name);
+    }
+    println!("  registers  {} (see manifest.json for addresses and widths)", manifest.registers.len());
+    println!("wrote {}/{{rtl/*.v, {}.v, manifest.json}}", out.display(), cfg.name);
+    Ok(())
+}

@@ -1,0 +1,534 @@
+//! The layer controller (docs/ARCHITECTURE.md, section 4): after `start` it runs the loop nest of
+//! one layer from the descriptor registers, with adds and compares only (the host precomputes
+//! every product, `cbnn::hw::regs`):
+//!
+//! ```text
+//! for band:   load the band's input rows (gate the activation stream, count rows x values)
+//!   for tile: load the tile's weights (gate the weight stream, count words; skipped after the
+//!             first band when the layer has one tile: the weights are still in the buffer)
+//!     for y in the band's output rows: one sequencer run (y0, iy0, base0, accumulator bank)
+//! ```
+//!
+//! Beside the loop, a drain scheduler sends each finished row through the drain unit, in order.
+//! The column accumulators have two banks, so run `n` uses bank `n mod 2` and may start only when
+//! the drain of run `n - 2` has finished; a run's sums are complete when its delayed end pulse
+//! (`run_stored`, the run end delayed past the array and the accumulator, in the netlist)
+//! arrives. `busy` falls when the last row has left the result stream.
+
+use rust_hdl::prelude::*;
+
+/// Controller phases.
+const IDLE: u64 = 0;
+const BAND: u64 = 1;
+const LOAD_A: u64 = 2;
+const SETTLE_A: u64 = 3;
+const TILE: u64 = 4;
+const LOAD_W: u64 = 5;
+const SETTLE_W: u64 = 6;
+const ROWS: u64 = 7;
+const FINISH: u64 = 8;
+
+/// Cycles after the last weight word before the banks may be read (the weight loader's write
+/// pipeline).
+pub const WEIGHT_SETTLE: u64 = 3;
+/// Cycles after the last activation value beyond `planes` (the loader writes a chunk's planes one
+/// per cycle after its last value).
+pub const ACT_SETTLE: u64 = 3;
+
+#[derive(LogicBlock)]
+pub struct Controller {
+    pub clock: Signal<In, Clock>,
+    pub reset: Signal<In, Bit>,
+    pub start: Signal<In, Bit>,
+    pub busy: Signal<Out, Bit>,
+    /// A buffer access out of range (`overflow` from the banks) since the last `start`: the
+    /// descriptor does not fit the generated buffers.
+    pub overflow: Signal<In, Bit>,
+    pub error: Signal<Out, Bit>,
+    // Descriptor registers.
+    pub bands: Signal<In, Bits<16>>,
+    pub band_out_rows: Signal<In, Bits<16>>,
+    pub h_out: Signal<In, Bits<16>>,
+    pub filter_tiles: Signal<In, Bits<16>>,
+    pub row_values: Signal<In, Bits<32>>,
+    pub tile_words: Signal<In, Bits<32>>,
+    pub band_span: Signal<In, Bits<16>>,
+    pub band_iy_step: Signal<In, Bits<16>>,
+    pub band_base_step: Signal<In, Bits<16>>,
+    pub row_base_step: Signal<In, Bits<16>>,
+    pub iy0_first: Signal<In, Bits<16>>,
+    pub band_base_first: Signal<In, Bits<16>>,
+    pub pad_base: Signal<In, Bits<16>>,
+    pub h: Signal<In, Bits<16>>,
+    pub stride: Signal<In, Bits<16>>,
+    pub planes: Signal<In, Bits<16>>,
+    /// G_hw, the columns per PPU (a constant of the generated core).
+    pub g_hw: Signal<In, Bits<16>>,
+    // Streams: the gates, and the transfers seen at the core's ports.
+    pub act_en: Signal<Out, Bit>,
+    pub act_fire: Signal<In, Bit>,
+    pub w_en: Signal<Out, Bit>,
+    pub w_fire: Signal<In, Bit>,
+    pub load_start: Signal<Out, Bit>,
+    pub w_load_start: Signal<Out, Bit>,
+    // Sequencer runs.
+    pub go: Signal<Out, Bit>,
+    pub seq_busy: Signal<In, Bit>,
+    pub y0: Signal<Out, Bits<16>>,
+    pub iy0: Signal<Out, Bits<16>>,
+    pub base0: Signal<Out, Bits<16>>,
+    pub first_row: Signal<Out, Bits<16>>,
+    pub acc_bank: Signal<Out, Bit>,
+    /// One cycle when a run has issued its last read; `run_stored` is that pulse delayed until
+    /// the run's sums are in the accumulators.
+    pub run_end: Signal<Out, Bit>,
+    pub run_stored: Signal<In, Bit>,
+    // Drain unit.
+    pub drain_start: Signal<Out, Bit>,
+    pub drain_busy: Signal<In, Bit>,
+    pub drain_bank: Signal<Out, Bit>,
+    pub drain_scale_addr: Signal<Out, Bits<16>>,
+    pub drain_bias_base: Signal<Out, Bits<16>>,
+    state: DFF<Bits<4>>,
+    error_r: DFF<Bit>,
+    // Loop counters.
+    band: DFF<Bits<16>>,
+    tile: DFF<Bits<16>>,
+    bias_base: DFF<Bits<16>>,
+    y: DFF<Bits<16>>,
+    y_end: DFF<Bits<16>>,
+    y_band: DFF<Bits<16>>,
+    iy_band: DFF<Bits<16>>,
+    base_iy: DFF<Bits<16>>,
+    base_band: DFF<Bits<16>>,
+    first: DFF<Bits<16>>,
+    iy: DFF<Bits<16>>,
+    base: DFF<Bits<16>>,
+    rows_left: DFF<Bits<16>>,
+    vals_left: DFF<Bits<32>>,
+    words_left: DFF<Bits<32>>,
+    settle: DFF<Bits<16>>,
+    // The current run's registers (stable until the sequencer is idle again).
+    run_y: DFF<Bits<16>>,
+    run_iy: DFF<Bits<16>>,
+    run_base: DFF<Bits<16>>,
+    run_bank: DFF<Bit>,
+    run_active: DFF<Bit>,
+    run_wait: DFF<Bit>,
+    // Drain scheduling: runs issued, runs stored, drains finished; each bank's tile.
+    issued: DFF<Bits<32>>,
+    stored: DFF<Bits<32>>,
+    drained: DFF<Bits<32>>,
+    scale0: DFF<Bits<16>>,
+    scale1: DFF<Bits<16>>,
+    bias0: DFF<Bits<16>>,
+    bias1: DFF<Bits<16>>,
+    next_bank: DFF<Bit>,
+    d_bank: DFF<Bit>,
+    drain_active: DFF<Bit>,
+    drain_wait: DFF<Bit>,
+    drain_sel: DFF<Bit>,
+    d_scale: DFF<Bits<16>>,
+    d_bias: DFF<Bits<16>>,
+    // Combinational helpers.
+    hi: Signal<Local, Bits<16>>,
+    lo: Signal<Local, Bits<16>>,
+    y_lim: Signal<Local, Bits<16>>,
+    may_go: Signal<Local, Bit>,
+    s_idle: Constant<Bits<4>>,
+    s_band: Constant<Bits<4>>,
+    s_load_a: Constant<Bits<4>>,
+    s_settle_a: Constant<Bits<4>>,
+    s_tile: Constant<Bits<4>>,
+    s_load_w: Constant<Bits<4>>,
+    s_settle_w: Constant<Bits<4>>,
+    s_rows: Constant<Bits<4>>,
+    s_finish: Constant<Bits<4>>,
+    one16: Constant<Bits<16>>,
+    zero16: Constant<Bits<16>>,
+    one32: Constant<Bits<32>>,
+    zero32: Constant<Bits<32>>,
+    w_settle: Constant<Bits<16>>,
+    a_settle: Constant<Bits<16>>,
+}
+
+impl Default for Controller {
+    fn default() -> Self {
+        let c4 = |v: u64| Constant::<Bits<4>>::new(v.into());
+        Controller {
+            clock: Default::default(),
+            reset: Default::default(),
+            start: Default::default(),
+            busy: Default::default(),
+            overflow: Default::default(),
+            error: Default::default(),
+            bands: Default::default(),
+            band_out_rows: Default::default(),
+            h_out: Default::default(),
+            filter_tiles: Default::default(),
+            row_values: Default::default(),
+            tile_words: Default::default(),
+            band_span: Default::default(),
+            band_iy_step: Default::default(),
+            band_base_step: Default::default(),
+            row_base_step: Default::default(),
+            iy0_first: Default::default(),
+            band_base_first: Default::default(),
+            pad_base: Default::default(),
+            h: Default::default(),
+            stride: Default::default(),
+            planes: Default::default(),
+            g_hw: Default::default(),
+            act_en: Default::default(),
+            act_fire: Default::default(),
+            w_en: Default::default(),
+            w_fire: Default::default(),
+            load_start: Default::default(),
+            w_load_start: Default::default(),
+            go: Default::default(),
+            seq_busy: Default::default(),
+            y0: Default::default(),
+            iy0: Default::default(),
+            base0: Default::default(),
+            first_row: Default::default(),
+            acc_bank: Default::default(),
+            run_end: Default::default(),
+            run_stored: Default::default(),
+            drain_start: Default::default(),
+            drain_busy: Default::default(),
+            drain_bank: Default::default(),
+            drain_scale_addr: Default::default(),
+            drain_bias_base: Default::default(),
+            state: Default::default(),
+            error_r: Default::default(),
+            band: Default::default(),
+            tile: Default::default(),
+            bias_base: Default::default(),
+            y: Default::default(),
+            y_end: Default::default(),
+            y_band: Default::default(),
+            iy_band: Default::default(),
+            base_iy: Default::default(),
+            base_band: Default::default(),
+            first: Default::default(),
+            iy: Default::default(),
+            base: Default::default(),
+            rows_left: Default::default(),
+            vals_left: Default::default(),
+            words_left: Default::default(),
+            settle: Default::default(),
+            run_y: Default::default(),
+            run_iy: Default::default(),
+            run_base: Default::default(),
+            run_bank: Default::default(),
+            run_active: Default::default(),
+            run_wait: Default::default(),
+            issued: Default::default(),
+            stored: Default::default(),
+            drained: Default::default(),
+            scale0: Default::default(),
+            scale1: Default::default(),
+            bias0: Default::default(),
+            bias1: Default::default(),
+            next_bank: Default::default(),
+            d_bank: Default::default(),
+            drain_active: Default::default(),
+            drain_wait: Default::default(),
+            drain_sel: Default::default(),
+            d_scale: Default::default(),
+            d_bias: Default::default(),
+            hi: Default::default(),
+            lo: Default::default(),
+            y_lim: Default::default(),
+            may_go: Default::default(),
+            s_idle: c4(IDLE),
+            s_band: c4(BAND),
+            s_load_a: c4(LOAD_A),
+            s_settle_a: c4(SETTLE_A),
+            s_tile: c4(TILE),
+            s_load_w: c4(LOAD_W),
+            s_settle_w: c4(SETTLE_W),
+            s_rows: c4(ROWS),
+            s_finish: c4(FINISH),
+            one16: Constant::new(1u64.into()),
+            zero16: Constant::new(0u64.into()),
+            one32: Constant::new(1u64.into()),
+            zero32: Constant::new(0u64.into()),
+            w_settle: Constant::new(WEIGHT_SETTLE.into()),
+            a_settle: Constant::new(ACT_SETTLE.into()),
+        }
+    }
+}
+
+impl Logic for Controller {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            state,
+            error_r,
+            band,
+            tile,
+            bias_base,
+            y,
+            y_end,
+            y_band,
+            iy_band,
+            base_iy,
+            base_band,
+            first,
+            iy,
+            base,
+            rows_left,
+            vals_left,
+            words_left,
+            settle,
+            run_y,
+            run_iy,
+            run_base,
+            run_bank,
+            run_active,
+            run_wait,
+            issued,
+            stored,
+            drained,
+            scale0,
+            scale1,
+            bias0,
+            bias1,
+            next_bank,
+            d_bank,
+            drain_active,
+            drain_wait,
+            drain_sel,
+            d_scale,
+            d_bias
+        );
+        self.busy.next = self.state.q.val() != self.s_idle.val();
+        self.error.next = self.error_r.q.val();
+        if self.overflow.val() {
+            self.error_r.d.next = true;
+        }
+        self.act_en.next = self.state.q.val() == self.s_load_a.val();
+        self.w_en.next = self.state.q.val() == self.s_load_w.val();
+        self.load_start.next = false;
+        self.w_load_start.next = false;
+        self.go.next = false;
+        self.run_end.next = false;
+        self.drain_start.next = false;
+        self.y0.next = self.run_y.q.val();
+        self.iy0.next = self.run_iy.q.val();
+        self.base0.next = self.run_base.q.val();
+        self.first_row.next = self.first.q.val();
+        self.acc_bank.next = self.run_bank.q.val();
+        self.drain_bank.next = self.d_bank.q.val();
+        self.drain_scale_addr.next = self.d_scale.q.val();
+        self.drain_bias_base.next = self.d_bias.q.val();
+
+        // The band's input rows: from max(iy_band, 0) to min(iy_band + band_span, h) (iy_band is
+        // two's complement: negative in the top padding); its output rows end at
+        // min(y_band + band_out_rows, h_out).
+        self.lo.next = self.iy_band.q.val();
+        if self.iy_band.q.val().get_bits::<1>(15).any() {
+            self.lo.next = self.zero16.val();
+        }
+        self.hi.next = self.iy_band.q.val() + self.band_span.val();
+        if (self.iy_band.q.val() + self.band_span.val()) > self.h.val() {
+            self.hi.next = self.h.val();
+        }
+        self.y_lim.next = self.y_band.q.val() + self.band_out_rows.val();
+        if (self.y_band.q.val() + self.band_out_rows.val()) > self.h_out.val() {
+            self.y_lim.next = self.h_out.val();
+        }
+
+        // Run tracking: a run is over when the sequencer is idle again (it is busy from the cycle
+        // after `go`).
+        if self.run_active.q.val() {
+            if self.run_wait.q.val() {
+                self.run_wait.d.next = false;
+            } else if !self.seq_busy.val() {
+                self.run_active.d.next = false;
+                self.run_end.next = true;
+            }
+        }
+        if self.run_stored.val() {
+            self.stored.d.next = self.stored.q.val() + self.one32.val();
+        }
+
+        // Drain scheduling, in run order.
+        if self.drain_active.q.val() {
+            if self.drain_wait.q.val() {
+                self.drain_wait.d.next = false;
+            } else if !self.drain_busy.val() {
+                self.drain_active.d.next = false;
+                self.drained.d.next = self.drained.q.val() + self.one32.val();
+            }
+        } else if self.drained.q.val() < self.stored.q.val() {
+            self.drain_start.next = true;
+            self.drain_active.d.next = true;
+            self.drain_wait.d.next = true;
+            self.drain_sel.d.next = !self.drain_sel.q.val();
+            self.drain_bank.next = self.drain_sel.q.val();
+            self.d_bank.d.next = self.drain_sel.q.val();
+            if self.drain_sel.q.val() {
+                self.drain_scale_addr.next = self.scale1.q.val();
+                self.drain_bias_base.next = self.bias1.q.val();
+                self.d_scale.d.next = self.scale1.q.val();
+                self.d_bias.d.next = self.bias1.q.val();
+            } else {
+                self.drain_scale_addr.next = self.scale0.q.val();
+                self.drain_bias_base.next = self.bias0.q.val();
+                self.d_scale.d.next = self.scale0.q.val();
+                self.d_bias.d.next = self.bias0.q.val();
+            }
+        }
+
+        // A run may start when the sequencer is free and the drain of the run two before it (the
+        // same accumulator bank) has finished.
+        self.may_go.next =
+            !self.run_active.q.val() & ((self.issued.q.val()) <= (self.drained.q.val() + self.one32.val()));
+
+        if self.state.q.val() == self.s_idle.val() {
+            if self.start.val() {
+                self.state.d.next = self.s_band.val();
+                self.error_r.d.next = false;
+                self.band.d.next = self.zero16.val();
+                self.y_band.d.next = self.zero16.val();
+                self.iy_band.d.next = self.iy0_first.val();
+                self.base_iy.d.next = self.band_base_first.val();
+                self.issued.d.next = self.zero32.val();
+                self.stored.d.next = self.zero32.val();
+                self.drained.d.next = self.zero32.val();
+                self.next_bank.d.next = false;
+                self.drain_sel.d.next = false;
+            }
+        } else if self.state.q.val() == self.s_band.val() {
+            // Set up the band and start loading it.
+            self.first.d.next = self.lo.val();
+            self.rows_left.d.next = self.hi.val() - self.lo.val();
+            self.vals_left.d.next = self.row_values.val();
+            self.y_end.d.next = self.y_lim.val();
+            self.base_band.d.next = self.pad_base.val();
+            if self.iy_band.q.val().get_bits::<1>(15).any() {
+                self.base_band.d.next = self.base_iy.q.val() + self.pad_base.val();
+            }
+            self.load_start.next = true;
+            self.state.d.next = self.s_load_a.val();
+        } else if self.state.q.val() == self.s_load_a.val() {
+            if self.act_fire.val() {
+                self.vals_left.d.next = self.vals_left.q.val() - self.one32.val();
+                if self.vals_left.q.val() == self.one32.val() {
+                    self.vals_left.d.next = self.row_values.val();
+                    self.rows_left.d.next = self.rows_left.q.val() - self.one16.val();
+                    if self.rows_left.q.val() == self.one16.val() {
+                        self.settle.d.next = self.planes.val() + self.a_settle.val();
+                        self.state.d.next = self.s_settle_a.val();
+                    }
+                }
+            }
+        } else if self.state.q.val() == self.s_settle_a.val() {
+            self.settle.d.next = self.settle.q.val() - self.one16.val();
+            if self.settle.q.val() == self.zero16.val() {
+                self.tile.d.next = self.zero16.val();
+                self.bias_base.d.next = self.zero16.val();
+                self.state.d.next = self.s_tile.val();
+            }
+        } else if self.state.q.val() == self.s_tile.val() {
+            self.y.d.next = self.y_band.q.val();
+            self.iy.d.next = self.iy_band.q.val();
+            self.base.d.next = self.base_band.q.val();
+            if (self.filter_tiles.val() == self.one16.val()) & (self.band.q.val() != self.zero16.val()) {
+                self.state.d.next = self.s_rows.val();
+            } else {
+                self.w_load_start.next = true;
+                self.words_left.d.next = self.tile_words.val();
+                self.state.d.next = self.s_load_w.val();
+            }
+        } else if self.state.q.val() == self.s_load_w.val() {
+            if self.w_fire.val() {
+                self.words_left.d.next = self.words_left.q.val() - self.one32.val();
+                if self.words_left.q.val() == self.one32.val() {
+                    self.settle.d.next = self.w_settle.val();
+                    self.state.d.next = self.s_settle_w.val();
+                }
+            }
+        } else if self.state.q.val() == self.s_settle_w.val() {
+            self.settle.d.next = self.settle.q.val() - self.one16.val();
+            if self.settle.q.val() == self.zero16.val() {
+                self.state.d.next = self.s_rows.val();
+            }
+        } else if self.state.q.val() == self.s_rows.val() {
+            if self.y.q.val() == self.y_end.q.val() {
+                // The tile's rows are issued; weights or activations change only once the
+                // last run has read them.
+                if !self.run_active.q.val() {
+                    self.tile.d.next = self.tile.q.val() + self.one16.val();
+                    self.bias_base.d.next = self.bias_base.q.val() + self.g_hw.val();
+                    self.state.d.next = self.s_tile.val();
+                    if (self.tile.q.val() + self.one16.val()) == self.filter_tiles.val() {
+                        self.band.d.next = self.band.q.val() + self.one16.val();
+                        self.y_band.d.next = self.y_end.q.val();
+                        self.iy_band.d.next = self.iy_band.q.val() + self.band_iy_step.val();
+                        self.base_iy.d.next = self.base_iy.q.val() + self.band_base_step.val();
+                        self.state.d.next = self.s_band.val();
+                        if (self.band.q.val() + self.one16.val()) == self.bands.val() {
+                            self.state.d.next = self.s_finish.val();
+                        }
+                    }
+                }
+            } else if self.may_go.val() {
+                self.go.next = true;
+                self.run_active.d.next = true;
+                self.run_wait.d.next = true;
+                self.issued.d.next = self.issued.q.val() + self.one32.val();
+                self.run_y.d.next = self.y.q.val();
+                self.run_iy.d.next = self.iy.q.val();
+                self.run_base.d.next = self.base.q.val();
+                // The sequencer takes iy0 and base0 with `go`.
+                self.y0.next = self.y.q.val();
+                self.iy0.next = self.iy.q.val();
+                self.base0.next = self.base.q.val();
+                self.run_bank.d.next = self.next_bank.q.val();
+                self.next_bank.d.next = !self.next_bank.q.val();
+                if self.next_bank.q.val() {
+                    self.scale1.d.next = self.tile.q.val();
+                    self.bias1.d.next = self.bias_base.q.val();
+                } else {
+                    self.scale0.d.next = self.tile.q.val();
+                    self.bias0.d.next = self.bias_base.q.val();
+                }
+                self.y.d.next = self.y.q.val() + self.one16.val();
+                self.iy.d.next = self.iy.q.val() + self.stride.val();
+                self.base.d.next = self.base.q.val() + self.row_base_step.val();
+            }
+        } else if self.state.q.val() == self.s_finish.val() {
+            if (self.drained.q.val() == self.issued.q.val()) & !self.run_active.q.val() {
+                self.state.d.next = self.s_idle.val();
+            }
+        } else {
+            self.state.d.next = self.s_idle.val();
+        }
+        if self.reset.val() {
+            self.state.d.next = self.s_idle.val();
+            self.run_active.d.next = false;
+            self.drain_active.d.next = false;
+            self.issued.d.next = self.zero32.val();
+            self.stored.d.next = self.zero32.val();
+            self.drained.d.next = self.zero32.val();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{flow, verilog::emit_block};
+
+    // Its behaviour is co-simulated as part of the whole core (`top/tests.rs`), where its loop
+    // nest decides which data every layer's outputs are computed from.
+    #[test]
+    fn verilog_is_lint_clean_and_synthesises() {
+        flow::check_lint_and_synth("controller", &emit_block(Controller::default(), "ctl"), "ctl");
+    }
+}

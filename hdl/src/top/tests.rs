@@ -1,0 +1,165 @@
+//! The whole core's Verilog under Icarus against the golden model: random conv and fc layers on
+//! several generated cores (array shapes, lanes, PPU groups, buffer sizes that force row bands
+//! and filter tiles), every output function and scale group, and a three-layer network run
+//! layer after layer on one core. Each run prints its layers' cycle counts.
+
+use super::*;
+use crate::cosim::{run_layers_with, LayerCase, LayerRun, Traffic};
+use crate::flow;
+use cbnn::golden;
+use cbnn::hw::sequence::compute_cycles;
+use cbnn::hw::LayerDescriptor;
+use cbnn::network::{Geometry, Layer, Network, Op, OutputFn};
+use cbnn::quant::{compile, QLayer};
+use cbnn::tensor::Tensor3;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+fn config(rows: u32, cols: u32, lanes: u32, g_hw: u32) -> AccelConfig {
+    let mut c = AccelConfig { name: "core".into(), ..AccelConfig::default() };
+    c.array.rows = rows;
+    c.array.cols = cols;
+    c.array.lanes = lanes;
+    c.datapath.scale_group = g_hw;
+    c.datapath.acc_bits = 24;
+    c.limits.max_width = 16;
+    c.limits.max_channels = 64;
+    c.limits.max_fc_inputs = 1024;
+    c.buffers.act_kib = 2;
+    c.buffers.weight_kib = 2;
+    c.codec.enabled = false;
+    c
+}
+
+fn random_input(rng: &mut StdRng, shape: [usize; 3], bits: u32) -> Tensor3<i32> {
+    let data = (0..shape.iter().product::<usize>())
+        .map(|_| if bits == 1 { [1, -1][rng.gen_range(0..2)] } else { rng.gen_range(0..1 << bits) })
+        .collect();
+    Tensor3::from_vec(shape[0], shape[1], shape[2], data)
+}
+
+fn random_output(rng: &mut StdRng) -> OutputFn {
+    match rng.gen_range(0..4) {
+        0 => OutputFn::Accumulator,
+        1 => OutputFn::Sign,
+        2 => OutputFn::Relu { bits: 2, scale: Some(rng.gen_range(0.05..2.0)) },
+        _ => OutputFn::Relu { bits: 8, scale: Some(rng.gen_range(0.01..0.5)) },
+    }
+}
+
+/// A random conv or fc layer the core accepts (G a multiple of the core's G_hw, or all filters).
+fn random_layer(rng: &mut StdRng, cfg: &AccelConfig, fc: bool) -> Network {
+    let bits = [1u32, 2, 8][rng.gen_range(0..3)];
+    let c_in = rng.gen_range(1..40);
+    let o = rng.gen_range(1..12);
+    let mut net = if fc {
+        let hw = rng.gen_range(1..4);
+        let w = (0..o * c_in * hw * hw).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
+        Network::single_fc(c_in, hw, hw, o, bits, w)
+    } else {
+        let k = [1usize, 3][rng.gen_range(0..2)];
+        let g = Geometry { kernel: k, stride: rng.gen_range(1..=2), padding: rng.gen_range(0..=k / 2) };
+        let hw = rng.gen_range(k.max(2)..12);
+        let w = (0..o * c_in * k * k).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
+        Network::single_conv(c_in, hw, hw, o, g, bits, w)
+    };
+    let g_hw = cfg.datapath.scale_group as usize;
+    let Op::Weighted(w) = &mut net.layers[0].op else { unreachable!() };
+    w.scale_group = [g_hw, 2 * g_hw, 4 * g_hw, o][rng.gen_range(0..4)].min(o);
+    if w.scale_group % g_hw != 0 {
+        w.scale_group = o;
+    }
+    w.bias = Some((0..o).map(|_| rng.gen_range(-2.0f32..2.0)).collect());
+    w.output = random_output(rng);
+    net
+}
+
+fn check(runs: &[LayerRun], layers: &[&QLayer], inputs: &[Tensor3<i32>], cfg: &AccelConfig, what: &str) {
+    for (i, (run, (layer, input))) in runs.iter().zip(layers.iter().zip(inputs)).enumerate() {
+        let d = LayerDescriptor::new(layer, cfg).unwrap();
+        assert!(!run.error, "{what}: layer {i} raised the buffer overflow flag ({d:?})");
+        let want = golden::layer_output(layer, input);
+        assert_eq!(run.output.data, want.data, "{what}: layer {i} differs from golden ({d:?})");
+        // The core cannot beat its sequencer: one run per output row and filter tile.
+        let floor = d.filter_tiles as u64 * d.h_out as u64 * compute_cycles(&d, cfg, d.steps as u64);
+        assert!(run.cycles >= floor, "{what}: layer {i} took {} cycles, below the sequencer's {floor}", run.cycles);
+        println!("{what}: layer {i} ({}) {} cycles", layer.name, run.cycles);
+    }
+}
+
+fn run_random_layers(cfg: &AccelConfig, seed: u64, n: usize, traffic: Traffic) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let modules = core_modules(cfg).unwrap();
+    let mut nets = Vec::new();
+    let mut inputs = Vec::new();
+    while nets.len() < n {
+        let net = random_layer(&mut rng, cfg, nets.len() % 4 == 3);
+        let q = compile(&net, cfg, None).unwrap();
+        if LayerDescriptor::new(&q.layers[0], cfg).is_err() {
+            continue; // does not fit this core's buffers or maxima
+        }
+        inputs.push(random_input(&mut rng, net.layers[0].in_shape, net.layers[0].in_bits));
+        nets.push(q);
+    }
+    let layers: Vec<&QLayer> = nets.iter().map(|q| &q.layers[0]).collect();
+    let cases: Vec<LayerCase> = layers.iter().zip(&inputs).map(|(l, i)| LayerCase { layer: l, input: i }).collect();
+    let Some(runs) = run_layers_with(cfg, &modules, &cases, traffic).unwrap() else { return };
+    check(&runs, &layers, &inputs, cfg, &format!("seed {seed}"));
+}
+
+#[test]
+fn random_layers_on_a_2x2x8_core_match_golden() {
+    run_random_layers(&config(2, 2, 8, 1), 1, 8, Traffic::Free);
+}
+
+#[test]
+fn random_layers_on_a_non_square_3x2x32_core_with_shared_ppus_match_golden() {
+    run_random_layers(&config(3, 2, 32, 2), 2, 8, Traffic::Random(7));
+}
+
+#[test]
+fn random_layers_on_a_1x4x64_core_with_one_ppu_match_golden() {
+    run_random_layers(&config(1, 4, 64, 4), 3, 6, Traffic::Free);
+}
+
+/// conv (2-bit in, ReLU 2-bit out) -> conv stride 2 (sign out) -> fc (accumulator out), on one
+/// core, each layer reading what the previous one produced.
+#[test]
+fn three_layer_network_runs_on_one_core() {
+    let cfg = config(2, 3, 8, 1);
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut conv = |c_in: usize, hw: usize, o: usize, g: Geometry, bits: u32, out: OutputFn| -> Layer {
+        let w = (0..o * c_in * g.kernel * g.kernel).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
+        let mut net = Network::single_conv(c_in, hw, hw, o, g, bits, w);
+        let Op::Weighted(wt) = &mut net.layers[0].op else { unreachable!() };
+        wt.output = out;
+        wt.scale_group = 2.min(o);
+        net.layers.remove(0)
+    };
+    let l1 =
+        conv(5, 9, 7, Geometry { kernel: 3, stride: 1, padding: 1 }, 2, OutputFn::Relu { bits: 2, scale: Some(0.4) });
+    let l2 = conv(7, 9, 10, Geometry { kernel: 3, stride: 2, padding: 1 }, 2, OutputFn::Sign);
+    let fc_w = (0..4 * 10 * 5 * 5).map(|i| ((i * 37 % 11) as f32) - 5.0).collect();
+    let l3 = Network::single_fc(10, 5, 5, 4, 1, fc_w).layers.remove(0);
+    let mut net = Network::single_conv(5, 9, 9, 7, Geometry { kernel: 3, stride: 1, padding: 1 }, 2, vec![1.0; 315]);
+    net.layers = vec![l1, l2, l3];
+    for (i, l) in net.layers.iter_mut().enumerate() {
+        l.name = format!("l{}", i + 1);
+    }
+    let q = compile(&net, &cfg, None).unwrap();
+    let input = random_input(&mut StdRng::seed_from_u64(6), [5, 9, 9], 2);
+    let outs = golden::run(&q, &input);
+    let inputs: Vec<Tensor3<i32>> = std::iter::once(input).chain(outs[..2].iter().cloned()).collect();
+    let layers: Vec<&QLayer> = q.layers.iter().collect();
+    let cases: Vec<LayerCase> = layers.iter().zip(&inputs).map(|(l, i)| LayerCase { layer: l, input: i }).collect();
+    let modules = core_modules(&cfg).unwrap();
+    let Some(runs) = run_layers_with(&cfg, &modules, &cases, Traffic::Free).unwrap() else { return };
+    check(&runs, &layers, &inputs, &cfg, "three-layer network");
+    assert_eq!(runs[2].output.data, outs[2].data, "the network's output");
+}
+
+#[test]
+fn core_verilog_is_lint_clean_and_synthesises() {
+    let modules = core_modules(&config(2, 3, 8, 1)).unwrap();
+    flow::check_lint_and_synth("core", &modules, "core");
+}
