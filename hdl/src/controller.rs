@@ -17,7 +17,7 @@
 
 use rust_hdl::prelude::*;
 
-/// Controller phases.
+/// Controller phases (the `phase` output).
 const IDLE: u64 = 0;
 const BAND: u64 = 1;
 const LOAD_A: u64 = 2;
@@ -25,7 +25,8 @@ const SETTLE_A: u64 = 3;
 const TILE: u64 = 4;
 const LOAD_W: u64 = 5;
 const SETTLE_W: u64 = 6;
-const ROWS: u64 = 7;
+/// Output rows of a tile are being computed: the steady state of a layer.
+pub const ROWS: u64 = 7;
 const FINISH: u64 = 8;
 
 /// Cycles after the last weight word before the banks may be read (the weight loader's write
@@ -41,6 +42,8 @@ pub struct Controller {
     pub reset: Signal<In, Bit>,
     pub start: Signal<In, Bit>,
     pub busy: Signal<Out, Bit>,
+    /// The current phase (the constants above), for waveforms and measurements.
+    pub phase: Signal<Out, Bits<4>>,
     /// A buffer access out of range (`overflow` from the banks) since the last `start`: the
     /// descriptor does not fit the generated buffers.
     pub overflow: Signal<In, Bit>,
@@ -160,6 +163,7 @@ impl Default for Controller {
             reset: Default::default(),
             start: Default::default(),
             busy: Default::default(),
+            phase: Default::default(),
             overflow: Default::default(),
             error: Default::default(),
             bands: Default::default(),
@@ -307,6 +311,7 @@ impl Logic for Controller {
         );
         self.busy.next = self.state.q.val() != self.s_idle.val();
         self.error.next = self.error_r.q.val();
+        self.phase.next = self.state.q.val();
         if self.overflow.val() {
             self.error_r.d.next = true;
         }

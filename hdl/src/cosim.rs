@@ -32,6 +32,9 @@ pub struct LayerRun {
     pub output: Tensor3<i32>,
     /// Clock cycles from the `start` edge to the first cycle with `busy` low.
     pub cycles: u64,
+    /// Of these, the cycles spent computing output rows (controller phase `ROWS`): the layer's
+    /// steady state, without the loads of activations and weights.
+    pub compute_cycles: u64,
     /// The core's `error` flag at the end (a buffer access out of range).
     pub error: bool,
 }
@@ -50,6 +53,7 @@ fn hex_lines<T: std::fmt::LowerHex>(v: &[T]) -> String {
 fn testbench(
     cfg: &AccelConfig,
     s: &TopShape,
+    top_ports: &[crate::manifest::Port],
     cases: &[LayerCase],
     traffic: Traffic,
 ) -> Result<(String, String, String)> {
@@ -99,7 +103,7 @@ fn testbench(
         let w0 = weights.len();
         weights.extend(streams::layer_weight_stream(case.layer, &d, cfg));
         writeln!(body, "ai = {a0}; ae = {}; wi = {w0}; we_ = {};", acts.len(), weights.len())?;
-        writeln!(body, "start = 1; tick; start = 0; t = 0;")?;
+        writeln!(body, "start = 1; tick; start = 0; t = 0; tc = 0;")?;
         writeln!(
             body,
             "while (busy && t < 50000000) begin\n\
@@ -110,10 +114,12 @@ fn testbench(
              \x20 if (act_valid && act_ready) ai = ai + 1;\n\
              \x20 if (w_valid && w_ready) wi = wi + 1;\n\
              \x20 if (out_valid && out_ready) $display(\"B {i} %h\", out_data);\n\
+             \x20 if (phase == {rows}) tc = tc + 1;\n\
              \x20 clock = 1; #1 clock = 0; t = t + 1;\n\
              end\n\
              act_valid = 0; w_valid = 0; out_ready = 0;\n\
-             $display(\"C {i} %0d %0d %0d %0d\", t, error, ai - ae, wi - we_);"
+             $display(\"C {i} %0d %0d %0d %0d %0d\", t, error, ai - ae, wi - we_, tc);",
+            rows = crate::controller::ROWS
         )?;
     }
     let mut tb = String::new();
@@ -123,8 +129,12 @@ fn testbench(
     writeln!(tb, "reg [{}:0] reg_addr = 0; reg [31:0] reg_data = 0;", cbnn::hw::regs::REG_ADDR_BITS - 1)?;
     writeln!(tb, "reg [7:0] param_ppu = 0; reg [15:0] param_addr = 0; reg [{}:0] param_data = 0;", s.bias_bits - 1)?;
     writeln!(tb, "reg [{}:0] act_data = 0; reg [{}:0] w_data = 0;", act_bits - 1, lanes - 1)?;
-    writeln!(tb, "wire busy, error, act_ready, w_ready, out_valid; wire [15:0] row; wire [{}:0] out_data;", out_w - 1)?;
-    writeln!(tb, "integer ai, ae, wi, we_, t, seed = {seed};")?;
+    writeln!(
+        tb,
+        "wire busy, error, act_ready, w_ready, out_valid; wire [15:0] row; wire [3:0] phase; wire [{}:0] out_data;",
+        out_w - 1
+    )?;
+    writeln!(tb, "integer ai, ae, wi, we_, t, tc, seed = {seed};")?;
     writeln!(tb, "reg [{}:0] amem [0:{}];", act_bits - 1, acts.len().max(1) - 1)?;
     writeln!(tb, "reg [{}:0] wmem [0:{}];", lanes - 1, weights.len().max(1) - 1)?;
     let ports = [
@@ -151,7 +161,16 @@ fn testbench(
         "out_ready",
         "out_data",
         "row",
+        "phase",
     ];
+    // Every port of the core is driven or watched: an unconnected input would float silently.
+    let mut want: Vec<&str> = top_ports.iter().map(|p| p.name.as_str()).collect();
+    let mut have = ports.to_vec();
+    want.sort();
+    have.sort();
+    if want != have {
+        bail!("the testbench connects {have:?}, the core has ports {want:?}");
+    }
     let conns: Vec<String> = ports.iter().map(|p| format!(".{p}({p})")).collect();
     writeln!(tb, "{top} dut({});", conns.join(", "))?;
     writeln!(tb, "task tick; begin #1 clock = 1; #1 clock = 0; end endtask")?;
@@ -195,11 +214,20 @@ pub fn run_layers_with(
         return Ok(None);
     }
     let s = TopShape::from_config(cfg)?;
-    let (tb, acts, weights) = testbench(cfg, &s, cases, traffic)?;
-    let dir = tempfile::tempdir()?;
-    std::fs::write(dir.path().join("acts.hex"), acts)?;
-    std::fs::write(dir.path().join("weights.hex"), weights)?;
-    let out = flow::icarus_run_with(dir.path(), &tb, modules)?;
+    let top = modules.iter().find(|m| m.name == cfg.name).context("no top module among the modules")?;
+    let (tb, acts, weights) = testbench(cfg, &s, &crate::manifest::ports(top), cases, traffic)?;
+    // CBNN_COSIM_DIR keeps the testbench, data and Verilog for a look in a simulator or viewer.
+    let tmp = tempfile::tempdir()?;
+    let dir = match std::env::var_os("CBNN_COSIM_DIR") {
+        Some(d) => {
+            std::fs::create_dir_all(&d)?;
+            std::path::PathBuf::from(d)
+        }
+        None => tmp.path().to_path_buf(),
+    };
+    std::fs::write(dir.join("acts.hex"), acts)?;
+    std::fs::write(dir.join("weights.hex"), weights)?;
+    let out = flow::icarus_run_with(&dir, &tb, modules)?;
     let mut beats: Vec<Vec<Vec<u64>>> = vec![Vec::new(); cases.len()];
     let mut runs = Vec::new();
     for line in out.lines() {
@@ -218,7 +246,7 @@ pub fn run_layers_with(
                 }
                 let d = LayerDescriptor::new(cases[i].layer, cfg)?;
                 let output = streams::results_to_tensor(&d, cfg, &beats[i]).with_context(|| format!("layer {i}"))?;
-                runs.push(LayerRun { output, cycles, error: error != 0 });
+                runs.push(LayerRun { output, cycles, compute_cycles: f[6].parse()?, error: error != 0 });
             }
             _ => {}
         }

@@ -117,6 +117,8 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
     m.bus(Dir::Out, "out_data", s.out_lanes * s.out_lane_bits);
     // Output row the sequencer is working on (progress, for waveforms and board LEDs).
     m.bus(Dir::Out, "row", 16);
+    // The controller's phase (`controller::IDLE..FINISH`).
+    m.bus(Dir::Out, "phase", 4);
 
     // Register file.
     let mut conns: Vec<(&str, String)> = vec![
@@ -173,6 +175,7 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         ("reset", "reset".into()),
         ("start", "start".into()),
         ("busy", "busy".into()),
+        ("phase", "phase".into()),
         ("overflow", "overflow".into()),
         ("error", "error".into()),
         ("g_hw", format!("16'd{}", cfg.datapath.scale_group)),

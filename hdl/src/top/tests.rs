@@ -51,7 +51,8 @@ fn random_output(rng: &mut StdRng) -> OutputFn {
 fn random_layer(rng: &mut StdRng, cfg: &AccelConfig, fc: bool) -> Network {
     let bits = [1u32, 2, 8][rng.gen_range(0..3)];
     let c_in = rng.gen_range(1..40);
-    let o = rng.gen_range(1..12);
+    // Enough filters for a scale group of 4 * G_hw that does not cover them all.
+    let o = rng.gen_range(1..(4 * cfg.datapath.scale_group as usize + 5).max(12));
     let mut net = if fc {
         let hw = rng.gen_range(1..4);
         let w = (0..o * c_in * hw * hw).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
@@ -66,9 +67,6 @@ fn random_layer(rng: &mut StdRng, cfg: &AccelConfig, fc: bool) -> Network {
     let g_hw = cfg.datapath.scale_group as usize;
     let Op::Weighted(w) = &mut net.layers[0].op else { unreachable!() };
     w.scale_group = [g_hw, 2 * g_hw, 4 * g_hw, o][rng.gen_range(0..4)].min(o);
-    if w.scale_group % g_hw != 0 {
-        w.scale_group = o;
-    }
     w.bias = Some((0..o).map(|_| rng.gen_range(-2.0f32..2.0)).collect());
     w.output = random_output(rng);
     net
@@ -83,24 +81,106 @@ fn check(runs: &[LayerRun], layers: &[&QLayer], inputs: &[Tensor3<i32>], cfg: &A
         // The core cannot beat its sequencer: one run per output row and filter tile.
         let floor = d.filter_tiles as u64 * d.h_out as u64 * compute_cycles(&d, cfg, d.steps as u64);
         assert!(run.cycles >= floor, "{what}: layer {i} took {} cycles, below the sequencer's {floor}", run.cycles);
-        println!("{what}: layer {i} ({}) {} cycles", layer.name, run.cycles);
+        println!(
+            "{what}: layer {i}: {:?} {}->{} {}x{} K{} S{} P{} planes {} G {}: {} bands, {} tiles: {} cycles ({} computing)",
+            d.kind,
+            d.c_in,
+            d.c_out,
+            d.h,
+            d.w,
+            d.kernel,
+            d.stride,
+            d.padding,
+            d.planes,
+            d.group,
+            d.bands,
+            d.filter_tiles,
+            run.cycles,
+            run.compute_cycles
+        );
     }
 }
 
+/// What a set of test layers exercises; each random test must cover all of it.
+#[derive(Default)]
+struct Coverage {
+    bands: bool,
+    tiles: bool,
+    fc: bool,
+    stride2_padded: bool,
+    odd_channels: bool,
+    xnor: bool,
+    bwn2: bool,
+    bwn8: bool,
+    groups: std::collections::BTreeSet<String>,
+}
+
+impl Coverage {
+    /// Adds a layer; true if it covers something new.
+    fn add(&mut self, d: &LayerDescriptor, g_hw: u32) -> bool {
+        let g = if d.group >= d.c_out { "all".to_string() } else { (d.group / g_hw).to_string() + "xG_hw" };
+        let before = self.missing().len() + usize::from(!self.groups.contains(&g));
+        self.bands |= d.bands > 1;
+        self.tiles |= d.filter_tiles > 1;
+        self.fc |= d.kind == cbnn::hw::LayerKind::Fc;
+        self.stride2_padded |= d.stride == 2 && d.padding > 0;
+        self.odd_channels |= d.c_in % 2 == 1;
+        self.xnor |= !d.bwn;
+        self.bwn2 |= d.bwn && d.planes == 2;
+        self.bwn8 |= d.bwn && d.planes == 8;
+        self.groups.insert(g);
+        self.missing().len() < before
+    }
+
+    fn missing(&self) -> Vec<&'static str> {
+        let mut m = Vec::new();
+        for (ok, what) in [
+            (self.bands, "row bands"),
+            (self.tiles, "filter tiles"),
+            (self.fc, "fc"),
+            (self.stride2_padded, "stride 2 with padding"),
+            (self.odd_channels, "odd channels"),
+            (self.xnor, "XNOR"),
+            (self.bwn2, "BWN k=2"),
+            (self.bwn8, "BWN k=8"),
+        ] {
+            if !ok {
+                m.push(what);
+            }
+        }
+        for g in ["1xG_hw", "2xG_hw", "4xG_hw", "all"] {
+            if !self.groups.contains(g) {
+                m.push(g);
+            }
+        }
+        m
+    }
+}
+
+/// At least `n` random layers that fit the core and together cover `Coverage`, run one after
+/// another on one core.
 fn run_random_layers(cfg: &AccelConfig, seed: u64, n: usize, traffic: Traffic) {
     let mut rng = StdRng::seed_from_u64(seed);
     let modules = core_modules(cfg).unwrap();
     let mut nets = Vec::new();
     let mut inputs = Vec::new();
-    while nets.len() < n {
-        let net = random_layer(&mut rng, cfg, nets.len() % 4 == 3);
+    let mut cov = Coverage::default();
+    for candidate in 0..2000 {
+        if nets.len() >= n && cov.missing().is_empty() {
+            break;
+        }
+        let net = random_layer(&mut rng, cfg, candidate % 4 == 3);
         let q = compile(&net, cfg, None).unwrap();
-        if LayerDescriptor::new(&q.layers[0], cfg).is_err() {
+        let Ok(d) = LayerDescriptor::new(&q.layers[0], cfg) else {
             continue; // does not fit this core's buffers or maxima
+        };
+        if !cov.add(&d, cfg.datapath.scale_group) && nets.len() >= n {
+            continue;
         }
         inputs.push(random_input(&mut rng, net.layers[0].in_shape, net.layers[0].in_bits));
         nets.push(q);
     }
+    assert!(cov.missing().is_empty(), "seed {seed}: no random layer covered {:?}", cov.missing());
     let layers: Vec<&QLayer> = nets.iter().map(|q| &q.layers[0]).collect();
     let cases: Vec<LayerCase> = layers.iter().zip(&inputs).map(|(l, i)| LayerCase { layer: l, input: i }).collect();
     let Some(runs) = run_layers_with(cfg, &modules, &cases, traffic).unwrap() else { return };
@@ -156,6 +236,15 @@ fn three_layer_network_runs_on_one_core() {
     let Some(runs) = run_layers_with(&cfg, &modules, &cases, Traffic::Free).unwrap() else { return };
     check(&runs, &layers, &inputs, &cfg, "three-layer network");
     assert_eq!(runs[2].output.data, outs[2].data, "the network's output");
+}
+
+/// The acceptance check of the generator's default output (what `gen-verilog` writes with no
+/// arguments).
+#[test]
+fn default_config_verilog_is_lint_clean_and_synthesises() {
+    let cfg = AccelConfig::default();
+    let modules = core_modules(&cfg).unwrap();
+    flow::check_lint_and_synth("default core", &modules, &cfg.name);
 }
 
 #[test]
