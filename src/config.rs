@@ -142,8 +142,9 @@ impl AccelConfig {
         check_range("array.rows", self.array.rows.into(), 1, 64)?;
         check_range("array.cols", self.array.cols.into(), 1, 64)?;
         let l = self.array.lanes;
-        if !l.is_power_of_two() || !(8..=256).contains(&l) {
-            bail!("key `array.lanes` = {l}: expected a power of two in 8..=256");
+        // Up to 128: the host packs a weight word into a u128.
+        if !l.is_power_of_two() || !(8..=128).contains(&l) {
+            bail!("key `array.lanes` = {l}: expected a power of two in 8..=128");
         }
         let d = &self.datapath;
         check_range("datapath.act_bits", d.act_bits.into(), 1, 8)?;

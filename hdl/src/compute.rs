@@ -17,7 +17,7 @@ use crate::netlist::{slice, Dir, NetModule};
 use crate::row_ctl::RowCtl;
 use crate::sequencer::Sequencer;
 use crate::tail_mask::TailMask;
-use crate::verilog::{emit_block, merge_identical, Module};
+use crate::verilog::{emit_block, merge_checked, Module};
 use crate::weight_loader::WeightLoader;
 use cbnn::config::AccelConfig;
 use cbnn::hw::descriptor::{act_bank_words, weight_bank_words};
@@ -143,7 +143,6 @@ fn leaf_modules(s: &ComputeShape, n: &Names, d: &str) -> Result<Vec<Module>> {
         32 => lane_blocks::<32>(s, n),
         64 => lane_blocks::<64>(s, n),
         128 => lane_blocks::<128>(s, n),
-        256 => lane_blocks::<256>(s, n),
         _ => None,
     };
     let xs = by_width!(s.x_bits, x_blocks(n); 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12);
@@ -491,13 +490,7 @@ pub fn compute_modules(design: &str, cfg: &AccelConfig) -> Result<Vec<Module>> {
     let mut v = vec![compute_module(&s, &n, design)];
     v.extend(array_modules(design, &s.array)?);
     v.extend(leaf_modules(&s, &n, design)?);
-    let v = merge_identical(v);
-    let mut names: Vec<&str> = v.iter().map(|m| m.name.as_str()).collect();
-    names.sort();
-    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-        bail!("two different modules are both named {}", w[0]);
-    }
-    Ok(v)
+    merge_checked(v)
 }
 
 #[cfg(test)]

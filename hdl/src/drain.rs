@@ -38,7 +38,7 @@ use anyhow::{bail, Result};
 use crate::bank::Bank;
 use crate::netlist::{slice, Dir, NetModule};
 use crate::ppu::{Ppu, PPU_LATENCY};
-use crate::verilog::{emit_block, merge_identical, Module};
+use crate::verilog::{emit_block, merge_checked, Module};
 use cbnn::config::AccelConfig;
 use cbnn::hw::params::{param_depths, ppus};
 use cbnn::quant::scale::SHIFT_BITS;
@@ -603,13 +603,7 @@ pub fn drain_modules(design: &str, cfg: &AccelConfig) -> Result<Vec<Module>> {
     let n = Names::new(design);
     let mut v = vec![drain_module(&s, &n)];
     v.extend(leaf_modules(&s, &n)?);
-    let v = merge_identical(v);
-    let mut names: Vec<&str> = v.iter().map(|m| m.name.as_str()).collect();
-    names.sort();
-    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-        bail!("two different modules are both named {}", w[0]);
-    }
-    Ok(v)
+    merge_checked(v)
 }
 
 #[cfg(test)]

@@ -7,18 +7,17 @@
 //! (one L-bit word per beat) and results out (one beat of `C / G_hw` lanes). Stream orders:
 //! `cbnn::hw::streams`.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use crate::compute::{compute_modules, ComputeShape};
 use crate::controller::Controller;
 use crate::drain::drain_modules;
 use crate::netlist::{Dir, NetModule};
 use crate::regfile::regfile_modules;
-use crate::verilog::{emit_block, merge_identical, Module};
+use crate::verilog::{emit_block, merge_checked, Module};
 use cbnn::config::AccelConfig;
 use cbnn::hw::params::ppus;
 use cbnn::hw::regs::{REGISTERS, REG_ADDR_BITS};
-use cbnn::quant::scale::SHIFT_BITS;
 
 /// Registers the compute unit reads directly (the others feed the controller or the drain unit).
 const COMPUTE_REGS: &[&str] = &[
@@ -265,19 +264,12 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
 pub fn core_modules(cfg: &AccelConfig) -> Result<Vec<Module>> {
     let d = cfg.name.as_str();
     let s = TopShape::from_config(cfg)?;
-    assert_eq!(SHIFT_BITS, 5, "the register map's shift width");
     let mut v = vec![top_module(cfg, &s)];
     v.extend(regfile_modules(d)?);
     v.extend(emit_block(Controller::default(), &format!("{d}_controller")));
     v.extend(compute_modules(d, cfg)?);
     v.extend(drain_modules(d, cfg)?);
-    let v = merge_identical(v);
-    let mut names: Vec<&str> = v.iter().map(|m| m.name.as_str()).collect();
-    names.sort();
-    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-        bail!("two different modules are both named {}", w[0]);
-    }
-    Ok(v)
+    merge_checked(v)
 }
 
 #[cfg(test)]

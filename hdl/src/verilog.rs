@@ -137,6 +137,18 @@ pub fn emit_block<B: rust_hdl::prelude::Block>(mut uut: B, name: &str) -> Vec<Mo
     dedupe_and_rename(&rust_hdl::prelude::generate_verilog(&uut), name)
 }
 
+/// `merge_identical`, then a check that no two different modules share a name (two blocks given
+/// the same name by mistake).
+pub fn merge_checked(modules: Vec<Module>) -> anyhow::Result<Vec<Module>> {
+    let v = merge_identical(modules);
+    let mut names: Vec<&str> = v.iter().map(|m| m.name.as_str()).collect();
+    names.sort();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        anyhow::bail!("two different modules are both named {}", w[0]);
+    }
+    Ok(v)
+}
+
 /// All modules as one Verilog text.
 pub fn join(modules: &[Module]) -> String {
     modules.iter().map(|m| m.text.as_str()).collect::<Vec<_>>().join("\n")

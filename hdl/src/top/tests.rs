@@ -183,8 +183,11 @@ fn run_random_layers(cfg: &AccelConfig, seed: u64, n: usize, traffic: Traffic) {
     assert!(cov.missing().is_empty(), "seed {seed}: no random layer covered {:?}", cov.missing());
     let layers: Vec<&QLayer> = nets.iter().map(|q| &q.layers[0]).collect();
     let cases: Vec<LayerCase> = layers.iter().zip(&inputs).map(|(l, i)| LayerCase { layer: l, input: i }).collect();
-    let Some(runs) = run_layers_with(cfg, &modules, &cases, traffic).unwrap() else { return };
-    check(&runs, &layers, &inputs, cfg, &format!("seed {seed}"));
+    if let Some(runs) = run_layers_with(cfg, &modules, &cases, traffic).unwrap() {
+        check(&runs, &layers, &inputs, cfg, &format!("seed {seed}"));
+    }
+    // Every core the tests run is also one the open tools accept.
+    flow::check_lint_and_synth(&format!("core of seed {seed}"), &modules, "core");
 }
 
 #[test]
@@ -247,6 +250,7 @@ fn default_config_verilog_is_lint_clean_and_synthesises() {
     flow::check_lint_and_synth("default core", &modules, &cfg.name);
 }
 
+/// The three-layer network's core.
 #[test]
 fn core_verilog_is_lint_clean_and_synthesises() {
     let modules = core_modules(&config(2, 3, 8, 1)).unwrap();
