@@ -43,6 +43,22 @@ fn writes_modules_single_file_and_manifest_for_a_config() {
     assert_eq!(regs.len(), cbnn::hw::regs::REGISTERS.len());
 }
 
+/// A core whose buffers cannot hold a layer at its own maxima says so when it is generated.
+#[test]
+fn maxima_that_do_not_fit_the_buffers_are_noted() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = cbnn::config::DEFAULT_CONFIG_TOML.replacen("act_kib = 32 ", "act_kib = 1 ", 1);
+    std::fs::write(dir.path().join("small.toml"), &cfg).unwrap();
+    let out = gen(&["--config", "small.toml", "--out", "gen"], dir.path());
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("note") && stdout.contains("buffers.act_kib"), "{stdout}");
+    assert!(!stdout.contains("buffers.weight_kib"), "{stdout}");
+    // The default config's maxima fit its buffers.
+    let out = gen(&["--out", "default"], dir.path());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("note"));
+}
+
 #[test]
 fn bad_config_is_one_line_naming_the_key_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();

@@ -197,6 +197,7 @@ mod tests {
             let mut cfg = AccelConfig::default();
             cfg.datapath.acc_bits = 32;
             cfg.buffers.act_kib = 1024;
+            cfg.limits.max_kernel = 5;
             cfg.array.rows = rng.gen_range(1..=8);
             let (c_in, k, hw, o) =
                 (rng.gen_range(1..100), [1, 3, 5][rng.gen_range(0..3)], rng.gen_range(5..12), rng.gen_range(1..5));

@@ -292,6 +292,7 @@ mod band_tests {
             let mut cfg = AccelConfig::default();
             cfg.datapath.acc_bits = 32;
             cfg.buffers.act_kib = rng.gen_range(1..4);
+            cfg.limits.max_kernel = 5;
             let (c_in, k) = (rng.gen_range(1..70), [1, 3, 5][rng.gen_range(0..3)]);
             let hw = rng.gen_range(k..40);
             let g = Geometry { kernel: k, stride: rng.gen_range(1..=2), padding: rng.gen_range(0..=k / 2) };

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use cbnn::config::AccelConfig;
 use cbnn::fsutil;
+use cbnn::hw::descriptor::{act_bank_words, weight_bank_words};
 use cbnn_hdl::manifest::Manifest;
 use cbnn_hdl::top::core_modules;
 use cbnn_hdl::verilog::join;
@@ -84,6 +85,9 @@ fn run(args: Args) -> Result<()> {
         "  limits     {} channels, {}x{} pixels, kernel {}, {} fc inputs",
         c.limits.max_channels, c.limits.max_width, c.limits.max_width, c.limits.max_kernel, c.limits.max_fc_inputs
     );
+    for note in fit_notes(&cfg) {
+        println!("  note       {note}");
+    }
     println!("  modules    {} distinct ({} files)", modules.len(), modules.len());
     println!("  ports of {}:", cfg.name);
     for p in &manifest.ports {
@@ -92,4 +96,33 @@ fn run(args: Args) -> Result<()> {
     println!("  registers  {} (see manifest.json for addresses and widths)", manifest.registers.len());
     println!("wrote {}/{{rtl/*.v, {}.v, manifest.json}}", out.display(), cfg.name);
     Ok(())
+}
+
+/// Where the generated maxima do not fit the buffers: such layers are rejected when a network is
+/// mapped (with the key to raise), so the user learns it now.
+fn fit_notes(cfg: &AccelConfig) -> Vec<String> {
+    let (c, m) = (&cfg.array, &cfg.limits);
+    let groups = m.max_channels.div_ceil(c.lanes).div_ceil(c.rows);
+    let act_words = m.max_kernel * m.max_width * groups * cfg.datapath.act_bits;
+    let weight_words = m.max_kernel * m.max_kernel * groups * c.rows;
+    let mut v = Vec::new();
+    if act_words > act_bank_words(cfg) {
+        v.push(format!(
+            "a {k}x{k} layer with {ch} {b}-bit input channels {w} pixels wide needs {act_words} words per activation bank, the buffer holds {} (buffers.act_kib)",
+            act_bank_words(cfg),
+            k = m.max_kernel,
+            ch = m.max_channels,
+            b = cfg.datapath.act_bits,
+            w = m.max_width
+        ));
+    }
+    if weight_words > weight_bank_words(cfg) {
+        v.push(format!(
+            "a {k}x{k} layer with {ch} input channels needs {weight_words} words per weight bank, the buffer holds {} (buffers.weight_kib)",
+            weight_bank_words(cfg),
+            k = m.max_kernel,
+            ch = m.max_channels
+        ));
+    }
+    v
 }
