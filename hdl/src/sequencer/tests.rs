@@ -63,6 +63,7 @@ fn verilog_issues_the_compute_sequence() {
         cfg.datapath.acc_bits = 32;
         cfg.buffers.act_kib = 1024;
         cfg.buffers.weight_kib = 1024;
+        cfg.limits.max_kernel = 5;
         cfg.array.rows = [1, 2, 3, 4][case % 4];
         cfg.array.lanes = [8, 32][case % 2];
         let (d, _) = random_layer(&mut rng, &cfg);
