@@ -20,8 +20,31 @@ use crate::tail_mask::TailMask;
 use crate::verilog::{emit_block, merge_checked, Module};
 use crate::weight_loader::WeightLoader;
 use cbnn::config::AccelConfig;
-use cbnn::hw::descriptor::{act_bank_words, weight_bank_words};
+use cbnn::hw::descriptor::{act_bank_words, pixel_index_bits, weight_bank_words};
+use cbnn::hw::regs::REGISTERS;
 use rust_hdl::prelude::*;
+
+/// Descriptor registers (`cbnn::hw::regs`) the compute unit reads, each a port of the same name.
+pub const REGISTER_INPUTS: &[&str] = &[
+    "c_in",
+    "planes",
+    "tail_lanes",
+    "h",
+    "w",
+    "w_out",
+    "kernel",
+    "stride",
+    "groups",
+    "weight_words",
+    "ix0",
+    "x_step",
+    "ky_step",
+    "y_step",
+    "passes",
+    "bwn",
+    "tail_en",
+    "rows_valid",
+];
 
 /// Every generation parameter of the compute unit, from the config.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,7 +67,7 @@ impl ComputeShape {
         if aw < 64 || ww < 64 {
             bail!("buffers too small for this array: {aw} activation and {ww} weight words per bank; expected at least 64 (raise buffers.act_kib / buffers.weight_kib)");
         }
-        let x_bits = (32 - (cfg.limits.max_width - 1).leading_zeros()).max(1) as usize;
+        let x_bits = pixel_index_bits(cfg);
         Ok(ComputeShape {
             array: ArrayShape::from_config(cfg),
             acc: cfg.datapath.acc_bits as usize,
@@ -224,8 +247,6 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
     let mut m = NetModule::new(&n.unit);
     for (p, w) in [
         ("clock", 1),
-        ("bwn", 1),
-        ("tail_en", 1),
         ("load_start", 1),
         ("act_valid", 1),
         ("w_load_start", 1),
@@ -238,30 +259,19 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
     }
     m.bus(Dir::In, "act_data", s.act_bits);
     m.bus(Dir::In, "w_data", l);
-    m.bus(Dir::In, "rows_valid", 8);
-    for p in [
-        "c_in",
-        "planes",
-        "tail_lanes",
-        "y0",
-        "first_row",
-        "h",
-        "w",
-        "w_out",
-        "kernel",
-        "stride",
-        "groups",
-        "weight_words",
-        "iy0",
-        "ix0",
-        "base0",
-        "x_step",
-        "ky_step",
-        "y_step",
-    ] {
+    // Descriptor registers, at the widths of the register map.
+    for p in REGISTER_INPUTS {
+        let w = REGISTERS.iter().find(|r| r.0 == *p).expect("compute registers are in the map").1 as usize;
+        if w == 1 {
+            m.port(Dir::In, p, 1);
+        } else {
+            m.bus(Dir::In, p, w);
+        }
+    }
+    // Per-run values from the controller.
+    for p in ["y0", "first_row", "iy0", "base0"] {
         m.bus(Dir::In, p, 16);
     }
-    m.bus(Dir::In, "passes", 32);
     m.bus(Dir::In, "rd_x", nx);
     m.port(Dir::Out, "act_ready", 1);
     m.port(Dir::Out, "w_ready", 1);

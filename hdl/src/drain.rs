@@ -92,7 +92,7 @@ impl DrainShape {
             acc: cfg.datapath.acc_bits as usize,
             scale: cfg.datapath.scale_bits as usize,
             bias: cfg.datapath.bias_bits() as usize,
-            x_bits: (32 - (cfg.limits.max_width - 1).leading_zeros()).max(1) as usize,
+            x_bits: cbnn::hw::descriptor::pixel_index_bits(cfg),
             col_bits: addr_bits(g_hw as u32),
             scale_addr_bits: addr_bits(scale_depth),
             bias_addr_bits: addr_bits(bias_depth),

@@ -19,28 +19,6 @@ use cbnn::config::AccelConfig;
 use cbnn::hw::params::ppus;
 use cbnn::hw::regs::{REGISTERS, REG_ADDR_BITS};
 
-/// Registers the compute unit reads directly (the others feed the controller or the drain unit).
-const COMPUTE_REGS: &[&str] = &[
-    "c_in",
-    "planes",
-    "tail_lanes",
-    "h",
-    "w",
-    "w_out",
-    "kernel",
-    "stride",
-    "groups",
-    "weight_words",
-    "ix0",
-    "x_step",
-    "ky_step",
-    "y_step",
-    "passes",
-    "bwn",
-    "tail_en",
-    "rows_valid",
-];
-
 const CONTROLLER_REGS: &[&str] = &[
     "bands",
     "band_out_rows",
@@ -227,7 +205,7 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         ("rd_x", "rd_x".into()),
         ("rd_data", "rd_data".into()),
     ];
-    for r in COMPUTE_REGS {
+    for r in crate::compute::REGISTER_INPUTS {
         conns.push((r, format!("r_{r}")));
     }
     m.instance(&format!("{d}_compute"), "compute", &conns);

@@ -172,6 +172,12 @@ impl LayerDescriptor {
     }
 }
 
+/// Bits of a pixel index within a row (the column accumulators' address): enough for
+/// `limits.max_width` pixels.
+pub fn pixel_index_bits(cfg: &AccelConfig) -> usize {
+    (32 - (cfg.limits.max_width - 1).leading_zeros()).max(1) as usize
+}
+
 /// Largest bank the generator builds: banks sit behind 16-bit addresses (`hdl/src/bank.rs`).
 pub const MAX_BANK_WORDS: u32 = 1 << 15;
 
