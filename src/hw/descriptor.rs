@@ -113,7 +113,7 @@ impl LayerDescriptor {
         }
         let planes = if layer.in_bits == 1 { 1 } else { layer.in_bits };
         let chunks = c_in.div_ceil(l);
-        let groups = chunks.div_ceil(r);
+        let groups = chunk_groups(cfg, c_in);
         let steps = kernel * kernel * groups;
         let (out_mode, out_bits) = match w.output {
             QOutput::Accumulator => (MODE_ACC, 32),
@@ -122,7 +122,7 @@ impl LayerDescriptor {
         };
         // Weight buffer: one filter tile's T*R words in each of the C column banks.
         let weight_depth = weight_bank_words(cfg);
-        if steps * r > weight_depth {
+        if tile_weight_words(cfg, c_in, kernel) > weight_depth {
             return fail(format!(
                 "a filter tile needs {} weight words per column, the weight buffer holds {weight_depth} (buffers.weight_kib = {})",
                 steps * r,
@@ -136,7 +136,7 @@ impl LayerDescriptor {
         if band_rows < kernel {
             return fail(format!(
                 "{kernel} input rows of {wd} pixels need {} activation words per row bank, the activation buffer holds {act_depth} (buffers.act_kib = {})",
-                kernel * wd * pixel_words,
+                act_rows_words(cfg, c_in, wd, planes, kernel),
                 cfg.buffers.act_kib
             ));
         }
@@ -170,6 +170,24 @@ impl LayerDescriptor {
             bands: ho.div_ceil(band_out_rows),
         })
     }
+}
+
+/// Chunk groups of a pixel with `c_in` channels: `ceil(ceil(c_in / L) / R)`, the array steps one
+/// tap takes.
+pub fn chunk_groups(cfg: &AccelConfig, c_in: u32) -> u32 {
+    c_in.div_ceil(cfg.array.lanes).div_ceil(cfg.array.rows)
+}
+
+/// Words each activation bank needs for `rows` input rows of `width` pixels, `c_in` channels of
+/// `planes` bit-planes (one word per pixel, chunk group and plane).
+pub fn act_rows_words(cfg: &AccelConfig, c_in: u32, width: u32, planes: u32, rows: u32) -> u32 {
+    rows * width * chunk_groups(cfg, c_in) * planes
+}
+
+/// Words each weight bank needs for one filter tile of a `kernel x kernel` layer over `c_in`
+/// channels: `T * R`.
+pub fn tile_weight_words(cfg: &AccelConfig, c_in: u32, kernel: u32) -> u32 {
+    kernel * kernel * chunk_groups(cfg, c_in) * cfg.array.rows
 }
 
 /// Bits of a pixel index within a row (the column accumulators' address): enough for

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use cbnn::config::AccelConfig;
 use cbnn::fsutil;
-use cbnn::hw::descriptor::{act_bank_words, weight_bank_words};
+use cbnn::hw::descriptor::{act_bank_words, act_rows_words, tile_weight_words, weight_bank_words};
 use cbnn_hdl::manifest::Manifest;
 use cbnn_hdl::top::core_modules;
 use cbnn_hdl::verilog::join;
@@ -101,10 +101,9 @@ fn run(args: Args) -> Result<()> {
 /// Where the generated maxima do not fit the buffers: such layers are rejected when a network is
 /// mapped (with the key to raise), so the user learns it now.
 fn fit_notes(cfg: &AccelConfig) -> Vec<String> {
-    let (c, m) = (&cfg.array, &cfg.limits);
-    let groups = m.max_channels.div_ceil(c.lanes).div_ceil(c.rows);
-    let act_words = m.max_kernel * m.max_width * groups * cfg.datapath.act_bits;
-    let weight_words = m.max_kernel * m.max_kernel * groups * c.rows;
+    let m = &cfg.limits;
+    let act_words = act_rows_words(cfg, m.max_channels, m.max_width, cfg.datapath.act_bits, m.max_kernel);
+    let weight_words = tile_weight_words(cfg, m.max_channels, m.max_kernel);
     let mut v = Vec::new();
     if act_words > act_bank_words(cfg) {
         v.push(format!(
