@@ -98,6 +98,8 @@ fn check_range(key: &str, value: u64, lo: u64, hi: u64) -> Result<()> {
 pub const ACC_BITS_SUPPORTED: [u32; 5] = [16, 20, 24, 28, 32];
 /// Multiplier widths the hardware generator supports (`datapath.scale_bits`).
 pub const SCALE_BITS_SUPPORTED: [u32; 3] = [8, 12, 16];
+/// The widest codec byte stream (`dram.bytes_per_cycle` bytes per beat) the generator supports.
+pub const MAX_CODEC_PORT_BYTES: u32 = 16;
 
 impl DatapathConfig {
     /// Signed width of the folded bias b_o (SPEC 5.2): as wide as the product m_g * dot, so a
@@ -167,10 +169,29 @@ impl AccelConfig {
         check_range("limits.max_fc_inputs", m.max_fc_inputs.into(), 1, 1 << 24)?;
         check_range("buffers.weight_kib", self.buffers.weight_kib.into(), 1, 1 << 20)?;
         check_range("buffers.act_kib", self.buffers.act_kib.into(), 1, 1 << 20)?;
-        if ![4, 8, 16].contains(&self.codec.block) {
-            bail!("key `codec.block` = {}: expected 4, 8 or 16", self.codec.block);
+        let n = self.codec.block;
+        if ![4, 8, 16].contains(&n) {
+            bail!("key `codec.block` = {n}: expected 4, 8 or 16");
         }
-        check_range("dram.bytes_per_cycle", self.dram.bytes_per_cycle.into(), 1, 1024)?;
+        // A block is one beat of the activation stream and lands in one buffer word.
+        if n > self.array.lanes {
+            bail!("key `codec.block` = {n}: expected at most array.lanes = {}", self.array.lanes);
+        }
+        // A filter tile's array.cols channels leave the core as whole blocks (SPEC 8.3 segments).
+        if self.codec.enabled && !self.array.cols.is_multiple_of(n) {
+            bail!(
+                "key `codec.block` = {n}: expected a divisor of array.cols = {} when codec.enabled = true",
+                self.array.cols
+            );
+        }
+        let bpc = self.dram.bytes_per_cycle;
+        check_range("dram.bytes_per_cycle", bpc.into(), 1, 1024)?;
+        // The codec's byte streams are one DRAM beat wide.
+        if self.codec.enabled && !(bpc.is_power_of_two() && bpc <= MAX_CODEC_PORT_BYTES) {
+            bail!(
+                "key `dram.bytes_per_cycle` = {bpc}: expected a power of two up to {MAX_CODEC_PORT_BYTES} when codec.enabled = true"
+            );
+        }
         check_range("dram.latency_cycles", self.dram.latency_cycles.into(), 0, 100_000)?;
         let mhz = self.clock.mhz;
         if !(mhz.is_finite() && mhz > 0.0 && mhz <= 2000.0) {
@@ -214,17 +235,34 @@ mod tests {
             ("scale_bits = 16", "scale_bits = 10", "datapath.scale_bits"),
             ("mhz = 100.0", "mhz = -1.0", "clock.mhz"),
             ("name = \"cbnn_accel\"", "name = \"9bad\"", "name"),
+            ("cols = 8", "cols = 12", "codec.block"),
+            ("bytes_per_cycle = 8", "bytes_per_cycle = 6", "dram.bytes_per_cycle"),
+            ("bytes_per_cycle = 8", "bytes_per_cycle = 32", "dram.bytes_per_cycle"),
         ] {
             let e = format!("{:#}", AccelConfig::from_toml_str(&with_line_replaced(from, to), "c.toml").unwrap_err());
             assert!(e.contains(key) && e.starts_with("c.toml"), "{e}");
         }
     }
 
+    /// Without the codec, array.cols need not be a multiple of the block, nor the DRAM beat a
+    /// power of two.
+    #[test]
+    fn codec_rules_apply_only_when_enabled() {
+        let text = with_line_replaced("enabled = true", "enabled = false")
+            .replacen("cols = 8", "cols = 12", 1)
+            .replacen("bytes_per_cycle = 8", "bytes_per_cycle = 6", 1);
+        assert!(AccelConfig::from_toml_str(&text, "c.toml").is_ok());
+        // A block wider than the lanes never fits one buffer word, codec or not.
+        let text = text.replacen("lanes = 32", "lanes = 8", 1).replacen("block = 8", "block = 16", 1);
+        let e = format!("{:#}", AccelConfig::from_toml_str(&text, "c.toml").unwrap_err());
+        assert!(e.contains("codec.block") && e.contains("array.lanes"), "{e}");
+    }
+
     #[test]
     fn wrong_type_and_missing_key_are_errors() {
         let e = format!(
             "{:#}",
-            AccelConfig::from_toml_str(&with_line_replaced("rows = 4", "rows = \"four\""), "c.toml").unwrap_err()
+            AccelConfig::from_toml_str(&with_line_replaced("rows = 2", "rows = \"four\""), "c.toml").unwrap_err()
         );
         assert!(e.contains("rows"), "{e}");
         assert!(e.contains("key `array.rows`"), "{e}");

@@ -208,7 +208,7 @@ fn input_of_wrong_dtype_shape_or_range() {
 #[test]
 fn bad_config() {
     let cfg = |p: &Path| {
-        let text = cbnn::config::DEFAULT_CONFIG_TOML.replace("rows = 4", "rows = 4\ncolumns = 2");
+        let text = cbnn::config::DEFAULT_CONFIG_TOML.replace("rows = 2", "rows = 2\ncolumns = 2");
         std::fs::write(p.join("accel.toml"), text).unwrap();
     };
     expect_error(cfg, &["--config", "accel.toml"], &["accel.toml", "columns"]);

@@ -148,6 +148,8 @@ fn codec_args(p: &CodecParams, bits: u32) -> Vec<String> {
         p.keep.to_string(),
         "--eg".into(),
         p.eg_order.to_string(),
+        "--segment".into(),
+        p.segment.to_string(),
     ]
 }
 
@@ -171,6 +173,8 @@ fn codec_bitstreams_match_independent_implementation() {
             step: 1 << rng.gen_range(0..8),
             keep: rng.gen_range(1..=block),
             eg_order: rng.gen_range(0..4),
+            // Whole rows, the accelerator's segments (a multiple of N) and blocks cut short.
+            segment: [1000, block, 2 * block, rng.gen_range(1..=12)][rng.gen_range(0..4)],
         };
         let shape = [[1usize, 3, 7, 8, 9, 13, 17, 20][rng.gen_range(0..8)], rng.gen_range(1..5), rng.gen_range(1..5)];
         let x = common::activations(&mut rng, shape, bits);

@@ -3,7 +3,7 @@
 
 use super::bits::BitReader;
 use super::dct::{reconstruct_coefficients, DctMatrix, MAX_N};
-use super::layout::{block_len, blocks_per_pixel, field_to_value, scatter};
+use super::layout::{field_to_value, scatter, segment_blocks, segments};
 use super::{BlockMode, CodecParams};
 use crate::tensor::Tensor3;
 
@@ -11,13 +11,12 @@ use crate::tensor::Tensor3;
 ///
 /// Errors: invalid parameters; a stream that ends early; a sparse block that marks a value
 /// non-zero and then stores 0 (SPEC 8.4 defines the mask as `v[i] != 0`); non-zero row padding
-/// (SPEC 8.2); bytes left after the last row.
+/// (SPEC 8.2); bytes left after the last record.
 pub fn decode(bytes: &[u8], c: usize, h: usize, w: usize, bits: u32, p: &CodecParams) -> Result<Tensor3<i32>, String> {
     p.validate(bits)?;
     if c.checked_mul(h).and_then(|ch| ch.checked_mul(w)).is_none() {
         return Err(format!("tensor shape {c}x{h}x{w} is too large"));
     }
-    let nb = blocks_per_pixel(c, p.block);
     let fixed = p.fixed_block_mode(bits);
     // Refuse before allocating a tensor a short stream could not describe: every block costs at
     // least its header (auto), its mask (sparse, dct) or its values (raw).
@@ -30,8 +29,13 @@ pub fn decode(bytes: &[u8], c: usize, h: usize, w: usize, bits: u32, p: &CodecPa
             Some(BlockMode::Zero) => 0,
         }
     };
-    let pixel_bits: u64 = (0..nb).map(|b| min_block_bits(block_len(c, p.block, b))).sum();
-    let min_bytes = (w as u128 * pixel_bits as u128).div_ceil(8) * h as u128;
+    let row_bytes: u128 = segments(c, p.segment)
+        .map(|seg| {
+            let pixel_bits: u64 = segment_blocks(seg, p.block).map(|b| min_block_bits(b.n)).sum();
+            (w as u128 * pixel_bits as u128).div_ceil(8)
+        })
+        .sum();
+    let min_bytes = row_bytes * h as u128;
     if (bytes.len() as u128) < min_bytes {
         return Err(format!(
             "bitstream of {} bytes is too short for a {c}x{h}x{w} tensor (at least {min_bytes} bytes)",
@@ -44,18 +48,19 @@ pub fn decode(bytes: &[u8], c: usize, h: usize, w: usize, bits: u32, p: &CodecPa
     let mut r = BitReader::new(bytes);
     let mut vals = [0i32; MAX_N];
     for y in 0..h {
-        for x in 0..w {
-            for b in 0..nb {
-                let n = block_len(c, p.block, b);
-                let mode = match fixed {
-                    Some(mode) => mode,
-                    None => BlockMode::from_header(r.read_bits(2).map_err(|e| at(y, x, b, e))? as u32),
-                };
-                read_block(&mut r, mode, &mut vals[..n], bits, p, &m).map_err(|e| at(y, x, b, e))?;
-                scatter(&mut out, y, x, b, p.block, &vals[..n]);
+        for (si, seg) in segments(c, p.segment).enumerate() {
+            for x in 0..w {
+                for b in segment_blocks(seg.clone(), p.block) {
+                    let mode = match fixed {
+                        Some(mode) => mode,
+                        None => BlockMode::from_header(r.read_bits(2).map_err(|e| at(y, x, b.ch0, e))? as u32),
+                    };
+                    read_block(&mut r, mode, &mut vals[..b.n], bits, p, &m).map_err(|e| at(y, x, b.ch0, e))?;
+                    scatter(&mut out, y, x, b, &vals[..b.n]);
+                }
             }
+            r.align_to_byte().map_err(|e| format!("row {y}, segment {si}: {e}"))?;
         }
-        r.align_to_byte().map_err(|e| format!("row {y}: {e}"))?;
     }
     if r.bits_left() > 0 {
         return Err(format!(
@@ -68,8 +73,8 @@ pub fn decode(bytes: &[u8], c: usize, h: usize, w: usize, bits: u32, p: &CodecPa
     Ok(out)
 }
 
-fn at(y: usize, x: usize, b: usize, e: String) -> String {
-    format!("row {y}, pixel {x}, block {b}: {e}")
+fn at(y: usize, x: usize, ch0: usize, e: String) -> String {
+    format!("row {y}, pixel {x}, block at channel {ch0}: {e}")
 }
 
 /// Reads one block's payload in `mode` into `out` (its `n` values).
@@ -132,7 +137,7 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     fn params(block: usize, mode: Mode) -> CodecParams {
-        CodecParams { block, mode, step: 1, keep: block, eg_order: 2 }
+        CodecParams { block, mode, step: 1, keep: block, eg_order: 2, segment: 64 }
     }
 
     /// The main randomised round trip: raw and sparse are lossless, dct and auto decode to

@@ -2,7 +2,7 @@
 
 use super::bits::BitWriter;
 use super::dct::MAX_N;
-use super::layout::{blocks_per_pixel, check_values, gather, value_to_field};
+use super::layout::{check_values, gather, segment_blocks, segments, value_to_field};
 use super::plan::{BlockPlan, Planner};
 use super::{BlockMode, CodecParams};
 use crate::tensor::Tensor3;
@@ -10,8 +10,11 @@ use crate::tensor::Tensor3;
 /// An encoded tensor.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Encoded {
-    /// The bitstream (SPEC 8.2, 8.3), every row padded to a byte boundary.
+    /// The bitstream (SPEC 8.2, 8.3), every record padded to a byte boundary.
     pub bytes: Vec<u8>,
+    /// The length in bytes of each record (one per row and segment), in stream order: what a
+    /// DMA engine needs to place or fetch them one by one.
+    pub records: Vec<usize>,
     /// How many blocks used each mode, indexed by [`BlockMode::index`]: zero, sparse, raw, dct.
     pub block_modes: [u64; 4],
 }
@@ -33,38 +36,41 @@ pub(crate) fn encode_counting(t: &Tensor3<i32>, bits: u32, p: &CodecParams) -> (
     }
     check_values(t, bits);
     let planner = Planner::new(bits, p);
-    let nb = blocks_per_pixel(t.c, p.block);
     let mut w = BitWriter::new();
     let mut block_modes = [0u64; 4];
+    let mut records = Vec::new();
     let mut unpadded = 0u64;
     let mut buf = [0i32; MAX_N];
     for y in 0..t.h {
-        let row_start = w.bit_len();
-        for x in 0..t.w {
-            for b in 0..nb {
-                let v = gather(t, y, x, b, p.block, &mut buf);
-                let plan = planner.plan(v);
-                let before = w.bit_len();
-                if planner.has_headers() {
-                    w.write_bits(plan.mode.header() as u64, 2);
+        for seg in segments(t.c, p.segment) {
+            let record_start = w.bit_len();
+            for x in 0..t.w {
+                for b in segment_blocks(seg.clone(), p.block) {
+                    let v = gather(t, y, x, b, &mut buf);
+                    let plan = planner.plan(v);
+                    let before = w.bit_len();
+                    if planner.has_headers() {
+                        w.write_bits(plan.mode.header() as u64, 2);
+                    }
+                    write_payload(&mut w, v, bits, p, &plan);
+                    // The planner's price must be what is actually written, or auto would not
+                    // pick the shortest block.
+                    debug_assert_eq!(
+                        w.bit_len() - before,
+                        plan.cost + if planner.has_headers() { 2 } else { 0 },
+                        "cost of {:?} block {v:?}",
+                        plan.mode
+                    );
+                    block_modes[plan.mode.index()] += 1;
                 }
-                write_payload(&mut w, v, bits, p, &plan);
-                // The planner's price must be what is actually written, or auto would not pick
-                // the shortest block.
-                debug_assert_eq!(
-                    w.bit_len() - before,
-                    plan.cost + if planner.has_headers() { 2 } else { 0 },
-                    "cost of {:?} block {v:?}",
-                    plan.mode
-                );
-                block_modes[plan.mode.index()] += 1;
             }
+            unpadded += w.bit_len() - record_start;
+            // SPEC 8.3: every record starts on a byte boundary.
+            w.align_to_byte();
+            records.push(((w.bit_len() - record_start) / 8) as usize);
         }
-        unpadded += w.bit_len() - row_start;
-        // SPEC 8.3: every row starts on a byte boundary.
-        w.align_to_byte();
     }
-    (Encoded { bytes: w.into_bytes(), block_modes }, unpadded)
+    (Encoded { bytes: w.into_bytes(), records, block_modes }, unpadded)
 }
 
 /// The payload of one block in the chosen mode (SPEC 8.4 table, 8.5 step 4).
@@ -106,7 +112,7 @@ mod tests {
     use rand::SeedableRng;
 
     fn params(block: usize, mode: Mode) -> CodecParams {
-        CodecParams { block, mode, step: 1, keep: block, eg_order: 2 }
+        CodecParams { block, mode, step: 1, keep: block, eg_order: 2, segment: 64 }
     }
 
     #[test]
@@ -195,21 +201,28 @@ mod tests {
         }
     }
 
-    /// Block counts add up, and the stream length is the row-padded sum of the per-row bits.
+    /// Block counts add up, the record lengths add up to the stream, and the stream length is
+    /// the record-padded sum of the per-record bits.
     #[test]
     fn counts_and_lengths() {
         let mut rng = StdRng::seed_from_u64(3);
         for i in 0..300 {
             let case = random_case(&mut rng, Pattern::ALL[i % Pattern::ALL.len()]);
             let (e, unpadded) = encode_counting(&case.t, case.bits, &case.p);
-            let blocks = (case.t.c.div_ceil(case.p.block) * case.t.h * case.t.w) as u64;
+            let (c, seg) = (case.t.c, case.p.segment);
+            let per_pixel: usize = (0..c.div_ceil(seg)).map(|s| (seg.min(c - s * seg)).div_ceil(case.p.block)).sum();
+            let blocks = (per_pixel * case.t.h * case.t.w) as u64;
             assert_eq!(e.block_modes.iter().sum::<u64>(), blocks);
+            let records = (c.div_ceil(seg) * case.t.h) as u64;
+            assert_eq!(e.records.len() as u64, records);
+            assert_eq!(e.records.iter().sum::<usize>(), e.bytes.len());
             let bytes = e.bytes.len() as u64;
-            // Each row adds fewer than 8 padding bits.
-            assert!(unpadded <= 8 * bytes && 8 * bytes <= unpadded + 7 * case.t.h as u64);
+            // Each record adds fewer than 8 padding bits.
+            assert!(unpadded <= 8 * bytes && 8 * bytes <= unpadded + 7 * records);
             if case.p.mode == Mode::Raw || case.bits == 1 {
-                let row_bits = (case.t.c * case.t.w) as u64 * case.bits as u64;
-                assert_eq!(bytes, case.t.h as u64 * row_bits.div_ceil(8));
+                let record_bits = |s: usize| (seg.min(c - s * seg) * case.t.w) as u64 * case.bits as u64;
+                let row_bytes: u64 = (0..c.div_ceil(seg)).map(|s| record_bits(s).div_ceil(8)).sum();
+                assert_eq!(bytes, case.t.h as u64 * row_bytes);
             }
         }
     }
@@ -235,8 +248,9 @@ mod tests {
                 bits_auto <= bits_sparse + 2 * blocks,
                 "auto {bits_auto} > sparse {bits_sparse} + 2 * {blocks} blocks"
             );
-            // The same holds row by row, hence for the padded byte lengths in this form.
-            assert!(ea.bytes.len() as u64 * 8 <= es.bytes.len() as u64 * 8 + 2 * blocks + 7 * case.t.h as u64);
+            // The same holds record by record, hence for the padded byte lengths in this form.
+            let records = ea.records.len() as u64;
+            assert!(ea.bytes.len() as u64 * 8 <= es.bytes.len() as u64 * 8 + 2 * blocks + 7 * records);
             // Sparse's own length follows SPEC 8.4 (n mask bits + k per non-zero value).
             let nnz = case.t.data.iter().filter(|&&v| v != 0).count() as u64;
             let n_values = case.t.data.len() as u64;

@@ -5,38 +5,41 @@
 use super::dct::MAX_N;
 use crate::tensor::Tensor3;
 
-/// Blocks per pixel: `ceil(C / N)` (SPEC 8.3).
-pub(crate) fn blocks_per_pixel(c: usize, block: usize) -> usize {
-    c.div_ceil(block)
+/// One block of a pixel: channels `ch0 .. ch0 + n`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BlockSpan {
+    pub ch0: usize,
+    pub n: usize,
 }
 
-/// Length `n = min(N, C - b N)` of block `b` (the last block of a pixel is short when `N` does
-/// not divide `C`).
-pub(crate) fn block_len(c: usize, block: usize, b: usize) -> usize {
-    block.min(c - b * block)
+/// The channel ranges of the segments of a `c`-channel tensor (SPEC 8.3): `[sS, min((s+1)S, C))`.
+pub(crate) fn segments(c: usize, segment: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    (0..c.div_ceil(segment)).map(move |s| s * segment..((s + 1) * segment).min(c))
 }
 
-/// Copies block `b` of pixel `(y, x)`, i.e. channels `bN .. bN + n`, into `buf` and returns the
-/// `n` values.
-pub(crate) fn gather<'a>(
-    t: &Tensor3<i32>,
-    y: usize,
-    x: usize,
-    b: usize,
-    block: usize,
-    buf: &'a mut [i32; MAX_N],
-) -> &'a [i32] {
-    let n = block_len(t.c, block, b);
-    for (i, slot) in buf.iter_mut().enumerate().take(n) {
-        *slot = t.get(b * block + i, y, x);
+/// The blocks of one segment: `N` channels each from the segment's first channel, the last
+/// one short when `N` does not divide the segment (SPEC 8.3).
+pub(crate) fn segment_blocks(seg: std::ops::Range<usize>, block: usize) -> impl Iterator<Item = BlockSpan> {
+    seg.clone().step_by(block).map(move |ch0| BlockSpan { ch0, n: block.min(seg.end - ch0) })
+}
+
+/// Every block of a pixel, segment by segment, in stream order.
+pub(crate) fn pixel_blocks(c: usize, segment: usize, block: usize) -> Vec<BlockSpan> {
+    segments(c, segment).flat_map(|s| segment_blocks(s, block)).collect()
+}
+
+/// Copies the values of block `b` of pixel `(y, x)` into `buf` and returns them.
+pub(crate) fn gather<'a>(t: &Tensor3<i32>, y: usize, x: usize, b: BlockSpan, buf: &'a mut [i32; MAX_N]) -> &'a [i32] {
+    for (i, slot) in buf.iter_mut().enumerate().take(b.n) {
+        *slot = t.get(b.ch0 + i, y, x);
     }
-    &buf[..n]
+    &buf[..b.n]
 }
 
-/// Inverse of [`gather`]: writes `vals` to channels `bN ..` of pixel `(y, x)`.
-pub(crate) fn scatter(t: &mut Tensor3<i32>, y: usize, x: usize, b: usize, block: usize, vals: &[i32]) {
+/// Inverse of [`gather`]: writes `vals` to channels `b.ch0 ..` of pixel `(y, x)`.
+pub(crate) fn scatter(t: &mut Tensor3<i32>, y: usize, x: usize, b: BlockSpan, vals: &[i32]) {
     for (i, &v) in vals.iter().enumerate() {
-        t.set(b * block + i, y, x, v);
+        t.set(b.ch0 + i, y, x, v);
     }
 }
 
@@ -81,13 +84,16 @@ mod tests {
 
     #[test]
     fn block_geometry() {
-        assert_eq!(blocks_per_pixel(17, 8), 3);
-        assert_eq!(blocks_per_pixel(16, 8), 2);
-        assert_eq!(blocks_per_pixel(1, 16), 1);
-        assert_eq!(blocks_per_pixel(0, 4), 0);
-        assert_eq!((0..3).map(|b| block_len(17, 8, b)).collect::<Vec<_>>(), vec![8, 8, 1]);
-        assert_eq!(block_len(13, 4, 3), 1);
-        assert_eq!(block_len(12, 4, 2), 4);
+        let spans = |c, seg, n| pixel_blocks(c, seg, n).iter().map(|b| (b.ch0, b.n)).collect::<Vec<_>>();
+        // One segment: blocks of N from channel 0, the last one short.
+        assert_eq!(spans(17, 64, 8), vec![(0, 8), (8, 8), (16, 1)]);
+        assert_eq!(spans(16, 16, 8), vec![(0, 8), (8, 8)]);
+        assert_eq!(spans(13, 100, 4), vec![(0, 4), (4, 4), (8, 4), (12, 1)]);
+        // Segments that N divides cut nowhere new; others end blocks at their boundary.
+        assert_eq!(spans(20, 8, 8), vec![(0, 8), (8, 8), (16, 4)]);
+        assert_eq!(spans(10, 6, 4), vec![(0, 4), (4, 2), (6, 4)]);
+        assert_eq!(segments(10, 4).collect::<Vec<_>>(), vec![0..4, 4..8, 8..10]);
+        assert_eq!(segments(0, 4).count(), 0);
     }
 
     #[test]
@@ -96,14 +102,14 @@ mod tests {
         let data = (0..5).flat_map(|c| (0..2).flat_map(move |y| (0..3).map(move |x| 100 * c + 10 * y + x))).collect();
         let t = Tensor3::from_vec(5, 2, 3, data);
         let mut buf = [0; MAX_N];
-        assert_eq!(gather(&t, 1, 2, 0, 4, &mut buf), &[12, 112, 212, 312]);
-        assert_eq!(gather(&t, 1, 2, 1, 4, &mut buf), &[412]);
+        assert_eq!(gather(&t, 1, 2, BlockSpan { ch0: 0, n: 4 }, &mut buf), &[12, 112, 212, 312]);
+        assert_eq!(gather(&t, 1, 2, BlockSpan { ch0: 4, n: 1 }, &mut buf), &[412]);
         let mut u = Tensor3::zeros(5, 2, 3);
         for y in 0..2 {
             for x in 0..3 {
-                for b in 0..2 {
-                    let v = gather(&t, y, x, b, 4, &mut buf).to_vec();
-                    scatter(&mut u, y, x, b, 4, &v);
+                for b in pixel_blocks(5, 3, 2) {
+                    let v = gather(&t, y, x, b, &mut buf).to_vec();
+                    scatter(&mut u, y, x, b, &v);
                 }
             }
         }

@@ -119,6 +119,10 @@ pub struct CodecParams {
     pub keep: usize,
     /// Exp-Golomb order of dct coefficient magnitudes, `0..=7`.
     pub eg_order: u32,
+    /// `S`: channels per segment (SPEC 8.3), `>= 1`: the stream is cut into one record per
+    /// (row, segment), and blocks never cross a segment. The accelerator uses its `array.cols`,
+    /// the channels one filter tile produces; `S >= C` gives one record per row.
+    pub segment: usize,
 }
 
 impl CodecParams {
@@ -143,6 +147,9 @@ impl CodecParams {
         }
         if self.eg_order > 7 {
             errs.push(format!("codec eg_order = {} is out of range (must be 0..=7)", self.eg_order));
+        }
+        if self.segment == 0 {
+            errs.push("codec segment = 0 is invalid (must be at least 1 channel)".to_string());
         }
         // SPEC 8.1: binary tensors have nothing to compress except by raw bits.
         if bits == 1 && matches!(self.mode, Mode::Sparse | Mode::Dct) {
@@ -176,7 +183,7 @@ mod tests {
     use super::*;
 
     fn ok_params() -> CodecParams {
-        CodecParams { block: 8, mode: Mode::Auto, step: 4, keep: 8, eg_order: 2 }
+        CodecParams { block: 8, mode: Mode::Auto, step: 4, keep: 8, eg_order: 2, segment: 8 }
     }
 
     #[test]
@@ -219,7 +226,7 @@ mod tests {
                 for keep in 1..=block {
                     for eg in 0..=7 {
                         for mode in [Mode::Raw, Mode::Sparse, Mode::Dct, Mode::Auto] {
-                            let p = CodecParams { block, mode, step: 1 << t, keep, eg_order: eg };
+                            let p = CodecParams { block, mode, step: 1 << t, keep, eg_order: eg, segment: block };
                             for bits in 2..=8 {
                                 assert_eq!(p.validate(bits), Ok(()), "{p:?} bits {bits}");
                             }
@@ -251,6 +258,7 @@ mod tests {
             (CodecParams { block: 4, keep: 8, ..ok_params() }, 4, "keep"),
             (CodecParams { eg_order: 8, ..ok_params() }, 4, "eg_order"),
             (CodecParams { eg_order: 100, ..ok_params() }, 4, "eg_order"),
+            (CodecParams { segment: 0, ..ok_params() }, 4, "segment"),
             (CodecParams { mode: Mode::Sparse, ..ok_params() }, 1, "mode"),
             (CodecParams { mode: Mode::Dct, ..ok_params() }, 1, "mode"),
             (ok_params(), 0, "bits"),
@@ -263,9 +271,9 @@ mod tests {
             assert!(!e.contains(';'), "only one error expected in {e:?}");
         }
         // Several bad fields are all reported.
-        let p = CodecParams { block: 3, mode: Mode::Dct, step: 5, keep: 0, eg_order: 9 };
+        let p = CodecParams { block: 3, mode: Mode::Dct, step: 5, keep: 0, eg_order: 9, segment: 0 };
         let e = p.validate(1).unwrap_err();
-        for field in ["block", "step", "keep", "eg_order", "mode"] {
+        for field in ["block", "step", "keep", "eg_order", "mode", "segment"] {
             assert!(e.contains(field), "{e:?} should name {field}");
         }
     }

@@ -111,7 +111,7 @@ mod tests {
     use crate::codec::Mode;
 
     fn params(mode: Mode, block: usize) -> CodecParams {
-        CodecParams { block, mode, step: 1, keep: block, eg_order: 2 }
+        CodecParams { block, mode, step: 1, keep: block, eg_order: 2, segment: 64 }
     }
 
     #[test]

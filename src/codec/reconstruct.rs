@@ -2,7 +2,7 @@
 //! the golden model uses it to carry the codec's loss forward through a network cheaply.
 
 use super::dct::{reconstruct_coefficients, MAX_N};
-use super::layout::{blocks_per_pixel, check_values, gather, scatter};
+use super::layout::{check_values, gather, pixel_blocks, scatter};
 use super::plan::Planner;
 use super::{BlockMode, CodecParams};
 use crate::tensor::Tensor3;
@@ -18,18 +18,18 @@ pub fn reconstruct(t: &Tensor3<i32>, bits: u32, p: &CodecParams) -> Tensor3<i32>
     }
     check_values(t, bits);
     let planner = Planner::new(bits, p);
-    let nb = blocks_per_pixel(t.c, p.block);
+    let blocks = pixel_blocks(t.c, p.segment, p.block);
     let mut out = t.clone();
     let mut buf = [0i32; MAX_N];
     for y in 0..t.h {
         for x in 0..t.w {
-            for b in 0..nb {
-                let v = gather(t, y, x, b, p.block, &mut buf);
+            for &b in &blocks {
+                let v = gather(t, y, x, b, &mut buf);
                 let plan = planner.plan(v);
                 if plan.mode == BlockMode::Dct {
                     let n = v.len();
                     let r = reconstruct_coefficients(planner.matrix(), &plan.coeffs, p.step, bits);
-                    scatter(&mut out, y, x, b, p.block, &r[..n]);
+                    scatter(&mut out, y, x, b, &r[..n]);
                 }
             }
         }
@@ -115,7 +115,7 @@ mod tests {
     /// block is reconstructed from its repeated-last-value extension.
     #[test]
     fn hand_vectors() {
-        let p = CodecParams { block: 4, mode: Mode::Dct, step: 1, keep: 4, eg_order: 2 };
+        let p = CodecParams { block: 4, mode: Mode::Dct, step: 1, keep: 4, eg_order: 2, segment: 64 };
         let t = Tensor3::from_vec(4, 1, 1, vec![200; 4]);
         assert_eq!(reconstruct(&t, 8, &p), t);
         // keep = 1 on [0, 5, 0, 15]: Xq0 = 20 -> every value (64 * 20 + 128) >> 8 = 5.

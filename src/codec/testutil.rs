@@ -92,6 +92,14 @@ pub fn random_params(rng: &mut StdRng, block: usize, mode: Mode) -> CodecParams 
         step: 1 << rng.gen_range(0..=7),
         keep: if rng.gen_bool(0.5) { block } else { rng.gen_range(1..=block) },
         eg_order: rng.gen_range(0..=7),
+        // Whole rows, segments of N or a multiple of it (the accelerator's case), and segments
+        // that cut blocks short.
+        segment: match rng.gen_range(0..4) {
+            0 => 1000,
+            1 => block,
+            2 => 2 * block,
+            _ => rng.gen_range(1..=24),
+        },
     }
 }
 

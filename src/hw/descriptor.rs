@@ -241,12 +241,13 @@ mod tests {
 
     #[test]
     fn derived_loop_bounds_of_a_conv_layer() {
-        // Default core: R = C = 4, L = 32. 70 channels: 3 chunks (the last with 6 lanes), 1 group.
+        // Default core: R = 2, C = 8, L = 32. 70 channels: 3 chunks (the last with 6 lanes) in 2
+        // groups of R, the last group using 1 row; 10 filters: 2 tiles; 9 taps x 2 groups = 18 steps.
         let d = LayerDescriptor::new(&layer(70, 16, 10, 3, 2, 1, 8, false), &AccelConfig::default()).unwrap();
-        assert_eq!((d.chunks, d.groups, d.tail_lanes, d.last_group_rows), (3, 1, 6, 3));
-        assert_eq!((d.filter_tiles, d.steps, d.planes, d.pixel_words), (3, 9, 8, 8));
+        assert_eq!((d.chunks, d.groups, d.tail_lanes, d.last_group_rows), (3, 2, 6, 1));
+        assert_eq!((d.filter_tiles, d.steps, d.planes, d.pixel_words), (2, 18, 8, 16));
         assert_eq!((d.h_out, d.w_out), (8, 8));
-        // act bank: 32 KiB / (4 * 32 bits) = 2048 words; a row = 16 * 8 words -> 16 rows fit, but
+        // act bank: 32 KiB / (2 * 32 bits) = 4096 words; a row = 16 * 16 words -> 16 rows fit, but
         // a band never needs more than the padded input (18 rows) -> 16 rows -> 7 output rows.
         assert_eq!((d.band_rows, d.band_out_rows, d.bands), (16, 7, 2));
     }
@@ -255,7 +256,7 @@ mod tests {
     fn fc_runs_as_a_one_by_one_conv_over_the_flattened_input() {
         let d = LayerDescriptor::new(&layer(8, 4, 10, 1, 1, 0, 1, true), &AccelConfig::default()).unwrap();
         assert_eq!((d.kind, d.c_in, d.h, d.w, d.kernel), (LayerKind::Fc, 128, 1, 1, 1));
-        assert_eq!((d.chunks, d.groups, d.steps, d.planes, d.bwn), (4, 1, 1, 1, false));
+        assert_eq!((d.chunks, d.groups, d.steps, d.planes, d.bwn), (4, 2, 2, 1, false));
     }
 
     #[test]

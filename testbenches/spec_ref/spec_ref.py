@@ -10,9 +10,9 @@ Subcommands (all tensors are .npy files):
          (--weights W.npy | --bank BANK.npy --index IDX.npy | --basis BASIS.npy --coef COEF.npy)
          -> raw signed dot products, int32 [O, H_out, W_out] (fc: [O, 1, 1])      (SPEC 2, 3)
   encode --input X.npy --bits K --block N --mode raw|sparse|dct|auto
-         [--step S] [--keep M] [--eg E] --out STREAM.bin                            (SPEC 8)
+         --segment S [--step S] [--keep M] [--eg E] --out STREAM.bin                (SPEC 8)
   decode --stream STREAM.bin --shape C H W --bits K --block N --mode ...
-         [--step S] [--keep M] [--eg E] --out REC.npy                               (SPEC 8)
+         --segment S [--step S] [--keep M] [--eg E] --out REC.npy                   (SPEC 8)
   bound  --block N --step S --bits K   -> prints the integer dct error bound        (SPEC 8.7)
 
 Errors (bad inputs, streams that end early, ...) print one line to stderr and exit with status 1.
@@ -415,10 +415,13 @@ _self_check_t8()
 class CodecParams:
     """SPEC 8.1 parameters, validated."""
 
-    def __init__(self, k, N, mode, step, keep, eg):
+    def __init__(self, k, N, mode, step, keep, eg, segment):
         check_bits(k)
         if N not in (4, 8, 16):
             raise SpecError(f"block N must be 4, 8 or 16, got {N}")
+        if segment < 1:
+            raise SpecError(f"segment must be at least 1 channel, got {segment}")
+        self.S = segment
         if mode not in ("raw", "sparse", "dct", "auto"):
             raise SpecError(f"unknown mode {mode}")
         if k == 1:
@@ -629,36 +632,45 @@ def get_block(br, n, P):
     return dct_inverse(Xq, n, P)
 
 
+def records(C, S, N):
+    """SPEC 8.3: the segments [s*S, min((s+1)*S, C)), each as its list of blocks (ch0, n): N
+    channels from the segment's start, the last block short at the segment's end."""
+    out = []
+    for s0 in range(0, C, S):
+        s1 = min(s0 + S, C)
+        out.append([(c0, min(N, s1 - c0)) for c0 in range(s0, s1, N)])
+    return out
+
+
 def encode(x, P):
-    """SPEC 8.3: rows, pixels, blocks of N consecutive channels; each row padded to a byte."""
+    """SPEC 8.3: rows; in each row one record per segment (pixels, then the segment's blocks),
+    each record padded to a byte."""
     C, H, W = x.shape
     xs = x.tolist()
-    N = P.N
     bw = BitWriter()
     for y in range(H):
-        for xx in range(W):
-            for b in range((C + N - 1) // N):
-                n = min(N, C - b * N)
-                put_block(bw, [xs[b * N + i][y][xx] for i in range(n)], P)
-        bw.pad_to_byte()
+        for blocks in records(C, P.S, P.N):
+            for xx in range(W):
+                for c0, n in blocks:
+                    put_block(bw, [xs[c0 + i][y][xx] for i in range(n)], P)
+            bw.pad_to_byte()
     return bw.to_bytes()
 
 
 def decode(data, shape, P):
     C, H, W = shape
-    N = P.N
     rec = np.zeros((C, H, W), dtype=np.int64)
     br = BitReader(data)
     for y in range(H):
-        for xx in range(W):
-            for b in range((C + N - 1) // N):
-                br.where = f"row {y}, pixel {xx}, block {b}"
-                n = min(N, C - b * N)
-                vals = get_block(br, n, P)
-                for i in range(n):
-                    rec[b * N + i, y, xx] = vals[i]
-        br.where = f"end of row {y}"
-        br.skip_row_padding()
+        for s, blocks in enumerate(records(C, P.S, P.N)):
+            for xx in range(W):
+                for c0, n in blocks:
+                    br.where = f"row {y}, pixel {xx}, block at channel {c0}"
+                    vals = get_block(br, n, P)
+                    for i in range(n):
+                        rec[c0 + i, y, xx] = vals[i]
+            br.where = f"end of row {y}, segment {s}"
+            br.skip_row_padding()
     if br.pos != 8 * len(data):
         raise SpecError(f"stream has {len(data) - br.pos // 8} trailing bytes after {H} rows")
     return rec.astype(np.int8 if P.k == 1 else np.uint8)
@@ -684,7 +696,7 @@ def dct_error_bound(N, step, k):
 
 
 def cmd_encode(args):
-    P = CodecParams(args.bits, args.block, args.mode, args.step, args.keep, args.eg)
+    P = CodecParams(args.bits, args.block, args.mode, args.step, args.keep, args.eg, args.segment)
     x = load_npy(args.input)
     validate_activations(x, args.bits)
     data = encode(x, P)
@@ -693,7 +705,7 @@ def cmd_encode(args):
 
 
 def cmd_decode(args):
-    P = CodecParams(args.bits, args.block, args.mode, args.step, args.keep, args.eg)
+    P = CodecParams(args.bits, args.block, args.mode, args.step, args.keep, args.eg, args.segment)
     C, H, W = args.shape
     if C < 1 or H < 1 or W < 1:
         raise SpecError(f"shape must be positive, got {args.shape}")
@@ -738,6 +750,7 @@ def build_parser():
         p.add_argument("--step", type=int, default=None, help="required for dct/auto")
         p.add_argument("--keep", type=int, default=None, help="default N")
         p.add_argument("--eg", type=int, default=None, help="default 2")
+        p.add_argument("--segment", type=int, required=True, help="channels per record (SPEC 8.3)")
 
     e = sub.add_parser("encode", help="DCT-CM bitstream (SPEC 8)")
     e.add_argument("--input", required=True)
