@@ -1,219 +1,280 @@
-//! Activation loader: turns the activation stream (one `K`-bit value per beat, HWC order) into the
-//! activation buffer's bit-plane words (docs/ARCHITECTURE.md, section 4).
+//! Activation loader: turns the activation stream (one codec block of up to `B` values per beat,
+//! in the codec's order: rows, segments of `S = array.cols` channels, pixels, blocks; SPEC 8.3)
+//! into the activation buffer's bit-plane words (docs/ARCHITECTURE.md, section 4).
 //!
-//! Channel `ch` of a pixel goes to chunk `q = ch / L`, lane `ch % L`; chunk `q` lives in row bank
-//! `q % R`, chunk group `q / R`. When a chunk is complete (its last lane, or the pixel's last
-//! channel) its `planes` bit-plane words are written to bank `q % R` at addresses
-//! `base + b`, `base = (pixel * groups + group) * planes`, one per cycle, while the next chunk
-//! fills (the stream stalls only when a chunk ends before the previous one is written out).
-//! Lanes past the channels stay 0, which BWN mode relies on.
+//! Core channel `ch` of core pixel `p` lives in chunk `q = ch / L`, lane `ch % L`; chunk `q` in
+//! row bank `q % R` at addresses `p * pixel_words + (q / R) * planes + b`, one word per bit-plane
+//! `b`. A conv layer's beat of pixel `p` starts at channel `seg * S + blk * B`; an fc layer sees
+//! its whole input as the channels of pixel 0, numbered in stream order, so its beats fill the
+//! channels one after the other (and may straddle two words when `B` does not divide the
+//! tensor's channels).
 //!
-//! The lane insertion uses a computed bit index, which rust-hdl's `replace_bit` emits with a
-//! 32-bit mask (wrong for lanes >= 32), so the block is custom Verilog with a matching `update()`.
+//! The segments of a pixel arrive far apart (a whole row of pixels lies between them), so a
+//! buffer word is written in pieces: the banks have one write enable per group of `B` lanes
+//! (`wr_groups`), and the loader writes only the groups it filled. Beats of one word are merged
+//! in `cur`; a word is handed to `pend` and written out, one bit-plane per cycle, when it is full,
+//! when its segment run ends (conv) or when the pixel's last channel arrived; the last write of a
+//! pixel also clears the groups above its last channel, which BWN mode relies on (lanes past the
+//! channels must be 0). Stalls only when a word is complete while the previous one is still
+//! being written (`planes` cycles per word).
+//!
+//! The block is custom Verilog (computed lane offsets and group masks); rust-hdl's simulator does
+//! not model it: its behaviour is defined by the Verilog, co-simulated under Icarus against
+//! `cbnn::hw::layout::act_banks` (tests beside this file).
 
-use crate::bitconv::{from_i128, to_u128};
 use rust_hdl::prelude::*;
 
-/// `L` lanes, `K` the widest activation (bits per value and the most bit-planes).
+/// `L` lanes, `B` values per beat, `D = 8 * B` data bits (one byte per value), `G = L / B`
+/// lane groups (bank write enables).
 #[derive(LogicBlock)]
-pub struct ActLoader<const L: usize, const K: usize> {
+pub struct ActLoader<const L: usize, const B: usize, const D: usize, const G: usize> {
     pub clock: Signal<In, Clock>,
-    /// Restart at pixel 0, address 0 (before each band).
+    /// Restart at the band's first pixel (before each band).
     pub start: Signal<In, Bit>,
+    /// Channels as the core sees them (fc: the whole input).
     pub c_in: Signal<In, Bits<16>>,
+    /// Channels and width of the streamed tensor.
+    pub t_ch: Signal<In, Bits<16>>,
+    pub t_w: Signal<In, Bits<16>>,
+    pub fc: Signal<In, Bit>,
     /// Bit-planes per value: 1 in XNOR mode, k in BWN mode.
     pub planes: Signal<In, Bits<16>>,
-    /// R, the number of row banks.
-    pub rows: Signal<In, Bits<8>>,
+    /// Buffer words per pixel and bank: chunk groups x planes.
+    pub pixel_words: Signal<In, Bits<16>>,
     pub in_valid: Signal<In, Bit>,
-    pub in_data: Signal<In, Bits<K>>,
+    /// Value `i` of the beat in bits `[8i + 7 : 8i]` (bit-plane `b` is bit `8i + b`).
+    pub in_data: Signal<In, Bits<D>>,
     pub in_ready: Signal<Out, Bit>,
+    /// A word is buffered or being written (the controller waits for this to fall).
+    pub busy: Signal<Out, Bit>,
     pub wr_en: Signal<Out, Bit>,
     pub wr_row: Signal<Out, Bits<8>>,
     pub wr_addr: Signal<Out, Bits<16>>,
+    pub wr_groups: Signal<Out, Bits<G>>,
     pub wr_data: Signal<Out, Bits<L>>,
-    lane: Signal<Local, Bits<16>>,
-    ch: Signal<Local, Bits<16>>,
-    row: Signal<Local, Bits<8>>,
-    base: Signal<Local, Bits<16>>,
-    cur: [Signal<Local, Bits<L>>; K],
-    pend: [Signal<Local, Bits<L>>; K],
+    /// R (row banks) and S (channels per segment) of the generated core.
+    rows_c: Constant<Bits<16>>,
+    seg_c: Constant<Bits<16>>,
+    // Stream position.
+    tch: Signal<Local, Bits<16>>,
+    seg_c0: Signal<Local, Bits<16>>,
+    x: Signal<Local, Bits<16>>,
+    pbase: Signal<Local, Bits<16>>,
+    row_pbase: Signal<Local, Bits<16>>,
+    fc_ch: Signal<Local, Bits<16>>,
+    // The word being filled.
+    cur_valid: Signal<Local, Bit>,
+    cur_done: Signal<Local, Bit>,
+    cur_q: Signal<Local, Bits<16>>,
+    cur_pbase: Signal<Local, Bits<16>>,
+    cur_groups: Signal<Local, Bits<G>>,
+    cur: [Signal<Local, Bits<L>>; 8],
+    // The word being written, one plane per cycle.
     pend_valid: Signal<Local, Bit>,
-    pend_row: Signal<Local, Bits<8>>,
-    pend_base: Signal<Local, Bits<16>>,
     pend_b: Signal<Local, Bits<4>>,
+    pend_base: Signal<Local, Bits<16>>,
+    pend_row: Signal<Local, Bits<16>>,
+    pend_groups: Signal<Local, Bits<G>>,
+    pend: [Signal<Local, Bits<L>>; 8],
 }
 
-impl<const L: usize, const K: usize> Default for ActLoader<L, K> {
-    fn default() -> Self {
-        assert!((1..=8).contains(&K) && L >= 8, "ActLoader<{L}, {K}>: K in 1..=8, L >= 8");
+impl<const L: usize, const B: usize, const D: usize, const G: usize> ActLoader<L, B, D, G> {
+    /// A loader for a core of `rows` row banks whose streams carry segments of `segment` channels.
+    pub fn new(rows: usize, segment: usize) -> Self {
+        assert!(
+            L.is_power_of_two() && (8..=128).contains(&L) && B.is_power_of_two() && B <= 16 && B <= L,
+            "ActLoader<{L}, {B}>: L a power of two in 8..=128, B a power of two up to min(16, L)"
+        );
+        assert!(D == 8 * B && G == L / B, "ActLoader<{L}, {B}, {D}, {G}>: D = 8B, G = L/B");
+        assert!(segment.is_multiple_of(B) && (1..=255).contains(&rows), "segment {segment} not a multiple of {B}");
         ActLoader {
             clock: Default::default(),
             start: Default::default(),
             c_in: Default::default(),
+            t_ch: Default::default(),
+            t_w: Default::default(),
+            fc: Default::default(),
             planes: Default::default(),
-            rows: Default::default(),
+            pixel_words: Default::default(),
             in_valid: Default::default(),
             in_data: Default::default(),
             in_ready: Default::default(),
+            busy: Default::default(),
             wr_en: Default::default(),
             wr_row: Default::default(),
             wr_addr: Default::default(),
+            wr_groups: Default::default(),
             wr_data: Default::default(),
-            lane: Default::default(),
-            ch: Default::default(),
-            row: Default::default(),
-            base: Default::default(),
+            rows_c: Constant::new((rows as LiteralType).into()),
+            seg_c: Constant::new((segment as LiteralType).into()),
+            tch: Default::default(),
+            seg_c0: Default::default(),
+            x: Default::default(),
+            pbase: Default::default(),
+            row_pbase: Default::default(),
+            fc_ch: Default::default(),
+            cur_valid: Default::default(),
+            cur_done: Default::default(),
+            cur_q: Default::default(),
+            cur_pbase: Default::default(),
+            cur_groups: Default::default(),
             cur: std::array::from_fn(|_| Default::default()),
-            pend: std::array::from_fn(|_| Default::default()),
             pend_valid: Default::default(),
-            pend_row: Default::default(),
-            pend_base: Default::default(),
             pend_b: Default::default(),
+            pend_base: Default::default(),
+            pend_row: Default::default(),
+            pend_groups: Default::default(),
+            pend: std::array::from_fn(|_| Default::default()),
         }
     }
 }
 
-fn u<const N: usize>(b: Bits<N>) -> u64 {
-    to_u128(b) as u64
-}
-
-fn bits<const N: usize>(v: u64) -> Bits<N> {
-    from_i128(v as i128)
-}
-
-impl<const L: usize, const K: usize> Logic for ActLoader<L, K> {
-    fn update(&mut self) {
-        let (lane, ch, c_in) = (u(self.lane.val()), u(self.ch.val()), u(self.c_in.val()));
-        let planes = u(self.planes.val());
-        let chunk_end = lane == L as u64 - 1 || ch == c_in.wrapping_sub(1) & 0xffff;
-        let pend_last = u(self.pend_b.val()) == planes.wrapping_sub(1) & 0xffff;
-        let ready = !(self.pend_valid.val() && chunk_end && !pend_last);
-        self.in_ready.next = ready;
-        self.wr_en.next = self.pend_valid.val();
-        self.wr_row.next = self.pend_row.val();
-        self.wr_addr.next = bits((u(self.pend_base.val()) + u(self.pend_b.val())) & 0xffff);
-        let pb = u(self.pend_b.val()) as usize;
-        self.wr_data.next = if pb < K { self.pend[pb].val() } else { Bits::default() };
-        if !self.clock.pos_edge() {
-            return;
-        }
-        if self.start.val() {
-            self.lane.next = 0.into();
-            self.ch.next = 0.into();
-            self.row.next = 0.into();
-            self.base.next = 0.into();
-            self.pend_valid.next = false;
-            self.pend_b.next = 0.into();
-            for k in 0..K {
-                self.cur[k].next = Bits::default();
-            }
-            return;
-        }
-        if self.pend_valid.val() {
-            if pend_last {
-                self.pend_valid.next = false;
-            } else {
-                self.pend_b.next = bits((u(self.pend_b.val()) + 1) & 0xf);
-            }
-        }
-        if self.in_valid.val() && ready {
-            let data = u(self.in_data.val());
-            let with_bit =
-                |w: Bits<L>, k: usize| if (data >> k) & 1 == 1 { w.replace_bit(lane as usize, true) } else { w };
-            if chunk_end {
-                self.pend_valid.next = true;
-                self.pend_b.next = 0.into();
-                self.pend_row.next = self.row.val();
-                self.pend_base.next = self.base.val();
-                for k in 0..K {
-                    self.pend[k].next = with_bit(self.cur[k].val(), k);
-                    self.cur[k].next = Bits::default();
-                }
-                self.lane.next = 0.into();
-                let (row, rows) = (u(self.row.val()), u(self.rows.val()));
-                let next_base = bits((u(self.base.val()) + planes) & 0xffff);
-                if ch == (c_in.wrapping_sub(1) & 0xffff) {
-                    self.ch.next = 0.into();
-                    self.row.next = 0.into();
-                    self.base.next = next_base;
-                } else if row == rows.wrapping_sub(1) & 0xff {
-                    self.ch.next = bits((ch + 1) & 0xffff);
-                    self.row.next = 0.into();
-                    self.base.next = next_base;
-                } else {
-                    self.ch.next = bits((ch + 1) & 0xffff);
-                    self.row.next = bits((row + 1) & 0xff);
-                }
-            } else {
-                for k in 0..K {
-                    self.cur[k].next = with_bit(self.cur[k].val(), k);
-                }
-                self.lane.next = bits((lane + 1) & 0xffff);
-                self.ch.next = bits((ch + 1) & 0xffff);
-            }
-        }
-    }
+impl<const L: usize, const B: usize, const D: usize, const G: usize> Logic for ActLoader<L, B, D, G> {
+    /// Not modelled for rust-hdl's simulator (see the module comment): the Verilog is the block.
+    fn update(&mut self) {}
 
     fn connect(&mut self) {
-        self.in_ready.connect();
-        self.wr_en.connect();
-        self.wr_row.connect();
-        self.wr_addr.connect();
-        self.wr_data.connect();
-        // The registers are driven by this block's own code.
-        for s in [&mut self.lane, &mut self.ch, &mut self.base, &mut self.pend_base] {
+        for s in [&mut self.in_ready, &mut self.busy, &mut self.wr_en] {
             s.connect();
         }
-        self.row.connect();
-        self.pend_row.connect();
-        self.pend_valid.connect();
+        self.wr_row.connect();
+        self.wr_addr.connect();
+        self.wr_groups.connect();
+        self.wr_data.connect();
+        for s in [&mut self.tch, &mut self.seg_c0, &mut self.x, &mut self.pbase, &mut self.row_pbase, &mut self.fc_ch] {
+            s.connect();
+        }
+        for s in [&mut self.cur_valid, &mut self.cur_done, &mut self.pend_valid] {
+            s.connect();
+        }
+        for s in [&mut self.cur_q, &mut self.cur_pbase, &mut self.pend_base, &mut self.pend_row] {
+            s.connect();
+        }
+        self.cur_groups.connect();
+        self.pend_groups.connect();
         self.pend_b.connect();
-        for k in 0..K {
+        for k in 0..8 {
             self.cur[k].connect();
             self.pend[k].connect();
         }
     }
 
     fn hdl(&self) -> Verilog {
-        // rust-hdl declares a 1-bit port as a scalar, which cannot be indexed.
-        let bit = |k: usize| if K == 1 { "in_data".to_string() } else { format!("in_data[{k}]") };
-        let mut v = String::new();
-        v += &format!("wire chunk_end = (lane == 16'd{}) | (ch == c_in - 16'd1);\n", L - 1);
-        v += "wire last_ch = (ch == c_in - 16'd1);\n";
-        v += "wire pend_last = ({12'd0, pend_b} == planes - 16'd1);\n";
-        v += "wire take = in_valid & in_ready;\n";
-        v += &format!("wire [{l1}:0] one_hot = {{{{{l1}{{1'b0}}}}, 1'b1}} << lane;\n", l1 = L - 1);
-        v += "always @(*) begin\n";
-        v += "    in_ready = ~(pend_valid & chunk_end & ~pend_last);\n";
-        v += "    wr_en = pend_valid;\n    wr_row = pend_row;\n    wr_addr = pend_base + {12'd0, pend_b};\n";
-        v += &format!("    wr_data = {{{L}{{1'b0}}}};\n    case (pend_b)\n");
-        for k in 0..K {
-            v += &format!("        4'd{k}: wr_data = pend${k};\n");
-        }
-        v += "        default: ;\n    endcase\nend\n";
-        v += "always @(posedge clock) begin\n    if (start) begin\n";
-        v += "        lane <= 16'd0; ch <= 16'd0; row <= 8'd0; base <= 16'd0; pend_valid <= 1'b0; pend_b <= 4'd0;\n";
-        for k in 0..K {
-            v += &format!("        cur${k} <= {{{L}{{1'b0}}}};\n");
-        }
-        v += "    end else begin\n";
-        v += "        if (pend_valid) begin\n            if (pend_last) pend_valid <= 1'b0;\n            else pend_b <= pend_b + 4'd1;\n        end\n";
-        v += "        if (take) begin\n            if (chunk_end) begin\n";
-        v += "                pend_valid <= 1'b1; pend_b <= 4'd0; pend_row <= row; pend_base <= base; lane <= 16'd0;\n";
-        for k in 0..K {
-            v += &format!("                pend${k} <= {} ? (cur${k} | one_hot) : cur${k};\n                cur${k} <= {{{L}{{1'b0}}}};\n", bit(k));
-        }
-        v += "                if (last_ch) begin\n                    ch <= 16'd0; row <= 8'd0; base <= base + planes;\n";
-        v += "                end else if (row == rows - 8'd1) begin\n                    ch <= ch + 16'd1; row <= 8'd0; base <= base + planes;\n";
-        v += "                end else begin\n                    ch <= ch + 16'd1; row <= row + 8'd1;\n                end\n";
-        v += "            end else begin\n";
-        for k in 0..K {
-            v += &format!("                if ({}) cur${k} <= cur${k} | one_hot;\n", bit(k));
-        }
-        v += "                lane <= lane + 16'd1; ch <= ch + 16'd1;\n            end\n        end\n    end\nend\n";
-        Verilog::Custom(v)
+        Verilog::Custom(verilog_body(L, B, G))
     }
+}
+
+/// The loader's Verilog for `l` lanes, `b` values per beat and `g = l / b` lane groups.
+fn verilog_body(l: usize, b: usize, g: usize) -> String {
+    let lb = l.trailing_zeros();
+    let bb = b.trailing_zeros();
+    let w2 = 2 * l;
+    let mut v = String::new();
+    let mut line = |s: &str| {
+        v.push_str(s);
+        v.push('\n');
+    };
+    // Geometry of the beat at the head of the stream (all 17/32-bit arithmetic explicit).
+    line("wire [16:0] seg_top = {1'b0, seg_c0} + {1'b0, seg_c};");
+    line("wire [15:0] seg_end = (seg_top > {1'b0, t_ch}) ? t_ch : seg_top[15:0];");
+    line("wire [15:0] left = seg_end - tch;");
+    line(&format!("wire [15:0] n = (left > 16'd{b}) ? 16'd{b} : left;"));
+    line("wire [15:0] ch0 = fc ? fc_ch : tch;");
+    line(&format!("wire [15:0] q = {{{lb}'d0, ch0[15:{lb}]}};"));
+    line(&format!("wire [15:0] l0 = {{{}'d0, ch0[{}:0]}};", 16 - lb, lb - 1));
+    line("wire [16:0] l_end = {1'b0, l0} + {1'b0, n};");
+    line("wire end_px = ({1'b0, ch0} + {1'b0, n}) == {1'b0, c_in};");
+    line("wire blk_last = ({1'b0, tch} + {1'b0, n}) == {1'b0, seg_end};");
+    line(&format!("wire full = l_end >= 17'd{l};"));
+    line(&format!("wire spill = l_end > 17'd{l};"));
+    line("wire done = full | end_px | (~fc & blk_last);");
+    line("wire pend_last = ({12'd0, pend_b} == planes - 16'd1);");
+    line("wire pend_free = ~pend_valid | pend_last;");
+    line("wire take = in_valid & in_ready;");
+    // The beat's valid lanes and their bit-planes, placed at lane l0 of a two-word window.
+    line(&format!("wire [{}:0] nmask = ~({{{b}{{1'b1}}}} << n);", b - 1));
+    line(&format!("wire [{}:0] lmask = {{{{{}{{1'b0}}}}, nmask}} << l0;", w2 - 1, w2 - b));
+    for k in 0..8 {
+        let lanes: Vec<String> = (0..b).rev().map(|i| format!("in_data[{}]", 8 * i + k)).collect();
+        line(&format!("wire [{}:0] pb{k} = {{{}}} & nmask;", b - 1, lanes.join(", ")));
+        line(&format!("wire [{}:0] ins{k} = {{{{{}{{1'b0}}}}, pb{k}}} << l0;", w2 - 1, w2 - b));
+    }
+    let grp = |base: usize| -> String {
+        let parts: Vec<String> =
+            (0..g).rev().map(|i| format!("(|lmask[{}:{}])", base + i * b + b - 1, base + i * b)).collect();
+        format!("{{{}}}", parts.join(", "))
+    };
+    line(&format!("wire [{}:0] g_lo = {};", g - 1, grp(0)));
+    line(&format!("wire [{}:0] g_hi = {};", g - 1, grp(l)));
+    // The pixel's last write also clears the groups above its last channel.
+    if g == 1 {
+        line("wire above = 1'b1;");
+    } else {
+        line(&format!("wire [{}:0] above = {{{g}{{1'b1}}}} << l0[{}:{bb}];", g - 1, lb - 1));
+    }
+    line(&format!(
+        "wire [{}:0] g_lo_w = (cur_valid ? cur_groups : {g}'d0) | g_lo | ((end_px & ~spill) ? above : {g}'d0);",
+        g - 1
+    ));
+    line(&format!("wire [{}:0] g_hi_w = g_hi | (end_px ? {{{g}{{1'b1}}}} : {g}'d0);", g - 1));
+    // Buffer address of a chunk: bank q % R, word (q / R) * planes past the pixel's base.
+    line("wire [15:0] base_now = fc ? 16'd0 : pbase;");
+    line("wire [15:0] mv_q = cur_done ? cur_q : q;");
+    line("wire [15:0] mv_pbase = cur_done ? cur_pbase : base_now;");
+    line("wire [15:0] mv_grp = mv_q / rows_c;");
+    line("wire [15:0] mv_row = mv_q % rows_c;");
+    line("wire [15:0] mv_addr = mv_pbase + mv_grp * planes;");
+    line("always @(*) begin");
+    line("    in_ready = ~cur_done & (pend_free | ~done);");
+    line("    busy = cur_valid | pend_valid;");
+    // A bank index past 255 cannot occur (R <= 255); the guard keeps every bit of it in use.
+    line("    wr_en = pend_valid & (pend_row[15:8] == 8'd0); wr_row = pend_row[7:0];");
+    line("    wr_addr = pend_base + {12'd0, pend_b}; wr_groups = pend_groups;");
+    line("    case (pend_b)\n        4'd0: wr_data = pend$0;");
+    for k in 1..8 {
+        line(&format!("        4'd{k}: wr_data = pend${k};"));
+    }
+    line(&format!("        default: wr_data = {{{l}{{1'b0}}}};\n    endcase\nend"));
+    line("always @(posedge clock) begin");
+    line("    if (start) begin");
+    line("        tch <= 16'd0; seg_c0 <= 16'd0; x <= 16'd0; pbase <= 16'd0; row_pbase <= 16'd0; fc_ch <= 16'd0;");
+    line("        cur_valid <= 1'b0; cur_done <= 1'b0; pend_valid <= 1'b0; pend_b <= 4'd0;");
+    line("    end else begin");
+    line("        if (pend_valid) begin\n            if (pend_last) pend_valid <= 1'b0;\n            else pend_b <= pend_b + 4'd1;\n        end");
+    // A finished word waiting for the writer (only after a straddling last beat).
+    line("        if (cur_done & pend_free) begin");
+    line("            pend_valid <= 1'b1; pend_b <= 4'd0; pend_base <= mv_addr; pend_row <= mv_row; pend_groups <= cur_groups;");
+    for k in 0..8 {
+        line(&format!("            pend${k} <= cur${k};"));
+    }
+    line("            cur_valid <= 1'b0; cur_done <= 1'b0;");
+    line("        end");
+    line("        if (take) begin");
+    line("            if (done) begin");
+    line("                pend_valid <= 1'b1; pend_b <= 4'd0; pend_base <= mv_addr; pend_row <= mv_row; pend_groups <= g_lo_w;");
+    for k in 0..8 {
+        line(&format!("                pend${k} <= (cur_valid ? cur${k} : {l}'d0) | ins{k}[{}:0];", l - 1));
+    }
+    line("                cur_valid <= spill; cur_done <= spill & end_px; cur_q <= q + 16'd1; cur_pbase <= base_now; cur_groups <= g_hi_w;");
+    for k in 0..8 {
+        line(&format!("                cur${k} <= ins{k}[{}:{l}];", w2 - 1));
+    }
+    line("            end else begin");
+    line("                cur_valid <= 1'b1; cur_q <= q; cur_pbase <= base_now; cur_groups <= g_lo_w;");
+    for k in 0..8 {
+        line(&format!("                cur${k} <= (cur_valid ? cur${k} : {l}'d0) | ins{k}[{}:0];", l - 1));
+    }
+    line("            end");
+    // Next stream position: blocks of a segment, then pixels, then segments, then rows.
+    line("            fc_ch <= fc_ch + n;");
+    line("            if (~blk_last) tch <= tch + n;");
+    line("            else if (x != t_w - 16'd1) begin\n                tch <= seg_c0; x <= x + 16'd1; pbase <= pbase + pixel_words;\n            end");
+    line("            else if (seg_end != t_ch) begin\n                x <= 16'd0; pbase <= row_pbase; seg_c0 <= seg_end; tch <= seg_end;\n            end");
+    line("            else begin\n                x <= 16'd0; seg_c0 <= 16'd0; tch <= 16'd0;\n                pbase <= pbase + pixel_words; row_pbase <= pbase + pixel_words;\n            end");
+    line("        end");
+    line("    end");
+    line("end");
+    v
 }
 
 #[cfg(test)]

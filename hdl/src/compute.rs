@@ -44,6 +44,10 @@ pub const REGISTER_INPUTS: &[&str] = &[
     "bwn",
     "tail_en",
     "rows_valid",
+    "t_ch",
+    "t_w",
+    "fc",
+    "pixel_words",
 ];
 
 /// Every generation parameter of the compute unit, from the config.
@@ -52,8 +56,10 @@ pub struct ComputeShape {
     pub array: ArrayShape,
     /// Accumulator bits.
     pub acc: usize,
-    /// Widest activation (bits per streamed value, most bit-planes).
-    pub act_bits: usize,
+    /// Values per activation beat (`AccelConfig::beat_values`) and channels per stream segment
+    /// (`array.cols`).
+    pub beat: usize,
+    pub segment: usize,
     /// Address bits of an activation bank, a weight bank, and the accumulators (pixels per row).
     pub act_addr: usize,
     pub weight_addr: usize,
@@ -71,7 +77,8 @@ impl ComputeShape {
         Ok(ComputeShape {
             array: ArrayShape::from_config(cfg),
             acc: cfg.datapath.acc_bits as usize,
-            act_bits: cfg.datapath.act_bits as usize,
+            beat: cfg.beat_values() as usize,
+            segment: cfg.array.cols as usize,
             act_addr: log2(aw),
             weight_addr: log2(ww),
             x_bits,
@@ -130,8 +137,23 @@ macro_rules! by_width {
     };
 }
 
-fn loader<const L: usize, const K: usize>(n: &Names) -> Vec<Module> {
-    emit_block(ActLoader::<L, K>::default(), &n.act_loader)
+/// The activation loader and its `B`-lane bank slices for `L` lanes, `B` values per beat
+/// (`D = 8B` data bits, `G = L / B` lane groups).
+fn beat_blocks<const L: usize, const B: usize, const D: usize, const G: usize>(
+    s: &ComputeShape,
+    n: &Names,
+) -> Option<Vec<Module>> {
+    let mut v = emit_block(ActLoader::<L, B, D, G>::new(s.array.rows, s.segment), &n.act_loader);
+    v.extend(by_width!(s.act_addr, bank[B](&n.act_bank); 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)?);
+    Some(v)
+}
+
+/// `beat_blocks` for the runtime (lanes, beat): const generics cannot compute `8B` or `L / B`,
+/// so every supported pair is listed.
+macro_rules! by_lanes_and_beat {
+    ($l:expr, $b:expr, $s:expr, $n:expr; $( ($L:literal, $B:literal, $D:literal, $G:literal) ),* ) => {
+        match ($l, $b) { $( ($L, $B) => beat_blocks::<$L, $B, $D, $G>($s, $n), )* _ => None }
+    };
 }
 
 fn bank<const L: usize, const N: usize>(name: &str) -> Vec<Module> {
@@ -153,8 +175,13 @@ fn lane_blocks<const L: usize>(s: &ComputeShape, n: &Names) -> Option<Vec<Module
     let mut v = emit_block(RowCtl::<L>::default(), &n.row_ctl);
     v.extend(emit_block(WeightLoader::<L>::default(), &n.weight_loader));
     v.extend(emit_block(TailMask::<L>::default(), &n.tail_mask));
-    v.extend(by_width!(s.act_bits, loader[L](n); 1, 2, 3, 4, 5, 6, 7, 8)?);
-    v.extend(by_width!(s.act_addr, bank[L](&n.act_bank); 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)?);
+    v.extend(by_lanes_and_beat!(L, s.beat, s, n;
+        (8, 1, 8, 8), (8, 2, 16, 4), (8, 4, 32, 2), (8, 8, 64, 1),
+        (16, 1, 8, 16), (16, 2, 16, 8), (16, 4, 32, 4), (16, 8, 64, 2), (16, 16, 128, 1),
+        (32, 1, 8, 32), (32, 2, 16, 16), (32, 4, 32, 8), (32, 8, 64, 4), (32, 16, 128, 2),
+        (64, 1, 8, 64), (64, 2, 16, 32), (64, 4, 32, 16), (64, 8, 64, 8), (64, 16, 128, 4),
+        (128, 1, 8, 128), (128, 2, 16, 64), (128, 4, 32, 32), (128, 8, 64, 16), (128, 16, 128, 8)
+    )?);
     v.extend(by_width!(s.weight_addr, bank[L](&n.weight_bank); 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)?);
     Some(v)
 }
@@ -257,7 +284,7 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
     ] {
         m.port(Dir::In, p, w);
     }
-    m.bus(Dir::In, "act_data", s.act_bits);
+    m.bus(Dir::In, "act_data", 8 * s.beat);
     m.bus(Dir::In, "w_data", l);
     // Descriptor registers, at the widths of the register map.
     for p in REGISTER_INPUTS {
@@ -274,6 +301,7 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
     }
     m.bus(Dir::In, "rd_x", nx);
     m.port(Dir::Out, "act_ready", 1);
+    m.port(Dir::Out, "act_busy", 1);
     m.port(Dir::Out, "w_ready", 1);
     m.port(Dir::Out, "busy", 1);
     m.port(Dir::Out, "overflow", 1);
@@ -285,6 +313,7 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
         (8, "al_wr_sel"),
         (16, "al_wr_addr"),
         (l, "al_wr_data"),
+        (l / s.beat, "al_wr_groups"),
         (1, "wl_wr_en"),
         (8, "wl_wr_sel"),
         (16, "wl_wr_addr"),
@@ -299,14 +328,19 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
             ("clock", "clock".into()),
             ("start", "load_start".into()),
             ("c_in", "c_in".into()),
+            ("t_ch", "t_ch".into()),
+            ("t_w", "t_w".into()),
+            ("fc", "fc".into()),
             ("planes", "planes".into()),
-            ("rows", format!("8'd{r_n}")),
+            ("pixel_words", "pixel_words".into()),
             ("in_valid", "act_valid".into()),
             ("in_data", "act_data".into()),
             ("in_ready", "act_ready".into()),
+            ("busy", "act_busy".into()),
             ("wr_en", "al_wr_en".into()),
             ("wr_row", "al_wr_sel".into()),
             ("wr_addr", "al_wr_addr".into()),
+            ("wr_groups", "al_wr_groups".into()),
             ("wr_data", "al_wr_data".into()),
         ],
     );
@@ -394,25 +428,39 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
     m.instance(&n.tail_mask, "tail_mask_gen", &[("tail_lanes", "tail_lanes".into()), ("mask", "tail_mask".into())]);
     let mut overflow = Vec::new();
     for r in 0..r_n {
-        for (w, name) in [
-            (l, format!("abank_r{r}")),
-            (1, format!("aovf_r{r}")),
-            (l, format!("a_r{r}")),
-            (1, format!("pad_r{r}")),
-            (1, format!("tail_r{r}")),
-        ] {
+        for (w, name) in
+            [(l, format!("abank_r{r}")), (l, format!("a_r{r}")), (1, format!("pad_r{r}")), (1, format!("tail_r{r}"))]
+        {
             m.wire(&name, w);
         }
-        bank_instance(
-            &mut m,
-            &n.act_bank,
-            &format!("act_bank_r{r}"),
-            r,
-            "al",
-            ("s_read", "s_addr"),
-            (&format!("abank_r{r}"), &format!("aovf_r{r}")),
-        );
-        overflow.push(format!("aovf_r{r}"));
+        // A row bank is `L / B` slices of `B` lanes, each with its own write enable: the loader
+        // writes a word in pieces, one segment's lane groups at a time.
+        let g_n = l / s.beat;
+        for g in 0..g_n {
+            let (en, data, ovf) = (format!("al_en_r{r}_g{g}"), format!("abank_r{r}_g{g}"), format!("aovf_r{r}_g{g}"));
+            m.wire(&en, 1);
+            m.wire(&data, s.beat);
+            m.wire(&ovf, 1);
+            m.assign(&en, &format!("al_wr_en & al_wr_groups[{g}]"));
+            m.instance(
+                &n.act_bank,
+                &format!("act_bank_r{r}_g{g}"),
+                &[
+                    ("clock", "clock".into()),
+                    ("my_id", format!("8'd{r}")),
+                    ("wr_en", en),
+                    ("wr_sel", "al_wr_sel".into()),
+                    ("wr_addr", "al_wr_addr".into()),
+                    ("wr_data", slice("al_wr_data", g, s.beat)),
+                    ("rd_en", "s_read".into()),
+                    ("rd_addr", "s_addr".into()),
+                    ("rd_data", data),
+                    ("overflow", ovf.clone()),
+                ],
+            );
+            overflow.push(ovf);
+        }
+        m.assign(&format!("abank_r{r}"), &concat((0..g_n).map(|g| format!("abank_r{r}_g{g}"))));
         m.instance(
             &n.row_ctl,
             &format!("row_ctl_r{r}"),

@@ -32,8 +32,8 @@ const FINISH: u64 = 8;
 /// Cycles after the last weight word before the banks may be read (the weight loader's write
 /// pipeline).
 pub const WEIGHT_SETTLE: u64 = 3;
-/// Cycles after the last activation value beyond `planes` (the loader writes a chunk's planes one
-/// per cycle after its last value).
+/// Cycles after the activation loader has written its last word (`act_busy` fell) before the
+/// banks may be read.
 pub const ACT_SETTLE: u64 = 3;
 
 #[derive(LogicBlock)]
@@ -53,7 +53,7 @@ pub struct Controller {
     pub band_out_rows: Signal<In, Bits<16>>,
     pub h_out: Signal<In, Bits<16>>,
     pub filter_tiles: Signal<In, Bits<16>>,
-    pub row_values: Signal<In, Bits<32>>,
+    pub row_beats: Signal<In, Bits<32>>,
     pub tile_words: Signal<In, Bits<32>>,
     pub band_span: Signal<In, Bits<16>>,
     pub band_iy_step: Signal<In, Bits<16>>,
@@ -64,7 +64,8 @@ pub struct Controller {
     pub pad_base: Signal<In, Bits<16>>,
     pub h: Signal<In, Bits<16>>,
     pub stride: Signal<In, Bits<16>>,
-    pub planes: Signal<In, Bits<16>>,
+    /// The activation loader still holds or writes a word.
+    pub act_busy: Signal<In, Bit>,
     /// G_hw, the columns per PPU (a constant of the generated core).
     pub g_hw: Signal<In, Bits<16>>,
     // Streams: the gates, and the transfers seen at the core's ports.
@@ -170,7 +171,7 @@ impl Default for Controller {
             band_out_rows: Default::default(),
             h_out: Default::default(),
             filter_tiles: Default::default(),
-            row_values: Default::default(),
+            row_beats: Default::default(),
             tile_words: Default::default(),
             band_span: Default::default(),
             band_iy_step: Default::default(),
@@ -181,7 +182,7 @@ impl Default for Controller {
             pad_base: Default::default(),
             h: Default::default(),
             stride: Default::default(),
-            planes: Default::default(),
+            act_busy: Default::default(),
             g_hw: Default::default(),
             act_en: Default::default(),
             act_fire: Default::default(),
@@ -412,7 +413,7 @@ impl Logic for Controller {
             // Set up the band and start loading it.
             self.first.d.next = self.lo.val();
             self.rows_left.d.next = self.hi.val() - self.lo.val();
-            self.vals_left.d.next = self.row_values.val();
+            self.vals_left.d.next = self.row_beats.val();
             self.y_end.d.next = self.y_lim.val();
             self.base_band.d.next = self.pad_base.val();
             if self.iy_band.q.val().get_bits::<1>(15).any() {
@@ -424,17 +425,19 @@ impl Logic for Controller {
             if self.act_fire.val() {
                 self.vals_left.d.next = self.vals_left.q.val() - self.one32.val();
                 if self.vals_left.q.val() == self.one32.val() {
-                    self.vals_left.d.next = self.row_values.val();
+                    self.vals_left.d.next = self.row_beats.val();
                     self.rows_left.d.next = self.rows_left.q.val() - self.one16.val();
                     if self.rows_left.q.val() == self.one16.val() {
-                        self.settle.d.next = self.planes.val() + self.a_settle.val();
+                        self.settle.d.next = self.a_settle.val();
                         self.state.d.next = self.s_settle_a.val();
                     }
                 }
             }
         } else if self.state.q.val() == self.s_settle_a.val() {
-            self.settle.d.next = self.settle.q.val() - self.one16.val();
-            if self.settle.q.val() == self.zero16.val() {
+            if !self.act_busy.val() {
+                self.settle.d.next = self.settle.q.val() - self.one16.val();
+            }
+            if !self.act_busy.val() & (self.settle.q.val() == self.zero16.val()) {
                 self.tile.d.next = self.zero16.val();
                 self.bias_base.d.next = self.zero16.val();
                 self.state.d.next = self.s_tile.val();

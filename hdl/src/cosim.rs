@@ -58,9 +58,9 @@ fn testbench(
     traffic: Traffic,
 ) -> Result<(String, String, String)> {
     let top = &cfg.name;
-    let (lanes, act_bits) = (s.compute.array.lanes, s.compute.act_bits);
+    let (lanes, act_bits) = (s.compute.array.lanes, 8 * s.compute.beat);
     let out_w = s.out_lanes * s.out_lane_bits;
-    let (mut acts, mut weights) = (Vec::<u8>::new(), Vec::<u128>::new());
+    let (mut acts, mut weights) = (Vec::<u128>::new(), Vec::<u128>::new());
     let mut body = String::new();
     let (seed, gate) = match traffic {
         Traffic::Free => (1, "1'b1".to_string()),
@@ -99,7 +99,7 @@ fn testbench(
         }
         writeln!(body, "param_we = 0;")?;
         let a0 = acts.len();
-        acts.extend(streams::layer_act_stream(&d, case.input, case.layer.in_bits));
+        acts.extend(streams::layer_act_stream(&d, cfg, case.input, case.layer.in_bits).iter().map(|b| b.word()));
         let w0 = weights.len();
         weights.extend(streams::layer_weight_stream(case.layer, &d, cfg));
         writeln!(body, "ai = {a0}; ae = {}; wi = {w0}; we_ = {};", acts.len(), weights.len())?;

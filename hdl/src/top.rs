@@ -24,7 +24,7 @@ const CONTROLLER_REGS: &[&str] = &[
     "band_out_rows",
     "h_out",
     "filter_tiles",
-    "row_values",
+    "row_beats",
     "tile_words",
     "band_span",
     "band_iy_step",
@@ -35,7 +35,6 @@ const CONTROLLER_REGS: &[&str] = &[
     "pad_base",
     "h",
     "stride",
-    "planes",
 ];
 
 const DRAIN_REGS: &[&str] = &["w_out", "shift", "mode", "out_bits"];
@@ -85,7 +84,7 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
     m.port(Dir::Out, "error", 1);
     m.port(Dir::In, "act_valid", 1);
     m.port(Dir::Out, "act_ready", 1);
-    m.bus(Dir::In, "act_data", c.act_bits);
+    m.bus(Dir::In, "act_data", 8 * c.beat);
     m.port(Dir::In, "w_valid", 1);
     m.port(Dir::Out, "w_ready", 1);
     m.bus(Dir::In, "w_data", c.array.lanes);
@@ -117,6 +116,7 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         ("act_en", 1),
         ("w_en", 1),
         ("c_act_ready", 1),
+        ("c_act_busy", 1),
         ("c_w_ready", 1),
         ("load_start", 1),
         ("w_load_start", 1),
@@ -158,6 +158,7 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         ("g_hw", format!("16'd{}", cfg.datapath.scale_group)),
         ("act_en", "act_en".into()),
         ("act_fire", "act_valid & act_ready".into()),
+        ("act_busy", "c_act_busy".into()),
         ("w_en", "w_en".into()),
         ("w_fire", "w_valid & w_ready".into()),
         ("load_start", "load_start".into()),
@@ -188,6 +189,7 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         ("act_valid", "act_valid & act_en".into()),
         ("act_data", "act_data".into()),
         ("act_ready", "c_act_ready".into()),
+        ("act_busy", "c_act_busy".into()),
         ("w_load_start", "w_load_start".into()),
         ("w_valid", "w_valid & w_en".into()),
         ("w_data", "w_data".into()),

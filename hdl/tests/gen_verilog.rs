@@ -13,18 +13,18 @@ fn writes_modules_single_file_and_manifest_for_a_config() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = cbnn::config::DEFAULT_CONFIG_TOML
         .replacen("name = \"cbnn_accel\"", "name = \"my_core\"", 1)
-        .replacen("rows = 4 ", "rows = 2 ", 1)
+        .replacen("rows = 2 ", "rows = 1 ", 1)
         .replacen("scale_group = 1 ", "scale_group = 2 ", 1);
     std::fs::write(dir.path().join("a.toml"), &cfg).unwrap();
     let out = gen(&["--config", "a.toml", "--out", "gen"], dir.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("my_core") && stdout.contains("2 x 4 PEs"), "{stdout}");
+    assert!(stdout.contains("my_core") && stdout.contains("1 x 8 PEs"), "{stdout}");
     let g = dir.path().join("gen");
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(g.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["top"], "my_core");
-    assert_eq!(manifest["derived"]["ppus"], 2, "4 columns / scale_group 2");
+    assert_eq!(manifest["derived"]["ppus"], 4, "8 columns / scale_group 2");
     let modules: Vec<String> =
         manifest["modules"].as_array().unwrap().iter().map(|m| m.as_str().unwrap().to_string()).collect();
     // Each module once, in its own file, and all of them in the single-file design.
@@ -38,7 +38,7 @@ fn writes_modules_single_file_and_manifest_for_a_config() {
     // The manifest's ports are the top module's.
     let ports = manifest["ports"].as_array().unwrap();
     let out_data = ports.iter().find(|p| p["name"] == "out_data").unwrap();
-    assert_eq!(out_data["width"], 2 * 24, "2 lanes of acc_bits");
+    assert_eq!(out_data["width"], 4 * 24, "4 lanes of acc_bits");
     let regs = manifest["registers"].as_array().unwrap();
     assert_eq!(regs.len(), cbnn::hw::regs::REGISTERS.len());
 }

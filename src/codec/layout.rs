@@ -7,24 +7,24 @@ use crate::tensor::Tensor3;
 
 /// One block of a pixel: channels `ch0 .. ch0 + n`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct BlockSpan {
+pub struct BlockSpan {
     pub ch0: usize,
     pub n: usize,
 }
 
 /// The channel ranges of the segments of a `c`-channel tensor (SPEC 8.3): `[sS, min((s+1)S, C))`.
-pub(crate) fn segments(c: usize, segment: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+pub fn segments(c: usize, segment: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
     (0..c.div_ceil(segment)).map(move |s| s * segment..((s + 1) * segment).min(c))
 }
 
 /// The blocks of one segment: `N` channels each from the segment's first channel, the last
 /// one short when `N` does not divide the segment (SPEC 8.3).
-pub(crate) fn segment_blocks(seg: std::ops::Range<usize>, block: usize) -> impl Iterator<Item = BlockSpan> {
+pub fn segment_blocks(seg: std::ops::Range<usize>, block: usize) -> impl Iterator<Item = BlockSpan> {
     seg.clone().step_by(block).map(move |ch0| BlockSpan { ch0, n: block.min(seg.end - ch0) })
 }
 
 /// Every block of a pixel, segment by segment, in stream order.
-pub(crate) fn pixel_blocks(c: usize, segment: usize, block: usize) -> Vec<BlockSpan> {
+pub fn pixel_blocks(c: usize, segment: usize, block: usize) -> Vec<BlockSpan> {
     segments(c, segment).flat_map(|s| segment_blocks(s, block)).collect()
 }
 

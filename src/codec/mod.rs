@@ -9,7 +9,8 @@
 //!   the encoder and by `reconstruct`;
 //! - `encode` / `decode`: the bitstream itself (SPEC 8.3, 8.4);
 //! - `reconstruct`: what the decoder will output, computed without a bitstream;
-//! - `zvc`: the zero-value-compression baseline used for comparisons.
+//! - `zvc`: the zero-value-compression baseline used for comparisons;
+//! - [`report`]: sizes, entropy bound and fidelity of a coded tensor (the `codec` program).
 
 pub mod bits;
 pub mod dct;
@@ -18,6 +19,7 @@ mod encode;
 mod layout;
 mod plan;
 mod reconstruct;
+pub mod report;
 mod zvc;
 
 #[cfg(test)]
@@ -30,6 +32,7 @@ use std::str::FromStr;
 pub use dct::dct_error_bound;
 pub use decode::decode;
 pub use encode::{encode, Encoded};
+pub use layout::{pixel_blocks, segment_blocks, segments, BlockSpan};
 pub use reconstruct::reconstruct;
 pub use zvc::zvc_bytes;
 

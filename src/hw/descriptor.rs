@@ -11,8 +11,9 @@ use crate::quant::{QLayer, QOp, QOutput, QWeights};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum LayerKind {
     Conv,
-    /// An fc layer runs as a 1x1 conv over its input flattened to `[C*H*W, 1, 1]` (in HWC order:
-    /// the host permutes the weights to match).
+    /// An fc layer runs as a 1x1 conv over its input flattened to `[C*H*W, 1, 1]` in the order
+    /// the activation stream carries it (`hw::streams::fc_position`; the host permutes the
+    /// weights to match).
     Fc,
 }
 
@@ -25,7 +26,9 @@ pub const MODE_RELU: u32 = 2;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LayerDescriptor {
     pub kind: LayerKind,
-    /// Input as the core sees it (fc: `[C*H*W, 1, 1]`).
+    /// The input tensor `[C, H, W]` as stored and streamed (SPEC 8.3 order).
+    pub in_shape: [u32; 3],
+    /// Input as the core sees it (fc: `[C*H*W, 1, 1]`, channels in stream order).
     pub c_in: u32,
     pub h: u32,
     pub w: u32,
@@ -143,6 +146,7 @@ impl LayerDescriptor {
         let band_out_rows = ((band_rows - kernel) / stride + 1).min(ho);
         Ok(LayerDescriptor {
             kind,
+            in_shape: [ci, hi, wi],
             c_in,
             h,
             w: wd,

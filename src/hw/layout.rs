@@ -22,12 +22,13 @@ pub fn act_banks(
     let (r_n, l_n) = (cfg.array.rows, cfg.array.lanes);
     let words = (rows * d.w * d.pixel_words) as usize;
     let mut banks = vec![vec![0u128; words]; r_n as usize];
-    let stream = super::streams::act_stream(d, input, in_bits, first_row..first_row + rows);
+    let beats = super::streams::act_stream(d, cfg, input, in_bits, first_row..first_row + rows);
+    let codes = super::streams::core_codes(d, &beats);
     for row in 0..rows {
         for x in 0..d.w {
             let pixel = row * d.w + x;
             for ch in 0..d.c_in {
-                let code = stream[(pixel * d.c_in + ch) as usize] as u32;
+                let code = codes[(pixel * d.c_in + ch) as usize] as u32;
                 let (chunk, lane) = (ch / l_n, ch % l_n);
                 let (bank, group) = (chunk % r_n, chunk / r_n);
                 for plane in 0..d.planes {

@@ -29,12 +29,17 @@ pub const REGISTERS: &[(&str, u32)] = &[
     ("bwn", 1),
     ("tail_en", 1),
     ("rows_valid", 8),
+    // Activation loader: the streamed tensor (fc layers stream their input as is).
+    ("t_ch", 16),
+    ("t_w", 16),
+    ("fc", 1),
+    ("pixel_words", 16),
     // Controller: the loop nest over row bands, filter tiles and output rows.
     ("bands", 16),
     ("band_out_rows", 16),
     ("h_out", 16),
     ("filter_tiles", 16),
-    ("row_values", 32),
+    ("row_beats", 32),
     ("tile_words", 32),
     ("band_span", 16),
     ("band_iy_step", 16),
@@ -86,11 +91,19 @@ pub fn register_values(d: &LayerDescriptor, cfg: &AccelConfig) -> Vec<u32> {
             "bwn" => d.bwn as u32,
             "tail_en" => (d.tail_lanes != 0) as u32,
             "rows_valid" => d.last_group_rows,
+            "t_ch" => d.in_shape[0],
+            "t_w" => d.in_shape[2],
+            "fc" => (d.kind == super::descriptor::LayerKind::Fc) as u32,
+            "pixel_words" => d.pixel_words,
             "bands" => d.bands,
             "band_out_rows" => d.band_out_rows,
             "h_out" => d.h_out,
             "filter_tiles" => d.filter_tiles,
-            "row_values" => d.w * d.c_in,
+            "row_beats" => {
+                let [c, h, w] = d.in_shape;
+                let rows = if d.kind == super::descriptor::LayerKind::Fc { h } else { 1 };
+                rows * super::streams::beats_per_row(c, w, cfg)
+            }
             "tile_words" => d.steps * cfg.array.rows * cfg.array.cols,
             "band_span" => (d.band_out_rows - 1) * d.stride + d.kernel,
             "band_iy_step" => m16(bo * d.stride as i64),

@@ -1,8 +1,10 @@
 //! The order of data on the core's streams (docs/ARCHITECTURE.md, section 4), as the host
-//! produces and consumes it: activations in HWC order one value per beat, weights in the order
-//! the column banks fill, results in (filter tile, row, x, filter) order.
+//! produces and consumes it: activations one codec block per beat in the codec's stream order
+//! (SPEC 8.3: rows, segments, pixels, blocks), weights in the order the column banks fill,
+//! results in (filter tile, row, x, filter) order.
 
 use super::descriptor::{LayerDescriptor, LayerKind};
+use crate::codec::{segment_blocks, segments, BlockSpan};
 use crate::config::AccelConfig;
 use crate::quant::{QLayer, QOp, QWeights};
 use crate::tensor::Tensor3;
@@ -17,26 +19,88 @@ pub fn act_code(v: i32, bits: u32) -> u8 {
     }
 }
 
-/// Input channel `ch` of the core's view of the input at (y, x): fc layers see the input
-/// flattened in HWC order.
-fn core_input(d: &LayerDescriptor, input: &Tensor3<i32>, ch: usize, y: usize, x: usize) -> i32 {
-    match d.kind {
-        LayerKind::Conv => input.get(ch, y, x),
-        LayerKind::Fc => {
-            let (pix, c) = (ch / input.c, ch % input.c);
-            input.get(c, pix / input.w, pix % input.w)
-        }
+/// One beat of the activation stream: the codes of one codec block (SPEC 8.3), i.e. up to `N`
+/// consecutive channels of one pixel. `pixel` (counted from the first row streamed) and `ch0` say
+/// where the core puts it: fc layers see their whole input as the channels of one pixel, in
+/// stream order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActBeat {
+    pub pixel: u32,
+    pub ch0: u32,
+    pub codes: Vec<u8>,
+}
+
+impl ActBeat {
+    /// The beat as the stream's data word: value `i` in bits `[8i + 7 : 8i]`, lanes past the
+    /// block zero.
+    pub fn word(&self) -> u128 {
+        self.codes.iter().enumerate().fold(0u128, |w, (i, &c)| w | (c as u128) << (8 * i))
     }
 }
 
-/// The activation stream of input rows `rows` (core coordinates): HWC order, one code per value.
-pub fn act_stream(d: &LayerDescriptor, input: &Tensor3<i32>, in_bits: u32, rows: std::ops::Range<u32>) -> Vec<u8> {
+/// Beats of one input row of a `[c, _, w]` tensor in stream order: for each segment of
+/// `array.cols` channels, each pixel, each block of `beat_values` channels (SPEC 8.3's blocks
+/// when the codec is on), as `(x, block)`.
+pub fn row_blocks(c: u32, w: u32, cfg: &AccelConfig) -> Vec<(u32, BlockSpan)> {
+    let (seg, n) = (cfg.array.cols as usize, cfg.beat_values() as usize);
+    let mut v = Vec::new();
+    for s in segments(c as usize, seg) {
+        for x in 0..w {
+            v.extend(segment_blocks(s.clone(), n).map(|b| (x, b)));
+        }
+    }
+    v
+}
+
+/// Beats per input row (the controller's `row_beats` register is this times the rows per core
+/// row: 1 for conv, the tensor's height for fc).
+pub fn beats_per_row(c: u32, w: u32, cfg: &AccelConfig) -> u32 {
+    let (seg, n) = (cfg.array.cols as usize, cfg.beat_values() as usize);
+    let per_pixel: usize = segments(c as usize, seg).map(|s| s.len().div_ceil(n)).sum();
+    per_pixel as u32 * w
+}
+
+/// The tensor position `(c, y, x)` of core channel `ch` of an fc layer: the core numbers its
+/// inputs in stream order (row, segment, pixel, channel of the segment), so the activation
+/// stream fills its channels one after the other.
+pub fn fc_position(d: &LayerDescriptor, cfg: &AccelConfig, ch: u32) -> (u32, u32, u32) {
+    let [c, _, w] = d.in_shape;
+    let s = cfg.array.cols;
+    let (y, rem) = (ch / (w * c), ch % (w * c));
+    // Only the last segment can be shorter than S.
+    let seg = rem / (w * s);
+    let (seg_c0, in_seg) = (seg * s, rem % (w * s));
+    let len = s.min(c - seg_c0);
+    (seg_c0 + in_seg % len, y, in_seg / len)
+}
+
+/// The activation beats of input rows `rows` (core coordinates; for fc the only core row is the
+/// whole input).
+pub fn act_stream(
+    d: &LayerDescriptor,
+    cfg: &AccelConfig,
+    input: &Tensor3<i32>,
+    in_bits: u32,
+    rows: std::ops::Range<u32>,
+) -> Vec<ActBeat> {
+    let [c, h, w] = d.in_shape;
+    let tensor_rows = match d.kind {
+        LayerKind::Conv => rows.clone(),
+        LayerKind::Fc => 0..h,
+    };
+    let blocks = row_blocks(c, w, cfg);
     let mut out = Vec::new();
-    for y in rows {
-        for x in 0..d.w as usize {
-            for ch in 0..d.c_in as usize {
-                out.push(act_code(core_input(d, input, ch, y as usize, x), in_bits));
-            }
+    let mut fc_ch = 0;
+    for (i, y) in tensor_rows.enumerate() {
+        for &(x, b) in &blocks {
+            let codes: Vec<u8> =
+                (0..b.n).map(|j| act_code(input.get(b.ch0 + j, y as usize, x as usize), in_bits)).collect();
+            let (pixel, ch0) = match d.kind {
+                LayerKind::Conv => (i as u32 * w + x, b.ch0 as u32),
+                LayerKind::Fc => (0, fc_ch),
+            };
+            fc_ch += b.n as u32;
+            out.push(ActBeat { pixel, ch0, codes });
         }
     }
     out
@@ -44,7 +108,15 @@ pub fn act_stream(d: &LayerDescriptor, input: &Tensor3<i32>, in_bits: u32, rows:
 
 /// The ±1 weight of filter `f`, core input channel `ch`, tap (ky, kx); fc weights are permuted
 /// from CHW to the HWC flattening the core sees.
-pub fn core_weight(layer: &QLayer, d: &LayerDescriptor, f: usize, ch: usize, ky: usize, kx: usize) -> i8 {
+pub fn core_weight(
+    layer: &QLayer,
+    d: &LayerDescriptor,
+    cfg: &AccelConfig,
+    f: usize,
+    ch: usize,
+    ky: usize,
+    kx: usize,
+) -> i8 {
     let QOp::Weighted(w) = &layer.op else { unreachable!("descriptors exist for weighted layers only") };
     match &w.weights {
         QWeights::Conv { signs } => {
@@ -53,8 +125,8 @@ pub fn core_weight(layer: &QLayer, d: &LayerDescriptor, f: usize, ch: usize, ky:
         }
         QWeights::Fc { signs } => {
             let [c, h, wd] = layer.in_shape;
-            let (pix, cc) = (ch / c, ch % c);
-            let chw = (cc * h + pix / wd) * wd + pix % wd;
+            let (cc, y, x) = fc_position(d, cfg, ch as u32);
+            let chw = (cc as usize * h + y as usize) * wd + x as usize;
             signs[f * c * h * wd + chw]
         }
         _ => unreachable!("the descriptor rejects slbf and penni"),
@@ -83,7 +155,7 @@ pub fn weight_word(
     }
     for l in 0..lanes {
         let ch = (group * rows + r) * lanes + l;
-        if ch < d.c_in && core_weight(layer, d, f as usize, ch as usize, ky as usize, kx as usize) > 0 {
+        if ch < d.c_in && core_weight(layer, d, cfg, f as usize, ch as usize, ky as usize, kx as usize) > 0 {
             word |= 1 << l;
         }
     }
@@ -118,9 +190,22 @@ pub fn band_output_rows(d: &LayerDescriptor, b: u32) -> std::ops::Range<u32> {
     y..(y + d.band_out_rows).min(d.h_out)
 }
 
+/// The codes of the core's view of the streamed rows, indexed `pixel * c_in + ch` (what the
+/// activation buffer holds, before bit-plane packing).
+pub fn core_codes(d: &LayerDescriptor, beats: &[ActBeat]) -> Vec<u8> {
+    let pixels = beats.iter().map(|b| b.pixel + 1).max().unwrap_or(0);
+    let mut v = vec![0u8; (pixels * d.c_in) as usize];
+    for b in beats {
+        for (j, &code) in b.codes.iter().enumerate() {
+            v[(b.pixel * d.c_in + b.ch0) as usize + j] = code;
+        }
+    }
+    v
+}
+
 /// The whole layer's activation stream: each band's input rows in turn.
-pub fn layer_act_stream(d: &LayerDescriptor, input: &Tensor3<i32>, in_bits: u32) -> Vec<u8> {
-    (0..d.bands).flat_map(|b| act_stream(d, input, in_bits, band_input_rows(d, b))).collect()
+pub fn layer_act_stream(d: &LayerDescriptor, cfg: &AccelConfig, input: &Tensor3<i32>, in_bits: u32) -> Vec<ActBeat> {
+    (0..d.bands).flat_map(|b| act_stream(d, cfg, input, in_bits, band_input_rows(d, b))).collect()
 }
 
 /// The whole layer's weight stream: for each band, each filter tile's weights; a layer of one
@@ -206,6 +291,7 @@ mod tests {
         cfg.array.rows = 2;
         cfg.array.cols = 3;
         cfg.array.lanes = 8;
+        cfg.codec.block = 4;
         for case in 0..60 {
             let fc = case % 3 == 0;
             let bits = [1u32, 2, 8][(case / 3) % 3];
@@ -226,7 +312,7 @@ mod tests {
                 .map(|_| if bits == 1 { [1, -1][rng.gen_range(0..2)] } else { rng.gen_range(0..1 << bits) })
                 .collect();
             let input = Tensor3::from_vec(c_in, hw, hw, data);
-            let acts = act_stream(&d, &input, bits, 0..d.h);
+            let acts = core_codes(&d, &act_stream(&d, &cfg, &input, bits, 0..d.h));
             let (rows, cols, lanes) = (cfg.array.rows, cfg.array.cols, cfg.array.lanes);
             let QOp::Weighted(w) = &ql.op else { unreachable!() };
             let want = crate::golden::layer_dots(w, &input);

@@ -49,7 +49,7 @@ fn run_case(cfg: &AccelConfig, seed: u64, bits: u32) {
     let s = ComputeShape::from_config(cfg).unwrap();
     let modules = compute_modules("dut", cfg).unwrap();
 
-    let acts = streams::act_stream(&d, &input, bits, 0..d.h);
+    let acts: Vec<u128> = streams::act_stream(&d, cfg, &input, bits, 0..d.h).iter().map(|b| b.word()).collect();
     let (c_n, a) = (s.array.cols, s.acc);
     let mut tb = String::new();
     writeln!(tb, "module tb;\nreg clock = 0; integer i, t;").unwrap();
@@ -58,7 +58,7 @@ fn run_case(cfg: &AccelConfig, seed: u64, bits: u32) {
     writeln!(
         tb,
         "reg [{}:0] act_data = 0; reg [{}:0] w_data = 0; reg [{}:0] rd_x = 0;",
-        s.act_bits - 1,
+        8 * s.beat - 1,
         s.array.lanes - 1,
         s.x_bits - 1
     )
@@ -67,14 +67,18 @@ fn run_case(cfg: &AccelConfig, seed: u64, bits: u32) {
     writeln!(
         tb,
         "reg [{}:0] amem [0:{}]; reg [{}:0] wmem [0:{}];",
-        s.act_bits - 1,
+        8 * s.beat - 1,
         acts.len() - 1,
         s.array.lanes - 1,
         (d.steps * s.array.rows as u32 * c_n as u32 * d.filter_tiles) as usize - 1
     )
     .unwrap();
-    writeln!(tb, "wire act_ready, w_ready, busy, overflow; wire [15:0] step_y; wire [{}:0] rd_data;", c_n * a - 1)
-        .unwrap();
+    writeln!(
+        tb,
+        "wire act_ready, act_busy, w_ready, busy, overflow; wire [15:0] step_y; wire [{}:0] rd_data;",
+        c_n * a - 1
+    )
+    .unwrap();
     // Any out-of-range bank access during the whole run, not only at read-back.
     writeln!(tb, "reg ovf_seen = 0; always @(posedge clock) if (overflow) ovf_seen <= 1;").unwrap();
     let r0 = SequencerRegs::new(&d, cfg, 0..1, 0);
@@ -89,6 +93,9 @@ fn run_case(cfg: &AccelConfig, seed: u64, bits: u32) {
         ("kernel", d.kernel),
         ("stride", d.stride),
         ("groups", d.groups),
+        ("t_ch", d.in_shape[0]),
+        ("t_w", d.in_shape[2]),
+        ("pixel_words", d.pixel_words),
         ("weight_words", r0.weight_words),
         ("ix0", r0.ix0),
         ("x_step", r0.x_step),
@@ -97,6 +104,7 @@ fn run_case(cfg: &AccelConfig, seed: u64, bits: u32) {
     ];
     let mut conns: Vec<String> = fixed.iter().map(|(p, v)| format!(".{p}(16'd{v})")).collect();
     conns.push(format!(".bwn(1'b{})", d.bwn as u8));
+    conns.push(format!(".fc(1'b{})", (d.kind == cbnn::hw::LayerKind::Fc) as u8));
     conns.push(format!(".tail_en(1'b{})", (d.tail_lanes != 0) as u8));
     conns.push(format!(".rows_valid(8'd{})", d.last_group_rows));
     for p in [
@@ -105,6 +113,7 @@ fn run_case(cfg: &AccelConfig, seed: u64, bits: u32) {
         "act_valid",
         "act_data",
         "act_ready",
+        "act_busy",
         "w_load_start",
         "w_valid",
         "w_data",
@@ -129,7 +138,8 @@ fn run_case(cfg: &AccelConfig, seed: u64, bits: u32) {
     // Activations through the stream (a value is taken at a clock edge with valid and ready).
     writeln!(tb, "load_start = 1; #1 clock = 1; #1 clock = 0; load_start = 0; i = 0;").unwrap();
     writeln!(tb, "while (i < {}) begin act_valid = 1; act_data = amem[i]; #1; if (act_ready) i = i + 1; clock = 1; #1 clock = 0; end", acts.len()).unwrap();
-    writeln!(tb, "act_valid = 0; repeat (10) begin #1 clock = 1; #1 clock = 0; end").unwrap();
+    writeln!(tb, "act_valid = 0; while (act_busy) begin #1 clock = 1; #1 clock = 0; end").unwrap();
+    writeln!(tb, "repeat (3) begin #1 clock = 1; #1 clock = 0; end").unwrap();
     let mut wfile = String::new();
     let mut wi = 0usize;
     for tile in 0..d.filter_tiles {

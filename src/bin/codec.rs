@@ -1,0 +1,276 @@
+//! codec: runs the DCT-CM activation codec (docs/SPEC.md section 8) on activation dumps and says
+//! how much it saves against raw storage and against zero-value compression, at what error.
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use cbnn::codec::report::{analyse, block_shares, sqnr_db, TensorReport};
+use cbnn::codec::{CodecParams, Mode};
+use cbnn::config::AccelConfig;
+use cbnn::fsutil;
+use cbnn::npyio::{self, Elem};
+use cbnn::tensor::Tensor3;
+
+/// Measure the DCT-CM codec on activation tensors (.npy, CHW).
+#[derive(Parser)]
+#[command(name = "codec", version)]
+struct Args {
+    /// An activation tensor (.npy, [C, H, W], uint8; int8 ±1 with --bits 1), or a folder of them.
+    #[arg(long)]
+    input: PathBuf,
+    /// Codec mode (SPEC 8.4): auto picks the cheapest of zero/sparse/raw/dct per block.
+    #[arg(long, default_value = "auto")]
+    mode: Mode,
+    /// Quantisation step of dct coefficients: a power of two in 1..=128 (SPEC 8.5).
+    #[arg(long, default_value_t = 1)]
+    step: u32,
+    /// Low-frequency dct coefficients kept, 1..=N (default N).
+    #[arg(long)]
+    keep: Option<usize>,
+    /// Exp-Golomb order of dct magnitudes, 0..=7.
+    #[arg(long, default_value_t = 2)]
+    eg: u32,
+    /// Bits per activation value, 1..=8 (values must be below 2^bits).
+    #[arg(long, default_value_t = 8)]
+    bits: u32,
+    /// Accelerator config giving the block length N (codec.block) and the segment S (array.cols);
+    /// default: the embedded default config.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Write DIR/NAME.bin (the bitstream) and DIR/NAME.rec.npy (the decoded tensor) per input.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let args: Args = cbnn::cli::parse_args("codec");
+    cbnn::cli::run("codec", || run(args))
+}
+
+fn run(args: Args) -> Result<()> {
+    let cfg = AccelConfig::load_or_default(args.config.as_deref())?;
+    let block = cfg.codec.block as usize;
+    let p = CodecParams {
+        block,
+        mode: args.mode,
+        step: args.step,
+        keep: args.keep.unwrap_or(block),
+        eg_order: args.eg,
+        segment: cfg.array.cols as usize,
+    };
+    p.validate(args.bits).map_err(|e| anyhow::anyhow!("bad codec options: {}", options_named(&e)))?;
+
+    // Read and check every input before writing anything.
+    let inputs = input_files(&args.input)?;
+    let tensors: Vec<(String, Tensor3<i32>)> =
+        inputs.iter().map(|path| Ok((stem(path)?, load_tensor(path, args.bits)?))).collect::<Result<_>>()?;
+    if let Some(dir) = &args.out {
+        fsutil::create_dir(dir)?;
+    }
+
+    let mut reports = Vec::new();
+    for (name, t) in &tensors {
+        let (r, enc, rec) = analyse(name, t, args.bits, &p);
+        if let Some(dir) = &args.out {
+            fsutil::write_atomic(&dir.join(format!("{name}.bin")), &enc.bytes)?;
+            let dtype = if args.bits == 1 { Elem::I8 } else { Elem::U8 };
+            fsutil::write_atomic(&dir.join(format!("{name}.rec.npy")), &npyio::activations_to_npy(&rec, dtype))?;
+        }
+        reports.push(r);
+    }
+    let total = Total::of(&reports);
+    if args.json {
+        let json = serde_json::json!({
+            "params": { "block": p.block, "segment": p.segment, "mode": p.mode, "step": p.step,
+                        "keep": p.keep, "eg_order": p.eg_order, "bits": args.bits },
+            "tensors": reports.iter().map(tensor_json).collect::<Vec<_>>(),
+            "total": total.json(),
+        });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else {
+        print_table(&p, args.bits, &reports, &total);
+        if let Some(dir) = &args.out {
+            println!("wrote {} bitstreams and reconstructions to {}", reports.len(), dir.display());
+        }
+    }
+    Ok(())
+}
+
+/// Rewrites the library's field names ("codec step = 3 ...") as the program's options.
+fn options_named(e: &str) -> String {
+    e.replace("codec step", "--step")
+        .replace("codec keep", "--keep")
+        .replace("codec eg_order", "--eg")
+        .replace("codec mode", "--mode")
+        .replace("activation bits", "--bits")
+}
+
+/// The .npy files to read: the file itself, or a folder's `*.npy` files in name order.
+fn input_files(path: &Path) -> Result<Vec<PathBuf>> {
+    let meta = std::fs::metadata(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .with_context(|| format!("{}: cannot list folder", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "npy") && !is_reconstruction(p))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("{}: no .npy files in this folder", path.display());
+    }
+    Ok(files)
+}
+
+/// `NAME.rec.npy` files are this program's own output; a folder used for both is not re-read.
+fn is_reconstruction(p: &Path) -> bool {
+    p.file_name().is_some_and(|n| n.to_string_lossy().ends_with(".rec.npy"))
+}
+
+fn stem(path: &Path) -> Result<String> {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .with_context(|| format!("{}: not a file name", path.display()))
+}
+
+/// Loads a `[C, H, W]` activation tensor of `bits`-bit values, naming the file in every error.
+fn load_tensor(path: &Path, bits: u32) -> Result<Tensor3<i32>> {
+    let bytes = npyio::read_file(path)?;
+    let elem = if bits == 1 { Elem::I8 } else { Elem::U8 };
+    let at = || format!("{}", path.display());
+    let a = npyio::parse_int(&bytes, elem).with_context(at)?;
+    if a.shape.len() != 3 {
+        let hint = if a.shape.len() == 4 && a.shape[0] == 1 { " (drop the batch dimension)" } else { "" };
+        bail!("{}: expected a [C, H, W] tensor (rank 3), found shape {:?}{hint}", path.display(), a.shape);
+    }
+    let max = (1i64 << bits) - 1;
+    if let Some((i, v)) = a.data.iter().enumerate().find(|(_, &v)| if bits == 1 { v != 1 && v != -1 } else { v > max })
+    {
+        let want = if bits == 1 { "-1 or +1".to_string() } else { format!("at most {max} for --bits {bits}") };
+        bail!("{}: value {v} at flat index {i}: expected {want}", path.display());
+    }
+    let [c, h, w] = [a.shape[0], a.shape[1], a.shape[2]];
+    Ok(Tensor3::from_vec(c, h, w, a.data.into_iter().map(|v| v as i32).collect()))
+}
+
+/// Sums over all tensors; the ratio and SQNR pooled (bytes and energies added), plus the mean of
+/// the per-tensor ratios (the figure papers usually quote).
+struct Total {
+    raw: u64,
+    coded: u64,
+    zvc: u64,
+    signal: f64,
+    error: f64,
+    blocks: [u64; 4],
+    mean_ratio: f64,
+}
+
+impl Total {
+    fn of(reports: &[TensorReport]) -> Total {
+        let mut t = Total { raw: 0, coded: 0, zvc: 0, signal: 0.0, error: 0.0, blocks: [0; 4], mean_ratio: 0.0 };
+        for r in reports {
+            t.raw += r.raw_bytes;
+            t.coded += r.coded_bytes;
+            t.zvc += r.zvc_bytes;
+            t.signal += r.signal_energy;
+            t.error += r.error_energy;
+            for (a, b) in t.blocks.iter_mut().zip(r.blocks) {
+                *a += b;
+            }
+            t.mean_ratio += r.ratio() / reports.len() as f64;
+        }
+        t
+    }
+
+    fn ratio(&self) -> f64 {
+        self.raw as f64 / self.coded.max(1) as f64
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "raw_bytes": self.raw, "coded_bytes": self.coded, "zvc_bytes": self.zvc,
+            "ratio": self.ratio(), "ratio_vs_zvc": self.zvc as f64 / self.coded.max(1) as f64,
+            "mean_ratio": self.mean_ratio,
+            "sqnr_db": sqnr_db(self.signal, self.error), "exact": self.error == 0.0,
+            "block_share": shares_json(&self.blocks),
+        })
+    }
+}
+
+fn shares_json(blocks: &[u64; 4]) -> serde_json::Value {
+    let s = block_shares(blocks);
+    serde_json::json!({ "zero": s[0], "sparse": s[1], "raw": s[2], "dct": s[3] })
+}
+
+fn tensor_json(r: &TensorReport) -> serde_json::Value {
+    serde_json::json!({
+        "name": r.name, "shape": r.shape, "bits": r.bits,
+        "raw_bytes": r.raw_bytes, "coded_bytes": r.coded_bytes, "zvc_bytes": r.zvc_bytes,
+        "ratio": r.ratio(), "ratio_vs_zvc": r.ratio_vs_zvc(),
+        "entropy_bits_per_value": r.entropy_bits, "entropy_bound_ratio": r.entropy_ratio(),
+        "sqnr_db": r.sqnr_db(), "exact": r.sqnr_db().is_none(), "max_abs_error": r.max_abs_error,
+        "blocks": { "zero": r.blocks[0], "sparse": r.blocks[1], "raw": r.blocks[2], "dct": r.blocks[3] },
+        "block_share": shares_json(&r.blocks),
+    })
+}
+
+fn fmt_sqnr(db: Option<f64>) -> String {
+    match db {
+        None => "exact".to_string(),
+        Some(v) => format!("{v:.1}"),
+    }
+}
+
+fn fmt_shares(blocks: &[u64; 4]) -> String {
+    block_shares(blocks).iter().map(|s| format!("{:>5.1}", 100.0 * s)).collect::<Vec<_>>().join(" ")
+}
+
+fn print_table(p: &CodecParams, bits: u32, reports: &[TensorReport], total: &Total) {
+    println!(
+        "codec: mode {} step {} keep {} eg {} | N = {} channels per block, S = {} channels per record, {bits}-bit values",
+        p.mode, p.step, p.keep, p.eg_order, p.block, p.segment
+    );
+    let name_w = reports.iter().map(|r| r.name.len()).max().unwrap_or(0).max(6);
+    println!(
+        "{:<name_w$} {:>14} {:>10} {:>10} {:>7} {:>7} {:>8} {:>8}   block share %: {:>5} {:>5} {:>5} {:>5}",
+        "tensor", "shape", "raw B", "coded B", "ratio", "vs ZVC", "H0 bound", "SQNR dB", "zero", "sparse", "raw", "dct"
+    );
+    for r in reports {
+        let shape = format!("{}x{}x{}", r.shape[0], r.shape[1], r.shape[2]);
+        println!(
+            "{:<name_w$} {:>14} {:>10} {:>10} {:>7.2} {:>7.2} {:>8.2} {:>8}   {:>13} {}",
+            r.name,
+            shape,
+            r.raw_bytes,
+            r.coded_bytes,
+            r.ratio(),
+            r.ratio_vs_zvc(),
+            r.entropy_ratio(),
+            fmt_sqnr(r.sqnr_db()),
+            "",
+            fmt_shares(&r.blocks)
+        );
+    }
+    if reports.len() > 1 {
+        println!(
+            "{:<name_w$} {:>14} {:>10} {:>10} {:>7.2} {:>7.2} {:>8} {:>8}   {:>13} {}",
+            "total",
+            format!("{} tensors", reports.len()),
+            total.raw,
+            total.coded,
+            total.ratio(),
+            total.zvc as f64 / total.coded.max(1) as f64,
+            "",
+            fmt_sqnr(sqnr_db(total.signal, total.error)),
+            "",
+            fmt_shares(&total.blocks)
+        );
+        println!("mean of the per-tensor ratios: {:.2}", total.mean_ratio);
+    }
+}
