@@ -133,13 +133,18 @@ impl AccelConfig {
         }
     }
 
-    /// Range checks of every key; the ranges are what the generator and the formats support.
+    /// Channels per segment of the activation streams and the codec's records (SPEC 8.3): the
+    /// filter tile's `array.cols` channels, which leave the core together.
+    pub fn segment(&self) -> u32 {
+        self.array.cols
+    }
+
     /// Values per beat of the activation stream (docs/ARCHITECTURE.md, section 4): one codec
     /// block of `codec.block` values; with the codec off and `array.cols` not a multiple of the
     /// block, the largest power of two dividing `array.cols` (at most the block), so that beats
     /// never straddle two segments' lane groups in the activation buffer.
     pub fn beat_values(&self) -> u32 {
-        let (n, s) = (self.codec.block, self.array.cols);
+        let (n, s) = (self.codec.block, self.segment());
         if s.is_multiple_of(n) {
             n
         } else {
@@ -147,6 +152,7 @@ impl AccelConfig {
         }
     }
 
+    /// Range checks of every key; the ranges are what the generator and the formats support.
     pub fn validate(&self) -> Result<()> {
         if self.name.is_empty()
             || !self.name.chars().next().unwrap().is_ascii_alphabetic()

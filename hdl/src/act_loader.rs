@@ -164,6 +164,18 @@ impl<const L: usize, const B: usize, const D: usize, const G: usize> Logic for A
     }
 }
 
+/// Statements handing a finished word to the writer: its 8 plane words are `{word}{k}` and its
+/// lane groups `groups`.
+fn load_pend(indent: &str, groups: &str, word: &str) -> String {
+    let mut v = format!(
+        "{indent}pend_valid <= 1'b1; pend_b <= 4'd0; pend_base <= mv_addr; pend_row <= mv_row; pend_groups <= {groups};"
+    );
+    for k in 0..8 {
+        v += &format!("\n{indent}pend${k} <= {word}{k};");
+    }
+    v
+}
+
 /// The loader's Verilog for `l` lanes, `b` values per beat and `g = l / b` lane groups.
 fn verilog_body(l: usize, b: usize, g: usize) -> String {
     let lb = l.trailing_zeros();
@@ -198,6 +210,8 @@ fn verilog_body(l: usize, b: usize, g: usize) -> String {
         let lanes: Vec<String> = (0..b).rev().map(|i| format!("in_data[{}]", 8 * i + k)).collect();
         line(&format!("wire [{}:0] pb{k} = {{{}}} & nmask;", b - 1, lanes.join(", ")));
         line(&format!("wire [{}:0] ins{k} = {{{{{}{{1'b0}}}}, pb{k}}} << l0;", w2 - 1, w2 - b));
+        // The word being filled with this beat's lanes of it merged in.
+        line(&format!("wire [{}:0] merged{k} = (cur_valid ? cur${k} : {l}'d0) | ins{k}[{}:0];", l - 1, l - 1));
     }
     let grp = |base: usize| -> String {
         let parts: Vec<String> =
@@ -243,18 +257,12 @@ fn verilog_body(l: usize, b: usize, g: usize) -> String {
     line("        if (pend_valid) begin\n            if (pend_last) pend_valid <= 1'b0;\n            else pend_b <= pend_b + 4'd1;\n        end");
     // A finished word waiting for the writer (only after a straddling last beat).
     line("        if (cur_done & pend_free) begin");
-    line("            pend_valid <= 1'b1; pend_b <= 4'd0; pend_base <= mv_addr; pend_row <= mv_row; pend_groups <= cur_groups;");
-    for k in 0..8 {
-        line(&format!("            pend${k} <= cur${k};"));
-    }
+    line(&load_pend("            ", "cur_groups", "cur$"));
     line("            cur_valid <= 1'b0; cur_done <= 1'b0;");
     line("        end");
     line("        if (take) begin");
     line("            if (done) begin");
-    line("                pend_valid <= 1'b1; pend_b <= 4'd0; pend_base <= mv_addr; pend_row <= mv_row; pend_groups <= g_lo_w;");
-    for k in 0..8 {
-        line(&format!("                pend${k} <= (cur_valid ? cur${k} : {l}'d0) | ins{k}[{}:0];", l - 1));
-    }
+    line(&load_pend("                ", "g_lo_w", "merged"));
     line("                cur_valid <= spill; cur_done <= spill & end_px; cur_q <= q + 16'd1; cur_pbase <= base_now; cur_groups <= g_hi_w;");
     for k in 0..8 {
         line(&format!("                cur${k} <= ins{k}[{}:{l}];", w2 - 1));
@@ -262,7 +270,7 @@ fn verilog_body(l: usize, b: usize, g: usize) -> String {
     line("            end else begin");
     line("                cur_valid <= 1'b1; cur_q <= q; cur_pbase <= base_now; cur_groups <= g_lo_w;");
     for k in 0..8 {
-        line(&format!("                cur${k} <= (cur_valid ? cur${k} : {l}'d0) | ins{k}[{}:0];", l - 1));
+        line(&format!("                cur${k} <= merged{k};"));
     }
     line("            end");
     // Next stream position: blocks of a segment, then pixels, then segments, then rows.

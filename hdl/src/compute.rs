@@ -78,7 +78,7 @@ impl ComputeShape {
             array: ArrayShape::from_config(cfg),
             acc: cfg.datapath.acc_bits as usize,
             beat: cfg.beat_values() as usize,
-            segment: cfg.array.cols as usize,
+            segment: cfg.segment() as usize,
             act_addr: log2(aw),
             weight_addr: log2(ww),
             x_bits,
@@ -233,14 +233,17 @@ pub(crate) fn delay_chain(m: &mut NetModule, d: &str, name: &str, src: String, w
     cur
 }
 
-/// A buffer bank: written by the loader whose wires start with `writer` (`{writer}_wr_en`, ...),
-/// read at `(enable, address)`, its word and overflow flag on `(data, overflow)`.
+/// A buffer bank: written by the loader whose wires start with `writer` (`{writer}_wr_sel`,
+/// `{writer}_wr_addr`) with the enable and data `write`, read at `(enable, address)`, its word and
+/// overflow flag on `(data, overflow)`.
+#[allow(clippy::too_many_arguments)]
 fn bank_instance(
     m: &mut NetModule,
     module: &str,
     inst: &str,
     id: usize,
     writer: &str,
+    write: (String, String),
     read: (&str, &str),
     out: (&str, &str),
 ) {
@@ -250,10 +253,10 @@ fn bank_instance(
         &[
             ("clock", "clock".into()),
             ("my_id", format!("8'd{id}")),
-            ("wr_en", format!("{writer}_wr_en")),
+            ("wr_en", write.0),
             ("wr_sel", format!("{writer}_wr_sel")),
             ("wr_addr", format!("{writer}_wr_addr")),
-            ("wr_data", format!("{writer}_wr_data")),
+            ("wr_data", write.1),
             ("rd_en", read.0.into()),
             ("rd_addr", read.1.into()),
             ("rd_data", out.0.into()),
@@ -442,21 +445,15 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
             m.wire(&data, s.beat);
             m.wire(&ovf, 1);
             m.assign(&en, &format!("al_wr_en & al_wr_groups[{g}]"));
-            m.instance(
+            bank_instance(
+                &mut m,
                 &n.act_bank,
                 &format!("act_bank_r{r}_g{g}"),
-                &[
-                    ("clock", "clock".into()),
-                    ("my_id", format!("8'd{r}")),
-                    ("wr_en", en),
-                    ("wr_sel", "al_wr_sel".into()),
-                    ("wr_addr", "al_wr_addr".into()),
-                    ("wr_data", slice("al_wr_data", g, s.beat)),
-                    ("rd_en", "s_read".into()),
-                    ("rd_addr", "s_addr".into()),
-                    ("rd_data", data),
-                    ("overflow", ovf.clone()),
-                ],
+                r,
+                "al",
+                (en, slice("al_wr_data", g, s.beat)),
+                ("s_read", "s_addr"),
+                (&data, &ovf),
             );
             overflow.push(ovf);
         }
@@ -487,6 +484,7 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
             &format!("weight_bank_c{c}"),
             c,
             "wl",
+            ("wl_wr_en".into(), "wl_wr_data".into()),
             ("w_rd", "w_addr"),
             (&format!("wbank_c{c}"), &format!("wovf_c{c}")),
         );

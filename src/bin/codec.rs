@@ -6,7 +6,7 @@ use clap::Parser;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use cbnn::codec::report::{analyse, block_shares, sqnr_db, TensorReport};
+use cbnn::codec::report::{analyse, block_shares, ratio, sqnr_db, TensorReport};
 use cbnn::codec::{CodecParams, Mode};
 use cbnn::config::AccelConfig;
 use cbnn::fsutil;
@@ -61,7 +61,7 @@ fn run(args: Args) -> Result<()> {
         step: args.step,
         keep: args.keep.unwrap_or(block),
         eg_order: args.eg,
-        segment: cfg.array.cols as usize,
+        segment: cfg.segment() as usize,
     };
     p.validate(args.bits).map_err(|e| anyhow::anyhow!("bad codec options: {}", options_named(&e)))?;
 
@@ -189,13 +189,17 @@ impl Total {
     }
 
     fn ratio(&self) -> f64 {
-        self.raw as f64 / self.coded.max(1) as f64
+        ratio(self.raw, self.coded)
+    }
+
+    fn ratio_vs_zvc(&self) -> f64 {
+        ratio(self.zvc, self.coded)
     }
 
     fn json(&self) -> serde_json::Value {
         serde_json::json!({
             "raw_bytes": self.raw, "coded_bytes": self.coded, "zvc_bytes": self.zvc,
-            "ratio": self.ratio(), "ratio_vs_zvc": self.zvc as f64 / self.coded.max(1) as f64,
+            "ratio": self.ratio(), "ratio_vs_zvc": self.ratio_vs_zvc(),
             "mean_ratio": self.mean_ratio,
             "sqnr_db": sqnr_db(self.signal, self.error), "exact": self.error == 0.0,
             "block_share": shares_json(&self.blocks),
@@ -265,7 +269,7 @@ fn print_table(p: &CodecParams, bits: u32, reports: &[TensorReport], total: &Tot
             total.raw,
             total.coded,
             total.ratio(),
-            total.zvc as f64 / total.coded.max(1) as f64,
+            total.ratio_vs_zvc(),
             "",
             fmt_sqnr(sqnr_db(total.signal, total.error)),
             "",

@@ -51,7 +51,8 @@ impl TensorReport {
     }
 }
 
-fn ratio(num: u64, den: u64) -> f64 {
+/// `num / den` as a compression ratio (infinite for an empty coded size).
+pub fn ratio(num: u64, den: u64) -> f64 {
     if den == 0 {
         f64::INFINITY
     } else {

@@ -42,7 +42,7 @@ impl ActBeat {
 /// `array.cols` channels, each pixel, each block of `beat_values` channels (SPEC 8.3's blocks
 /// when the codec is on), as `(x, block)`.
 pub fn row_blocks(c: u32, w: u32, cfg: &AccelConfig) -> Vec<(u32, BlockSpan)> {
-    let (seg, n) = (cfg.array.cols as usize, cfg.beat_values() as usize);
+    let (seg, n) = (cfg.segment() as usize, cfg.beat_values() as usize);
     let mut v = Vec::new();
     for s in segments(c as usize, seg) {
         for x in 0..w {
@@ -55,9 +55,7 @@ pub fn row_blocks(c: u32, w: u32, cfg: &AccelConfig) -> Vec<(u32, BlockSpan)> {
 /// Beats per input row (the controller's `row_beats` register is this times the rows per core
 /// row: 1 for conv, the tensor's height for fc).
 pub fn beats_per_row(c: u32, w: u32, cfg: &AccelConfig) -> u32 {
-    let (seg, n) = (cfg.array.cols as usize, cfg.beat_values() as usize);
-    let per_pixel: usize = segments(c as usize, seg).map(|s| s.len().div_ceil(n)).sum();
-    per_pixel as u32 * w
+    row_blocks(c, w, cfg).len() as u32
 }
 
 /// The tensor position `(c, y, x)` of core channel `ch` of an fc layer: the core numbers its
@@ -65,7 +63,7 @@ pub fn beats_per_row(c: u32, w: u32, cfg: &AccelConfig) -> u32 {
 /// stream fills its channels one after the other.
 pub fn fc_position(d: &LayerDescriptor, cfg: &AccelConfig, ch: u32) -> (u32, u32, u32) {
     let [c, _, w] = d.in_shape;
-    let s = cfg.array.cols;
+    let s = cfg.segment();
     let (y, rem) = (ch / (w * c), ch % (w * c));
     // Only the last segment can be shorter than S.
     let seg = rem / (w * s);

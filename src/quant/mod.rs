@@ -106,7 +106,7 @@ fn codec_params(s: &CodecSettings, bits: u32, cfg: &AccelConfig) -> Result<Codec
         bail!("key `dct_keep` = {keep}: expected at most codec.block = {block} of the accelerator config");
     }
     let mode = if cfg.codec.enabled && bits != ACC_BITS { s.mode } else { Mode::Raw };
-    let p = CodecParams { block, mode, step: s.step, keep, eg_order: s.eg_order, segment: cfg.array.cols as usize };
+    let p = CodecParams { block, mode, step: s.step, keep, eg_order: s.eg_order, segment: cfg.segment() as usize };
     if bits != ACC_BITS {
         // The network loader checked each key; this catches any combination it could not see.
         p.validate(bits).map_err(|e| anyhow::anyhow!("codec settings: {e}"))?;
