@@ -9,6 +9,7 @@ pub mod act_loader;
 pub mod array;
 pub mod bank;
 pub mod bitconv;
+pub mod codec;
 pub mod compute;
 pub mod controller;
 pub mod cosim;

@@ -1,0 +1,195 @@
+//! The DCT-CM activation codec in hardware (SPEC section 8): an encoder on the write path and a
+//! decoder on the read path, both one codec block per cycle, both custom Verilog generated here
+//! from the accelerator config (like the activation loader, rust-hdl's simulator does not model
+//! them; their Verilog is co-simulated against `cbnn::codec`).
+//!
+//! This file holds what the two share: the generation-time geometry ([`CodecGeom`]), the layer
+//! parameters as port codes, and Verilog pieces (the decoder's block walker, which knows which
+//! block of which record comes next; constant products as shifts and adds; bit lengths).
+//!
+//! Block mode 4 (golomb: value-domain quantisation, mask, Exp-Golomb values) is generated in both
+//! blocks; its co-simulation joins the others' once the golden codec has the mode.
+
+pub mod decoder;
+pub mod encoder;
+
+#[cfg(test)]
+mod tests;
+
+use cbnn::codec::bits::exp_golomb_len;
+use cbnn::codec::dct::DctMatrix;
+use cbnn::codec::Mode;
+use cbnn::config::AccelConfig;
+
+/// Codes of the `mode` port (a layer's tensor mode, SPEC 8.1).
+pub const MODE_RAW: u32 = 0;
+pub const MODE_SPARSE: u32 = 1;
+pub const MODE_DCT: u32 = 2;
+pub const MODE_AUTO: u32 = 3;
+pub const MODE_GOLOMB: u32 = 4;
+
+/// The `mode` port's code of a tensor mode.
+pub fn mode_code(m: Mode) -> u32 {
+    match m {
+        Mode::Raw => MODE_RAW,
+        Mode::Sparse => MODE_SPARSE,
+        Mode::Dct => MODE_DCT,
+        Mode::Auto => MODE_AUTO,
+    }
+}
+
+/// Block-mode codes inside the blocks: the auto header values of SPEC 8.4 (zero, sparse, raw,
+/// dct), and golomb, which never has a header.
+pub(crate) const BM_ZERO: u32 = 0;
+pub(crate) const BM_SPARSE: u32 = 1;
+pub(crate) const BM_RAW: u32 = 2;
+pub(crate) const BM_DCT: u32 = 3;
+pub(crate) const BM_GOLOMB: u32 = 4;
+
+/// Widths fixed when the codec is generated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CodecGeom {
+    /// `N`: values per block (`codec.block`), one byte lane each.
+    pub block: usize,
+    /// Bytes per beat of the compressed stream (`dram.bytes_per_cycle`).
+    pub port_bytes: usize,
+    /// `S`: channels per segment (`array.cols`, SPEC 8.3).
+    pub segment: usize,
+    /// Longest coded dct coefficient: its Exp-Golomb code plus the sign bit.
+    pub field_bits: usize,
+    /// Longest block: auto header, `N` mask bits and `N` longest fields.
+    pub block_bits: usize,
+}
+
+impl CodecGeom {
+    pub fn new(block: usize, port_bytes: usize, segment: usize) -> Self {
+        assert!(matches!(block, 4 | 8 | 16), "codec block {block}");
+        assert!(port_bytes.is_power_of_two() && port_bytes <= 16, "codec port of {port_bytes} bytes");
+        assert!((1..1 << 16).contains(&segment), "segment {segment}");
+        let field_bits = exp_golomb_len(max_coefficient(block) - 1, 0) as usize + 1;
+        CodecGeom { block, port_bytes, segment, field_bits, block_bits: 2 + block * (1 + field_bits) }
+    }
+
+    pub fn from_config(cfg: &AccelConfig) -> Self {
+        Self::new(cfg.codec.block as usize, cfg.dram.bytes_per_cycle as usize, cfg.segment() as usize)
+    }
+
+    /// Bits of the shift buffer between the byte stream and the block coder: a whole block
+    /// plus one beat, so that a block can always be completed while a beat is pending.
+    /// (The block part is rounded up to whole bytes, so that a padded record always fits.)
+    pub fn buffer_bits(&self) -> usize {
+        self.block_bits.next_multiple_of(8) + 8 * self.port_bytes
+    }
+}
+
+/// The largest magnitude a quantised dct coefficient reaches (step 1, 8-bit values): row `j` of
+/// the matrix against the block that maximises it, for either sign.
+fn max_coefficient(block: usize) -> u64 {
+    let m = DctMatrix::new(block);
+    (0..block)
+        .flat_map(|j| {
+            let (pos, neg): (i64, i64) =
+                (0..block).map(|i| m.get(j, i) as i64).fold(
+                    (0, 0),
+                    |(p, n), t| {
+                        if t > 0 {
+                            (p + t, n)
+                        } else {
+                            (p, n - t)
+                        }
+                    },
+                );
+            // SPEC 8.5 step 2 for the extreme sums, floor division by 64 after adding 32.
+            [((255 * pos + 32) >> 6).unsigned_abs(), ((-255 * neg + 32) >> 6).unsigned_abs()]
+        })
+        .max()
+        .unwrap()
+}
+
+/// A Verilog text under construction, one statement per line.
+#[derive(Default)]
+pub(crate) struct Text(pub String);
+
+impl Text {
+    pub fn line(&mut self, s: impl AsRef<str>) {
+        self.0.push_str(s.as_ref());
+        self.0.push('\n');
+    }
+}
+
+/// The block walker: which block of the stream comes next (SPEC 8.3: per row, segments of `S`
+/// channels, pixels, blocks of `N` channels, the last block of a segment short). Declares
+/// `wk_n16` (the block's value count) and `wk_rec_last` (the block ends its record), and
+/// advances when `step` is high (the block's `seg_c` constant is `S`); `start` rewinds it to the first block of a row.
+pub(crate) fn walker(v: &mut Text, g: &CodecGeom, step: &str) {
+    let n = g.block;
+    v.line("reg [15:0] wk_ch, wk_seg0, wk_x;");
+    v.line("wire [16:0] wk_top = {1'b0, wk_seg0} + {1'b0, seg_c};");
+    v.line("wire [15:0] wk_end = (wk_top > {1'b0, t_ch}) ? t_ch : wk_top[15:0];");
+    v.line("wire [15:0] wk_left = wk_end - wk_ch;");
+    v.line(format!("wire [15:0] wk_n16 = (wk_left > 16'd{n}) ? 16'd{n} : wk_left;"));
+    v.line("wire wk_blk_last = (wk_ch + wk_n16) == wk_end;");
+    v.line("wire wk_rec_last = wk_blk_last & (wk_x == t_w - 16'd1);");
+    v.line("always @(posedge clock) begin");
+    v.line("    if (start) begin wk_ch <= 16'd0; wk_seg0 <= 16'd0; wk_x <= 16'd0; end");
+    v.line(format!("    else if ({step}) begin"));
+    v.line("        if (~wk_blk_last) wk_ch <= wk_ch + wk_n16;");
+    v.line("        else if (wk_x != t_w - 16'd1) begin wk_ch <= wk_seg0; wk_x <= wk_x + 16'd1; end");
+    v.line("        else if (wk_end != t_ch) begin wk_x <= 16'd0; wk_seg0 <= wk_end; wk_ch <= wk_end; end");
+    v.line("        else begin wk_x <= 16'd0; wk_seg0 <= 16'd0; wk_ch <= 16'd0; end");
+    v.line("    end");
+    v.line("end");
+}
+
+/// The layer parameters every block needs: `kmax` (`2^k - 1`, 8 bits) and `hdr_on` (auto blocks
+/// carry headers; auto on 1-bit values is raw, SPEC 8.1).
+pub(crate) fn params(v: &mut Text) {
+    v.line("wire [7:0] kmax = 8'hff >> (4'd8 - bits);");
+    v.line(format!("wire hdr_on = (mode == 3'd{MODE_AUTO}) & (bits != 4'd1);"));
+}
+
+/// `fixed_bm`: the block mode a non-auto tensor mode fixes for every block (1-bit values are
+/// always raw; auto gives raw here and is decided per block by the caller).
+pub(crate) fn fixed_block_mode(v: &mut Text) {
+    v.line(format!(
+        "wire [2:0] fixed_bm = (mode == 3'd{MODE_RAW} || bits == 4'd1) ? 3'd{BM_RAW} : (mode == 3'd{MODE_SPARSE}) ? 3'd{BM_SPARSE} : (mode == 3'd{MODE_DCT}) ? 3'd{BM_DCT} : (mode == 3'd{MODE_GOLOMB}) ? 3'd{BM_GOLOMB} : 3'd{BM_RAW};"
+    ));
+}
+
+/// `x * c` in `w`-bit two's complement as a sum of shifted copies of `x` (a `w`-bit
+/// expression): constant products never become multipliers (DSP blocks) in synthesis.
+pub(crate) fn const_mul(x: &str, c: i32, w: usize) -> String {
+    let m = c.unsigned_abs();
+    if m == 0 {
+        return format!("{w}'d0");
+    }
+    let terms: Vec<String> = (0..32)
+        .filter(|b| m >> b & 1 == 1)
+        .map(|b| if b == 0 { x.to_string() } else { format!("({x} << {b})") })
+        .collect();
+    let sum = terms.join(" + ");
+    if c < 0 {
+        format!("({w}'d0 - ({sum}))")
+    } else {
+        format!("({sum})")
+    }
+}
+
+/// `name(x)`: the bit length of a `w`-bit value (0 for 0) in `out` bits, as a priority chain.
+pub(crate) fn blen_function(v: &mut Text, name: &str, w: usize, out: usize) {
+    v.line(format!("function [{}:0] {name};", out - 1));
+    v.line(format!("    input [{}:0] x;", w - 1));
+    v.line("    begin");
+    let mut e = format!("{out}'d0");
+    for b in 0..w {
+        e = format!("x[{b}] ? {out}'d{} : {e}", b + 1);
+    }
+    v.line(format!("        {name} = {e};"));
+    v.line("    end");
+    v.line("endfunction");
+}
+
+/// Bits needed to hold values up to `x`.
+pub(crate) fn bits_for(x: usize) -> usize {
+    (usize::BITS - x.leading_zeros()) as usize
+}
