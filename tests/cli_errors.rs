@@ -168,6 +168,11 @@ fn codec_settings_out_of_range() {
         &["layer 0", "`codec`", "binary"],
     );
     expect_error(
+        |p| edit_net(p, "output = \"relu\"\nout_bits = 4\nout_scale = 0.05", "output = \"sign\"\ncodec = \"golomb\""),
+        &[],
+        &["layer 0", "`codec`", "binary"],
+    );
+    expect_error(
         |p| edit_net(p, "out_bits = 4", "out_bits = 4\ncodec = \"dct\"\ndct_keep = 9"),
         &[],
         &["`dct_keep` = 9", "codec.block = 8"],
@@ -263,8 +268,23 @@ fn keys_without_effect_are_errors_not_ignored() {
     expect_error(
         |p| edit_net(p, "out_bits = 4", "out_bits = 4\nstep = 4"),
         &[],
-        &["layer 0", "`step`", "\"dct\" or \"auto\""],
+        &["layer 0", "`step`", "\"dct\", \"auto\" or \"golomb\""],
     );
+    // golomb uses step and eg_order but not dct_keep (SPEC 8.1).
+    expect_error(
+        |p| edit_net(p, "out_bits = 4", "out_bits = 4\ncodec = \"golomb\"\nstep = 2\ndct_keep = 4"),
+        &[],
+        &["layer 0", "`dct_keep`", "\"dct\" or \"auto\""],
+    );
+}
+
+#[test]
+fn golomb_layer_runs() {
+    let d = setup();
+    edit_net(d.path(), "out_bits = 4", "out_bits = 4\ncodec = \"golomb\"\nstep = 2\neg_order = 1");
+    let (code, out, err) = golden(d.path(), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("codec=golomb"), "{out}");
 }
 
 #[test]

@@ -91,7 +91,8 @@ fn folder_of_real_tensors_table_json_and_files() {
 fn lossless_modes_reconstruct_exactly() {
     let d = tempfile::tempdir().unwrap();
     let file = real_dir().join("chelsea__stem_relu.npy");
-    for mode in ["raw", "sparse"] {
+    // golomb at the default step 1 is lossless too.
+    for mode in ["raw", "sparse", "golomb"] {
         let (code, json, err) =
             run(&["--input", file.to_str().unwrap(), "--mode", mode, "--json", "--out", mode], d.path());
         assert_eq!(code, 0, "{err}");
@@ -99,6 +100,41 @@ fn lossless_modes_reconstruct_exactly() {
         assert_eq!(v["total"]["exact"], true, "{mode}");
         let rec = load_u8(&d.path().join(mode).join("chelsea__stem_relu.rec.npy"));
         assert_eq!(rec, load_u8(&file), "{mode}");
+    }
+}
+
+/// golomb on the real dumps: the table and JSON count golomb blocks, the files are the
+/// library's, and every reconstructed value is within step/2 (SPEC 8.8).
+#[test]
+fn golomb_mode_on_real_tensors() {
+    let d = tempfile::tempdir().unwrap();
+    let input = real_dir();
+    let (code, table, err) = run(&["--input", input.to_str().unwrap(), "--mode", "golomb", "--step", "4"], d.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(table.contains("mode golomb step 4") && table.contains("golomb"), "{table}");
+    let (code, json, err) = run(
+        &["--input", input.to_str().unwrap(), "--mode", "golomb", "--step", "4", "--eg", "1", "--json", "--out", "o"],
+        d.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["total"]["block_share"]["golomb"], 1.0, "{}", v["total"]);
+    let cfg = AccelConfig::default();
+    let block = cfg.codec.block as usize;
+    let p =
+        CodecParams { block, mode: Mode::Golomb, step: 4, keep: block, eg_order: 1, segment: cfg.segment() as usize };
+    for t in v["tensors"].as_array().unwrap() {
+        let name = t["name"].as_str().unwrap();
+        let x = load_u8(&real_dir().join(format!("{name}.npy")));
+        let bin = std::fs::read(d.path().join("o").join(format!("{name}.bin"))).unwrap();
+        assert_eq!(bin, codec::encode(&x, 8, &p).bytes, "{name}");
+        let rec = load_u8(&d.path().join("o").join(format!("{name}.rec.npy")));
+        assert!(x.data.iter().zip(&rec.data).all(|(a, b)| (a - b).abs() <= 2), "{name}");
+        assert!(t["max_abs_error"].as_u64().unwrap() <= 2, "{name}");
+        assert_eq!(
+            t["blocks"]["golomb"].as_u64().unwrap(),
+            t["blocks"].as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum::<u64>()
+        );
     }
 }
 
@@ -122,6 +158,7 @@ fn bad_input_is_one_line_and_writes_nothing() {
         (&["--input", "x.npy", "--keep", "9"], &["--keep"]),
         (&["--input", "x.npy", "--bits", "4"], &["x.npy", "200", "at most 15"]),
         (&["--input", "x.npy", "--bits", "1"], &["x.npy", "int8"]),
+        (&["--input", "x.npy", "--bits", "1", "--mode", "golomb"], &["--mode", "golomb", "1-bit"]),
         (&["--input", "empty"], &["empty", "no .npy files"]),
     ];
     for (args, needles) in cases {

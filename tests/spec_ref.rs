@@ -129,19 +129,13 @@ fn penni_accumulators_match_independent_implementation() {
 }
 
 fn codec_args(p: &CodecParams, bits: u32) -> Vec<String> {
-    let mode = match p.mode {
-        Mode::Raw => "raw",
-        Mode::Sparse => "sparse",
-        Mode::Dct => "dct",
-        Mode::Auto => "auto",
-    };
     vec![
         "--bits".into(),
         bits.to_string(),
         "--block".into(),
         p.block.to_string(),
         "--mode".into(),
-        mode.into(),
+        p.mode.as_str().into(),
         "--step".into(),
         p.step.to_string(),
         "--keep".into(),
@@ -162,11 +156,12 @@ fn codec_bitstreams_match_independent_implementation() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let mut rng = StdRng::seed_from_u64(15);
-    for case in 0..40 {
+    let mut golomb = 0;
+    for case in 0..50 {
         let bits = if case % 8 == 0 { 1 } else { rng.gen_range(2..=8) };
         let block = [4usize, 8, 16][rng.gen_range(0..3)];
-        let modes = [Mode::Raw, Mode::Sparse, Mode::Dct, Mode::Auto];
-        let mode = if bits == 1 { Mode::Raw } else { modes[rng.gen_range(0..4)] };
+        let mode = if bits == 1 { Mode::Raw } else { Mode::ALL[rng.gen_range(0..Mode::ALL.len())] };
+        golomb += (mode == Mode::Golomb) as usize;
         let p = CodecParams {
             block,
             mode,
@@ -196,6 +191,28 @@ fn codec_bitstreams_match_independent_implementation() {
         let theirs_rec = npyio::parse_activations(&std::fs::read(&rec).unwrap(), bits, shape).unwrap();
         let ours_rec: Tensor3<i32> = codec::reconstruct(&x, bits, &p);
         assert_eq!(theirs_rec, ours_rec, "case {case}: reconstructions differ for {p:?}");
+    }
+    assert!(golomb >= 5, "only {golomb} golomb cases");
+}
+
+/// Both decoders reject a golomb value above the largest a k-bit value quantises to (SPEC 8.8)
+/// and accept the largest one.
+#[test]
+fn golomb_value_limit_matches_independent_implementation() {
+    if !cbnn::tools::python_numpy("spec_ref golomb limit") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // k = 8, step 4, eg 0, N = 4: mask 1000, then EG0(64) (q = 65, too big) or EG0(63) (q = 64).
+    let p = CodecParams { block: 4, mode: Mode::Golomb, step: 4, keep: 4, eg_order: 0, segment: 4 };
+    for (stream, ok) in [([0x80u8, 0x20, 0x80], false), ([0x80, 0x20, 0x00], true)] {
+        assert_eq!(codec::decode(&stream, 4, 1, 1, 8, &p).is_ok(), ok, "{stream:?}");
+        let s = write(&dir.path().join("s.bin"), stream.to_vec());
+        let mut args = vec!["decode".to_string(), "--stream".into(), s, "--shape".into(), "4".into()];
+        args.extend(["1".into(), "1".into(), "--out".into(), dir.path().join("r.npy").display().to_string()]);
+        args.extend(codec_args(&p, 8));
+        let out = Command::new("python3").arg(SCRIPT).args(&args).output().unwrap();
+        assert_eq!(out.status.success(), ok, "{stream:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use cbnn::codec::report::{analyse, block_shares, ratio, sqnr_db, TensorReport};
-use cbnn::codec::{CodecParams, Mode};
+use cbnn::codec::{BlockMode, CodecParams, Mode};
 use cbnn::config::AccelConfig;
 use cbnn::fsutil;
 use cbnn::npyio::{self, Elem};
@@ -20,16 +20,17 @@ struct Args {
     /// An activation tensor (.npy, [C, H, W], uint8; int8 ±1 with --bits 1), or a folder of them.
     #[arg(long)]
     input: PathBuf,
-    /// Codec mode (SPEC 8.4): auto picks the cheapest of zero/sparse/raw/dct per block.
+    /// Codec mode (SPEC 8.4, 8.8): auto picks the cheapest of zero/sparse/raw/dct per block;
+    /// golomb quantises values by --step and codes the non-zero ones (lossless at step 1).
     #[arg(long, default_value = "auto")]
     mode: Mode,
-    /// Quantisation step of dct coefficients: a power of two in 1..=128 (SPEC 8.5).
+    /// Quantisation step of dct coefficients and golomb values: a power of two in 1..=128.
     #[arg(long, default_value_t = 1)]
     step: u32,
     /// Low-frequency dct coefficients kept, 1..=N (default N).
     #[arg(long)]
     keep: Option<usize>,
-    /// Exp-Golomb order of dct magnitudes, 0..=7.
+    /// Exp-Golomb order of dct magnitudes and golomb values, 0..=7.
     #[arg(long, default_value_t = 2)]
     eg: u32,
     /// Bits per activation value, 1..=8 (values must be below 2^bits).
@@ -167,13 +168,13 @@ struct Total {
     zvc: u64,
     signal: f64,
     error: f64,
-    blocks: [u64; 4],
+    blocks: [u64; 5],
     mean_ratio: f64,
 }
 
 impl Total {
     fn of(reports: &[TensorReport]) -> Total {
-        let mut t = Total { raw: 0, coded: 0, zvc: 0, signal: 0.0, error: 0.0, blocks: [0; 4], mean_ratio: 0.0 };
+        let mut t = Total { raw: 0, coded: 0, zvc: 0, signal: 0.0, error: 0.0, blocks: [0; 5], mean_ratio: 0.0 };
         for r in reports {
             t.raw += r.raw_bytes;
             t.coded += r.coded_bytes;
@@ -202,14 +203,14 @@ impl Total {
             "ratio": self.ratio(), "ratio_vs_zvc": self.ratio_vs_zvc(),
             "mean_ratio": self.mean_ratio,
             "sqnr_db": sqnr_db(self.signal, self.error), "exact": self.error == 0.0,
-            "block_share": shares_json(&self.blocks),
+            "block_share": per_mode_json(&block_shares(&self.blocks)),
         })
     }
 }
 
-fn shares_json(blocks: &[u64; 4]) -> serde_json::Value {
-    let s = block_shares(blocks);
-    serde_json::json!({ "zero": s[0], "sparse": s[1], "raw": s[2], "dct": s[3] })
+/// `{"zero": x[0], "sparse": x[1], ...}`: one entry per block mode.
+fn per_mode_json<T: Into<serde_json::Value> + Copy>(x: &[T; 5]) -> serde_json::Value {
+    BlockMode::ALL.iter().map(|m| (m.as_str(), x[m.index()])).collect()
 }
 
 fn tensor_json(r: &TensorReport) -> serde_json::Value {
@@ -219,8 +220,8 @@ fn tensor_json(r: &TensorReport) -> serde_json::Value {
         "ratio": r.ratio(), "ratio_vs_zvc": r.ratio_vs_zvc(),
         "entropy_bits_per_value": r.entropy_bits, "entropy_bound_ratio": r.entropy_ratio(),
         "sqnr_db": r.sqnr_db(), "exact": r.sqnr_db().is_none(), "max_abs_error": r.max_abs_error,
-        "blocks": { "zero": r.blocks[0], "sparse": r.blocks[1], "raw": r.blocks[2], "dct": r.blocks[3] },
-        "block_share": shares_json(&r.blocks),
+        "blocks": per_mode_json(&r.blocks),
+        "block_share": per_mode_json(&block_shares(&r.blocks)),
     })
 }
 
@@ -231,8 +232,8 @@ fn fmt_sqnr(db: Option<f64>) -> String {
     }
 }
 
-fn fmt_shares(blocks: &[u64; 4]) -> String {
-    block_shares(blocks).iter().map(|s| format!("{:>5.1}", 100.0 * s)).collect::<Vec<_>>().join(" ")
+fn fmt_shares(blocks: &[u64; 5]) -> String {
+    block_shares(blocks).iter().map(|s| format!("{:>6.1}", 100.0 * s)).collect::<Vec<_>>().join(" ")
 }
 
 fn print_table(p: &CodecParams, bits: u32, reports: &[TensorReport], total: &Total) {
@@ -242,13 +243,21 @@ fn print_table(p: &CodecParams, bits: u32, reports: &[TensorReport], total: &Tot
     );
     let name_w = reports.iter().map(|r| r.name.len()).max().unwrap_or(0).max(6);
     println!(
-        "{:<name_w$} {:>14} {:>10} {:>10} {:>7} {:>7} {:>8} {:>8}   block share %: {:>5} {:>5} {:>5} {:>5}",
-        "tensor", "shape", "raw B", "coded B", "ratio", "vs ZVC", "H0 bound", "SQNR dB", "zero", "sparse", "raw", "dct"
+        "{:<name_w$} {:>14} {:>10} {:>10} {:>7} {:>7} {:>8} {:>8}   block share %: {}",
+        "tensor",
+        "shape",
+        "raw B",
+        "coded B",
+        "ratio",
+        "vs ZVC",
+        "H0 bound",
+        "SQNR dB",
+        BlockMode::ALL.map(|m| format!("{:>6}", m.as_str())).join(" ")
     );
     for r in reports {
         let shape = format!("{}x{}x{}", r.shape[0], r.shape[1], r.shape[2]);
         println!(
-            "{:<name_w$} {:>14} {:>10} {:>10} {:>7.2} {:>7.2} {:>8.2} {:>8}   {:>13} {}",
+            "{:<name_w$} {:>14} {:>10} {:>10} {:>7.2} {:>7.2} {:>8.2} {:>8}   {:>14} {}",
             r.name,
             shape,
             r.raw_bytes,
@@ -263,7 +272,7 @@ fn print_table(p: &CodecParams, bits: u32, reports: &[TensorReport], total: &Tot
     }
     if reports.len() > 1 {
         println!(
-            "{:<name_w$} {:>14} {:>10} {:>10} {:>7.2} {:>7.2} {:>8} {:>8}   {:>13} {}",
+            "{:<name_w$} {:>14} {:>10} {:>10} {:>7.2} {:>7.2} {:>8} {:>8}   {:>14} {}",
             "total",
             format!("{} tensors", reports.len()),
             total.raw,

@@ -1,30 +1,33 @@
-//! The decoder: bitstream -> tensor (SPEC 8.3, 8.4, 8.5). Every malformed stream is an `Err`,
+//! The decoder: bitstream -> tensor (SPEC 8.3, 8.4, 8.5, 8.8). Every malformed stream is an `Err`,
 //! never a panic: it may come from a simulator or a DRAM dump.
 
 use super::bits::BitReader;
-use super::dct::{reconstruct_coefficients, DctMatrix, MAX_N};
+use super::dct::MAX_N;
 use super::layout::{field_to_value, scatter, segment_blocks, segments};
+use super::plan::Planner;
 use super::{BlockMode, CodecParams};
 use crate::tensor::Tensor3;
 
 /// Decodes a `[c, h, w]` tensor of `bits`-bit values coded with `p`.
 ///
 /// Errors: invalid parameters; a stream that ends early; a sparse block that marks a value
-/// non-zero and then stores 0 (SPEC 8.4 defines the mask as `v[i] != 0`); non-zero row padding
-/// (SPEC 8.2); bytes left after the last record.
+/// non-zero and then stores 0 (SPEC 8.4 defines the mask as `v[i] != 0`); a golomb value larger
+/// than any `k`-bit value quantises to (SPEC 8.8); an over-long Exp-Golomb prefix; non-zero
+/// row padding (SPEC 8.2); bytes left after the last record.
 pub fn decode(bytes: &[u8], c: usize, h: usize, w: usize, bits: u32, p: &CodecParams) -> Result<Tensor3<i32>, String> {
     p.validate(bits)?;
     if c.checked_mul(h).and_then(|ch| ch.checked_mul(w)).is_none() {
         return Err(format!("tensor shape {c}x{h}x{w} is too large"));
     }
-    let fixed = p.fixed_block_mode(bits);
+    let planner = Planner::new(bits, p);
+    let fixed = planner.fixed_mode();
     // Refuse before allocating a tensor a short stream could not describe: every block costs at
-    // least its header (auto), its mask (sparse, dct) or its values (raw).
+    // least its header (auto), its mask (sparse, dct, golomb) or its values (raw).
     let min_block_bits = |n: usize| -> u64 {
         match fixed {
             None => 2,
             Some(BlockMode::Raw) => n as u64 * bits as u64,
-            Some(BlockMode::Sparse) => n as u64,
+            Some(BlockMode::Sparse | BlockMode::Golomb) => n as u64,
             Some(BlockMode::Dct) => p.keep as u64,
             Some(BlockMode::Zero) => 0,
         }
@@ -43,7 +46,6 @@ pub fn decode(bytes: &[u8], c: usize, h: usize, w: usize, bits: u32, p: &CodecPa
         ));
     }
 
-    let m = DctMatrix::new(p.block);
     let mut out = Tensor3::zeros(c, h, w);
     let mut r = BitReader::new(bytes);
     let mut vals = [0i32; MAX_N];
@@ -55,7 +57,7 @@ pub fn decode(bytes: &[u8], c: usize, h: usize, w: usize, bits: u32, p: &CodecPa
                         Some(mode) => mode,
                         None => BlockMode::from_header(r.read_bits(2).map_err(|e| at(y, x, b.ch0, e))? as u32),
                     };
-                    read_block(&mut r, mode, &mut vals[..b.n], bits, p, &m).map_err(|e| at(y, x, b.ch0, e))?;
+                    read_block(&mut r, mode, &mut vals[..b.n], &planner, p).map_err(|e| at(y, x, b.ch0, e))?;
                     scatter(&mut out, y, x, b, &vals[..b.n]);
                 }
             }
@@ -82,17 +84,14 @@ fn read_block(
     r: &mut BitReader,
     mode: BlockMode,
     out: &mut [i32],
-    bits: u32,
+    planner: &Planner,
     p: &CodecParams,
-    m: &DctMatrix,
 ) -> Result<(), String> {
+    let bits = planner.bits();
     match mode {
         BlockMode::Zero => out.fill(0),
         BlockMode::Sparse => {
-            let mut mask = [false; MAX_N];
-            for bit in mask.iter_mut().take(out.len()) {
-                *bit = r.read_bit()?;
-            }
+            let mask = read_mask(r, out.len())?;
             for (i, o) in out.iter_mut().enumerate() {
                 *o = 0;
                 if mask[i] {
@@ -109,21 +108,42 @@ fn read_block(
             }
         }
         BlockMode::Dct => {
-            let mut mask = [false; MAX_N];
-            for bit in mask.iter_mut().take(p.keep) {
-                *bit = r.read_bit()?;
-            }
+            let mask = read_mask(r, p.keep)?;
             let mut q = [0i64; MAX_N];
             for (qj, _) in q.iter_mut().zip(mask).filter(|(_, set)| *set) {
                 // |Xq| - 1 <= 2^40 (bits::MAX_EG_PREFIX), so the magnitude fits an i64 easily.
                 let mag = r.read_exp_golomb(p.eg_order)? as i64 + 1;
                 *qj = if r.read_bit()? { -mag } else { mag };
             }
-            let v = reconstruct_coefficients(m, &q, p.step, bits);
-            out.copy_from_slice(&v[..out.len()]);
+            out.copy_from_slice(&planner.dequantise(mode, &q)[..out.len()]);
+        }
+        BlockMode::Golomb => {
+            let mask = read_mask(r, out.len())?;
+            let (mut q, max) = ([0i64; MAX_N], planner.max_golomb_q());
+            for (i, (qi, _)) in q.iter_mut().zip(mask).enumerate().filter(|(_, (_, set))| *set) {
+                // SPEC 8.8: no k-bit value quantises above `max`, so a larger q is a corrupt
+                // stream; dequantising would hide it by clamping to 2^k - 1.
+                *qi = r.read_exp_golomb(p.eg_order)? as i64 + 1;
+                if *qi > max {
+                    return Err(format!(
+                        "golomb value {i} is {qi}, above {max}, the largest a {bits}-bit value quantises to at step {}",
+                        p.step
+                    ));
+                }
+            }
+            out.copy_from_slice(&planner.dequantise(mode, &q)[..out.len()]);
         }
     }
     Ok(())
+}
+
+/// `n` mask bits (sparse, dct, golomb blocks).
+fn read_mask(r: &mut BitReader, n: usize) -> Result<[bool; MAX_N], String> {
+    let mut mask = [false; MAX_N];
+    for bit in mask.iter_mut().take(n) {
+        *bit = r.read_bit()?;
+    }
+    Ok(mask)
 }
 
 #[cfg(test)]
@@ -174,7 +194,8 @@ mod tests {
         let e = encode(t, bits, p);
         let d = decode(&e.bytes, t.c, t.h, t.w, bits, p)
             .unwrap_or_else(|err| panic!("decode failed for {p:?} bits {bits} {:?}: {err}", t.shape()));
-        let lossless = matches!(p.mode, Mode::Raw | Mode::Sparse) || bits == 1;
+        let lossless =
+            matches!(p.mode, Mode::Raw | Mode::Sparse) || bits == 1 || (p.mode == Mode::Golomb && p.step == 1);
         if lossless {
             assert_eq!(d, *t, "{p:?} bits {bits} must be lossless");
         } else {
@@ -216,6 +237,67 @@ mod tests {
         assert_eq!(d.data, vec![0; 9]);
         // Empty tensors have empty streams.
         assert!(decode(&[], 0, 3, 3, 4, &params(8, Mode::Auto)).unwrap().data.is_empty());
+    }
+
+    #[test]
+    fn golomb_hand_vectors_decode() {
+        // The encoder's hand vectors (encode.rs): step 4 reconstructs q << 2, clamped to 255.
+        let p = CodecParams { step: 4, eg_order: 0, ..params(4, Mode::Golomb) };
+        let d = decode(&[0x74, 0x0C, 0x80, 0x80], 4, 1, 1, 8, &p).unwrap();
+        assert_eq!(d.data, vec![0, 8, 200, 255]);
+        let p1 = CodecParams { eg_order: 1, ..params(4, Mode::Golomb) };
+        assert_eq!(decode(&[0x56, 0x10], 4, 1, 1, 4, &p1).unwrap().data, vec![0, 5, 0, 15]);
+        assert_eq!(decode(&[0x0A, 0x00], 5, 1, 1, 4, &p1).unwrap().data, vec![0, 0, 0, 0, 3]);
+    }
+
+    /// SPEC 8.8: a golomb value above `(2^k - 1 + h) >> t` is an error, the largest one is not;
+    /// so are truncated codes and over-long prefixes.
+    #[test]
+    fn golomb_malformed_blocks_fail() {
+        // k = 8, step 4, eg 0: the largest q is 64. Mask 1000, then EG0(64) = 0000001 000001 (q 65).
+        let p = CodecParams { step: 4, eg_order: 0, ..params(4, Mode::Golomb) };
+        let e = decode(&[0x80, 0x20, 0x80], 4, 1, 1, 8, &p).unwrap_err();
+        assert!(e.contains("golomb value 0 is 65, above 64"), "{e}");
+        assert!(e.contains("row 0, pixel 0, block at channel 0"), "{e}");
+        // EG0(63) = 0000001 000000: q = 64 is legal and decodes to 255 (256 clamped).
+        assert_eq!(decode(&[0x80, 0x20, 0x00], 4, 1, 1, 8, &p).unwrap().data, vec![255, 0, 0, 0]);
+        // k = 2 at step 128: every value quantises to 0, so a set mask bit is already too big.
+        let p = CodecParams { step: 128, eg_order: 0, ..params(4, Mode::Golomb) };
+        let e = decode(&[0x88], 4, 1, 1, 2, &p).unwrap_err();
+        assert!(e.contains("above 0"), "{e}");
+        // Truncated: the hand vector without its last byte, and an Exp-Golomb prefix that never ends.
+        let p = CodecParams { step: 4, eg_order: 0, ..params(4, Mode::Golomb) };
+        let e = decode(&[0x74, 0x0C, 0x80], 4, 1, 1, 8, &p).unwrap_err();
+        assert!(e.contains("ends early"), "{e}");
+        assert!(decode(&[0x80, 0, 0, 0, 0, 0, 0], 4, 1, 1, 8, &p).unwrap_err().contains("prefix"));
+        // Shorter than the masks alone: refused before decoding.
+        let e = decode(&[0x00], 16, 1, 1, 8, &params(8, Mode::Golomb)).unwrap_err();
+        assert!(e.contains("too short"), "{e}");
+        // A trailing byte.
+        assert!(decode(&[0x74, 0x0C, 0x80, 0x80, 0x00], 4, 1, 1, 8, &p).unwrap_err().contains("trailing"));
+        // 1-bit tensors cannot be golomb.
+        assert!(decode(&[0x00], 1, 1, 1, 1, &params(4, Mode::Golomb)).unwrap_err().contains("mode"));
+    }
+
+    /// Step 1 golomb is lossless: random tensors of every k = 2..8, N, channel count (short
+    /// blocks included), data pattern, Exp-Golomb order and segment.
+    #[test]
+    fn golomb_step_1_round_trips_exactly() {
+        let mut rng = StdRng::seed_from_u64(81);
+        for block in [4usize, 8, 16] {
+            for bits in 2..=8u32 {
+                for &c in &CHANNELS {
+                    for pat in Pattern::ALL {
+                        let (h, w) = (rng.gen_range(1..=3), rng.gen_range(1..=3));
+                        let t = random_tensor(&mut rng, c, h, w, bits, pat);
+                        let p = CodecParams { step: 1, ..random_params(&mut rng, block, Mode::Golomb) };
+                        let e = encode(&t, bits, &p);
+                        assert_eq!(decode(&e.bytes, t.c, t.h, t.w, bits, &p).unwrap(), t, "{p:?} bits {bits}");
+                        assert_eq!(reconstruct(&t, bits, &p), t);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

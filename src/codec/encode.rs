@@ -15,8 +15,9 @@ pub struct Encoded {
     /// The length in bytes of each record (one per row and segment), in stream order: what a
     /// DMA engine needs to place or fetch them one by one.
     pub records: Vec<usize>,
-    /// How many blocks used each mode, indexed by [`BlockMode::index`]: zero, sparse, raw, dct.
-    pub block_modes: [u64; 4],
+    /// How many blocks used each mode, indexed by [`BlockMode::index`]: zero, sparse, raw, dct,
+    /// golomb.
+    pub block_modes: [u64; 5],
 }
 
 /// Encodes `t`, whose values are ±1 for `bits = 1` and `0..=2^bits - 1` otherwise.
@@ -37,7 +38,7 @@ pub(crate) fn encode_counting(t: &Tensor3<i32>, bits: u32, p: &CodecParams) -> (
     check_values(t, bits);
     let planner = Planner::new(bits, p);
     let mut w = BitWriter::new();
-    let mut block_modes = [0u64; 4];
+    let mut block_modes = [0u64; 5];
     let mut records = Vec::new();
     let mut unpadded = 0u64;
     let mut buf = [0i32; MAX_N];
@@ -73,7 +74,7 @@ pub(crate) fn encode_counting(t: &Tensor3<i32>, bits: u32, p: &CodecParams) -> (
     (Encoded { bytes: w.into_bytes(), records, block_modes }, unpadded)
 }
 
-/// The payload of one block in the chosen mode (SPEC 8.4 table, 8.5 step 4).
+/// The payload of one block in the chosen mode (SPEC 8.4 table, 8.5 step 4, 8.8).
 fn write_payload(w: &mut BitWriter, v: &[i32], bits: u32, p: &CodecParams, plan: &BlockPlan) {
     match plan.mode {
         BlockMode::Zero => {}
@@ -91,13 +92,23 @@ fn write_payload(w: &mut BitWriter, v: &[i32], bits: u32, p: &CodecParams, plan:
             }
         }
         BlockMode::Dct => {
-            let kept = &plan.coeffs[..p.keep];
+            let kept = &plan.symbols[..p.keep];
             for &q in kept {
                 w.write_bit(q != 0);
             }
             for &q in kept.iter().filter(|&&q| q != 0) {
                 w.write_exp_golomb(q.unsigned_abs() - 1, p.eg_order);
                 w.write_bit(q < 0);
+            }
+        }
+        BlockMode::Golomb => {
+            let q = &plan.symbols[..v.len()];
+            for &qi in q {
+                w.write_bit(qi != 0);
+            }
+            // q >= 0, so there is no sign bit.
+            for &qi in q.iter().filter(|&&qi| qi != 0) {
+                w.write_exp_golomb(qi as u64 - 1, p.eg_order);
             }
         }
     }
@@ -121,21 +132,21 @@ mod tests {
         let t = Tensor3::from_vec(4, 1, 1, vec![0, 5, 0, 15]);
         let e = encode(&t, 4, &params(4, Mode::Sparse));
         assert_eq!(e.bytes, vec![0x55, 0xF0]);
-        assert_eq!(e.block_modes, [0, 1, 0, 0]);
+        assert_eq!(e.block_modes, [0, 1, 0, 0, 0]);
         // Auto picks sparse (12 bits < raw 16 < dct 34) behind header 01:
         // 01 0101 0101 1111 00 -> 0101_0101 0111_1100.
         let e = encode(&t, 4, &params(4, Mode::Auto));
         assert_eq!(e.bytes, vec![0x55, 0x7C]);
-        assert_eq!(e.block_modes, [0, 1, 0, 0]);
+        assert_eq!(e.block_modes, [0, 1, 0, 0, 0]);
         // A dense block in auto is raw behind header 10: 10 0001 1111 0010 1001 + 6 zeros.
         let t = Tensor3::from_vec(4, 1, 1, vec![1, 15, 2, 9]);
         let e = encode(&t, 4, &params(4, Mode::Auto));
         assert_eq!(e.bytes, vec![0x87, 0xCA, 0x40]);
-        assert_eq!(e.block_modes, [0, 0, 1, 0]);
+        assert_eq!(e.block_modes, [0, 0, 1, 0, 0]);
         // An all-zero block in auto is header 00 and nothing else.
         let e = encode(&Tensor3::zeros(4, 1, 1), 4, &params(4, Mode::Auto));
         assert_eq!(e.bytes, vec![0x00]);
-        assert_eq!(e.block_modes, [1, 0, 0, 0]);
+        assert_eq!(e.block_modes, [1, 0, 0, 0, 0]);
     }
 
     #[test]
@@ -146,7 +157,7 @@ mod tests {
         let t = Tensor3::from_vec(4, 1, 1, vec![200; 4]);
         let e = encode(&t, 8, &params(4, Mode::Auto));
         assert_eq!(e.bytes, vec![0xE0, 0x06, 0x46]);
-        assert_eq!(e.block_modes, [0, 0, 0, 1]);
+        assert_eq!(e.block_modes, [0, 0, 0, 1, 0]);
         // In dct mode there is no header: 1000 0000000 1100100011 0 + 2 bits padding.
         let e = encode(&t, 8, &params(4, Mode::Dct));
         assert_eq!(e.bytes, vec![0x80, 0x19, 0x18]);
@@ -159,6 +170,44 @@ mod tests {
     }
 
     #[test]
+    fn golomb_block_exact_bytes() {
+        // k = 8, step 4 (h = 2), eg 0: q = [2 >> 2, 11 >> 2, 202 >> 2, 257 >> 2] = [0, 2, 50, 64].
+        // Mask 0111, EG0(1) = 010, EG0(49) = 00000 110010, EG0(63) = 000000 1000000, 1 bit padding:
+        // 0111_0100 0000_1100 1000_0000 1000_0000.
+        let t = Tensor3::from_vec(4, 1, 1, vec![0, 9, 200, 255]);
+        let p = CodecParams { step: 4, eg_order: 0, ..params(4, Mode::Golomb) };
+        let e = encode(&t, 8, &p);
+        assert_eq!(e.bytes, vec![0x74, 0x0C, 0x80, 0x80]);
+        assert_eq!(e.block_modes, [0, 0, 0, 0, 1]);
+        // Step 1 is lossless, eg 1: [0, 5, 0, 15] -> mask 0101, EG1(4) = 0110, EG1(14) = 00010000.
+        let t = Tensor3::from_vec(4, 1, 1, vec![0, 5, 0, 15]);
+        let p = CodecParams { eg_order: 1, ..params(4, Mode::Golomb) };
+        assert_eq!(encode(&t, 4, &p).bytes, vec![0x56, 0x10]);
+        // C = 5, N = 4: a block of 4 and a short block of 1, each with its own mask (no headers).
+        // [0, 0, 0, 0] -> 0000; [3] -> mask 1, EG1(2) = 0100: 0000_1010 0 + 7 bits padding.
+        let t = Tensor3::from_vec(5, 1, 1, vec![0, 0, 0, 0, 3]);
+        let e = encode(&t, 4, &p);
+        assert_eq!(e.bytes, vec![0x0A, 0x00]);
+        assert_eq!(e.block_modes, [0, 0, 0, 0, 2]);
+    }
+
+    /// All-zero and all-maximum blocks: a zero block is its `n` mask bits; a block of 255s
+    /// quantises to the largest q at every step and costs `n` times its Exp-Golomb code.
+    #[test]
+    fn golomb_extreme_blocks() {
+        for t in 0..=7 {
+            let step = 1u32 << t;
+            let p = CodecParams { step, ..params(8, Mode::Golomb) };
+            let (e, bits) = encode_counting(&Tensor3::zeros(8, 1, 1), 8, &p);
+            assert_eq!((e.bytes, bits), (vec![0x00], 8));
+            let (e, bits) = encode_counting(&Tensor3::from_vec(8, 1, 1, vec![255; 8]), 8, &p);
+            let q = crate::codec::golomb::max_value_q(step, 8) as u64;
+            assert_eq!(bits, 8 + 8 * crate::codec::bits::exp_golomb_len(q - 1, 2) as u64, "step {step}");
+            assert_eq!(e.bytes[0], 0xFF, "all mask bits set");
+        }
+    }
+
+    #[test]
     fn raw_rows_are_padded() {
         // C = 3 (one short block with N = 4), k = 2, H = 2, W = 1: 6 bits + 2 padding per row.
         // Channel-major data: channel c of row y is data[c * 2 + y].
@@ -166,7 +215,7 @@ mod tests {
         let e = encode(&t, 2, &params(4, Mode::Raw));
         // row 0: 01 10 11 00, row 1: 11 00 01 00.
         assert_eq!(e.bytes, vec![0x6C, 0xC4]);
-        assert_eq!(e.block_modes, [0, 0, 2, 0]);
+        assert_eq!(e.block_modes, [0, 0, 2, 0, 0]);
         // Binary: C = 3, H = 1, W = 3; pixels [+,-,+], [+,-,-], [-,+,+] -> 101 100 011 + 7 zeros.
         // CHW data: channel 0 over x is +,+,-; channel 1 -,-,+; channel 2 +,-,+.
         let t = Tensor3::from_vec(3, 1, 3, vec![1, 1, -1, -1, -1, 1, 1, -1, 1]);
@@ -189,7 +238,7 @@ mod tests {
         }
         let e = encode(&t, 8, &params(4, Mode::Raw));
         assert_eq!(e.bytes, vec![10, 11, 12, 13, 14, 20, 21, 22, 23, 24]);
-        assert_eq!(e.block_modes, [0, 0, 4, 0]);
+        assert_eq!(e.block_modes, [0, 0, 4, 0, 0]);
     }
 
     #[test]
@@ -197,7 +246,7 @@ mod tests {
         for (c, h, w) in [(0, 2, 2), (3, 0, 2), (3, 2, 0)] {
             let e = encode(&Tensor3::zeros(c, h, w), 4, &params(8, Mode::Auto));
             assert!(e.bytes.is_empty());
-            assert_eq!(e.block_modes, [0; 4]);
+            assert_eq!(e.block_modes, [0; 5]);
         }
     }
 
@@ -264,7 +313,7 @@ mod tests {
     #[test]
     fn auto_uses_every_mode() {
         let mut rng = StdRng::seed_from_u64(5);
-        let mut total = [0u64; 4];
+        let mut total = [0u64; 5];
         for i in 0..400 {
             let mut case = random_case(&mut rng, Pattern::ALL[i % Pattern::ALL.len()]);
             if case.bits == 1 {
@@ -276,7 +325,8 @@ mod tests {
                 *sum += n;
             }
         }
-        assert!(total.iter().all(|&n| n > 0), "block modes used: {total:?}");
+        // Golomb is not a candidate of auto (SPEC 8.6).
+        assert!(total[..4].iter().all(|&n| n > 0) && total[4] == 0, "block modes used: {total:?}");
     }
 
     #[test]

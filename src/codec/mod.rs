@@ -4,6 +4,7 @@
 //! Layout of this module, one concern per file:
 //! - [`bits`]: MSB-first bit writer/reader and Exp-Golomb codes (SPEC 8.2, 8.5 step 4);
 //! - [`dct`]: the HEVC integer DCT, quantiser and the dct error bound (SPEC 8.5, 8.7);
+//! - [`golomb`]: the value quantiser of golomb blocks and its error bound (SPEC 8.8);
 //! - `layout`: which tensor values form which block, and value <-> bit-field mapping (SPEC 8.3, 8.4);
 //! - `plan`: the one function that prices every block mode and picks one (SPEC 8.6), shared by
 //!   the encoder and by `reconstruct`;
@@ -16,6 +17,7 @@ pub mod bits;
 pub mod dct;
 mod decode;
 mod encode;
+pub mod golomb;
 mod layout;
 mod plan;
 mod reconstruct;
@@ -46,17 +48,28 @@ pub enum Mode {
     Sparse,
     /// Every block dct, no headers (lossy).
     Dct,
-    /// Every block carries a 2-bit header and uses the cheapest mode (SPEC 8.6).
+    /// Every block carries a 2-bit header and uses the cheapest of zero, sparse, raw and dct
+    /// (SPEC 8.6).
     Auto,
+    /// Every block golomb, no headers: values quantised by `step`, mask + Exp-Golomb codes
+    /// (SPEC 8.8); lossless at step 1.
+    Golomb,
 }
 
 impl Mode {
+    /// Every mode, in the order of the enum.
+    pub const ALL: [Mode; 5] = [Mode::Raw, Mode::Sparse, Mode::Dct, Mode::Auto, Mode::Golomb];
+
+    /// The accepted spellings, for messages.
+    pub const NAMES: &'static str = "\"raw\", \"sparse\", \"dct\", \"auto\", \"golomb\"";
+
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Raw => "raw",
             Mode::Sparse => "sparse",
             Mode::Dct => "dct",
             Mode::Auto => "auto",
+            Mode::Golomb => "golomb",
         }
     }
 }
@@ -75,38 +88,67 @@ impl FromStr for Mode {
             "sparse" => Ok(Mode::Sparse),
             "dct" => Ok(Mode::Dct),
             "auto" => Ok(Mode::Auto),
-            _ => Err(format!("unknown codec mode {s:?} (expected one of \"raw\", \"sparse\", \"dct\", \"auto\")")),
+            "golomb" => Ok(Mode::Golomb),
+            _ => Err(format!("unknown codec mode {s:?} (expected one of {})", Mode::NAMES)),
         }
     }
 }
 
-/// Mode of one block. The discriminant is the 2-bit auto header of SPEC 8.4 and the index into
-/// [`Encoded::block_modes`].
+/// Mode of one block. The discriminant is the index into [`Encoded::block_modes`] and, for the
+/// four modes auto chooses from, also the 2-bit auto header of SPEC 8.4. Golomb blocks only occur
+/// in golomb tensors, which have no headers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BlockMode {
     Zero = 0,
     Sparse = 1,
     Raw = 2,
     Dct = 3,
+    Golomb = 4,
 }
 
 impl BlockMode {
-    /// In SPEC 8.6 tie-break order (zero, sparse, raw, dct), which is also header order.
-    pub const ALL: [BlockMode; 4] = [BlockMode::Zero, BlockMode::Sparse, BlockMode::Raw, BlockMode::Dct];
+    /// Every block mode, in [`Encoded::block_modes`] order.
+    pub const ALL: [BlockMode; 5] =
+        [BlockMode::Zero, BlockMode::Sparse, BlockMode::Raw, BlockMode::Dct, BlockMode::Golomb];
+
+    /// The candidates of an auto block, in SPEC 8.6 tie-break order (zero, sparse, raw, dct),
+    /// which is also header order.
+    pub const AUTO: [BlockMode; 4] = [BlockMode::Zero, BlockMode::Sparse, BlockMode::Raw, BlockMode::Dct];
 
     /// The 2-bit header of an auto-mode block (SPEC 8.4).
+    ///
+    /// # Panics
+    /// For [`BlockMode::Golomb`], which auto never chooses (a caller bug).
     pub fn header(self) -> u32 {
+        assert!(self != BlockMode::Golomb, "golomb blocks have no auto header");
         self as u32
     }
 
     /// Inverse of [`BlockMode::header`]; only the low two bits are looked at.
     pub fn from_header(h: u32) -> BlockMode {
-        BlockMode::ALL[(h & 3) as usize]
+        BlockMode::AUTO[(h & 3) as usize]
     }
 
     /// Position in [`Encoded::block_modes`].
     pub fn index(self) -> usize {
         self as usize
+    }
+
+    /// Whether the decoder's values are computed from quantised symbols (dct coefficients,
+    /// golomb values) rather than stored as they are.
+    pub fn is_quantised(self) -> bool {
+        matches!(self, BlockMode::Dct | BlockMode::Golomb)
+    }
+
+    /// Lower-case name, as in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlockMode::Zero => "zero",
+            BlockMode::Sparse => "sparse",
+            BlockMode::Raw => "raw",
+            BlockMode::Dct => "dct",
+            BlockMode::Golomb => "golomb",
+        }
     }
 }
 
@@ -116,11 +158,11 @@ pub struct CodecParams {
     /// `N`: block length in channels, 4, 8 or 16.
     pub block: usize,
     pub mode: Mode,
-    /// Quantisation step of dct coefficients, `2^t` with `0 <= t <= 7`.
+    /// Quantisation step of dct coefficients and golomb values, `2^t` with `0 <= t <= 7`.
     pub step: u32,
     /// Number of low-frequency dct coefficients that may be sent, `1..=block`.
     pub keep: usize,
-    /// Exp-Golomb order of dct coefficient magnitudes, `0..=7`.
+    /// Exp-Golomb order of dct coefficient magnitudes and golomb values, `0..=7`.
     pub eg_order: u32,
     /// `S`: channels per segment (SPEC 8.3), `>= 1`: the stream is cut into one record per
     /// (row, segment), and blocks never cross a segment. The accelerator uses its `array.cols`,
@@ -155,7 +197,7 @@ impl CodecParams {
             errs.push("codec segment = 0 is invalid (must be at least 1 channel)".to_string());
         }
         // SPEC 8.1: binary tensors have nothing to compress except by raw bits.
-        if bits == 1 && matches!(self.mode, Mode::Sparse | Mode::Dct) {
+        if bits == 1 && matches!(self.mode, Mode::Sparse | Mode::Dct | Mode::Golomb) {
             errs.push(format!(
                 "codec mode = {} is not allowed for 1-bit activations (only raw, or auto which means raw)",
                 self.mode
@@ -175,6 +217,7 @@ impl CodecParams {
             Mode::Raw => Some(BlockMode::Raw),
             Mode::Sparse => Some(BlockMode::Sparse),
             Mode::Dct => Some(BlockMode::Dct),
+            Mode::Golomb => Some(BlockMode::Golomb),
             Mode::Auto if bits == 1 => Some(BlockMode::Raw),
             Mode::Auto => None,
         }
@@ -191,12 +234,15 @@ mod tests {
 
     #[test]
     fn mode_parses_and_prints() {
-        for m in [Mode::Raw, Mode::Sparse, Mode::Dct, Mode::Auto] {
+        for m in Mode::ALL {
             assert_eq!(m.as_str().parse::<Mode>().unwrap(), m);
             assert_eq!(m.to_string(), m.as_str());
+            assert!(Mode::NAMES.contains(&format!("\"{m}\"")), "{m} missing from NAMES");
         }
         assert!("Raw".parse::<Mode>().is_err());
         assert!("zero".parse::<Mode>().is_err());
+        let e = "golomb2".parse::<Mode>().unwrap_err();
+        assert!(e.contains("golomb2") && e.contains("\"golomb\""), "{e}");
     }
 
     #[test]
@@ -208,18 +254,33 @@ mod tests {
         let w: W = serde_json::from_str(r#"{"mode":"sparse"}"#).unwrap();
         assert_eq!(w.mode, Mode::Sparse);
         assert_eq!(serde_json::to_string(&W { mode: Mode::Dct }).unwrap(), r#"{"mode":"dct"}"#);
+        let w: W = serde_json::from_str(r#"{"mode":"golomb"}"#).unwrap();
+        assert_eq!(w.mode, Mode::Golomb);
+        assert_eq!(serde_json::to_string(&w).unwrap(), r#"{"mode":"golomb"}"#);
         assert!(serde_json::from_str::<W>(r#"{"mode":"Sparse"}"#).is_err());
     }
 
     #[test]
     fn block_mode_headers() {
-        for (i, m) in BlockMode::ALL.iter().enumerate() {
+        for (i, m) in BlockMode::AUTO.iter().enumerate() {
             assert_eq!(m.header(), i as u32);
-            assert_eq!(m.index(), i);
             assert_eq!(BlockMode::from_header(i as u32), *m);
         }
+        for (i, m) in BlockMode::ALL.iter().enumerate() {
+            assert_eq!(m.index(), i);
+        }
+        assert_eq!(BlockMode::ALL[..4], BlockMode::AUTO);
         assert_eq!(BlockMode::Dct.header(), 0b11);
         assert_eq!(BlockMode::Sparse.header(), 0b01);
+        assert_eq!(BlockMode::Golomb.index(), 4);
+        let names: Vec<&str> = BlockMode::ALL.iter().map(|m| m.as_str()).collect();
+        assert_eq!(names, ["zero", "sparse", "raw", "dct", "golomb"]);
+    }
+
+    #[test]
+    #[should_panic(expected = "no auto header")]
+    fn golomb_has_no_header() {
+        BlockMode::Golomb.header();
     }
 
     #[test]
@@ -228,7 +289,7 @@ mod tests {
             for t in 0..=7 {
                 for keep in 1..=block {
                     for eg in 0..=7 {
-                        for mode in [Mode::Raw, Mode::Sparse, Mode::Dct, Mode::Auto] {
+                        for mode in Mode::ALL {
                             let p = CodecParams { block, mode, step: 1 << t, keep, eg_order: eg, segment: block };
                             for bits in 2..=8 {
                                 assert_eq!(p.validate(bits), Ok(()), "{p:?} bits {bits}");
@@ -264,6 +325,7 @@ mod tests {
             (CodecParams { segment: 0, ..ok_params() }, 4, "segment"),
             (CodecParams { mode: Mode::Sparse, ..ok_params() }, 1, "mode"),
             (CodecParams { mode: Mode::Dct, ..ok_params() }, 1, "mode"),
+            (CodecParams { mode: Mode::Golomb, ..ok_params() }, 1, "mode"),
             (ok_params(), 0, "bits"),
             (ok_params(), 9, "bits"),
         ];
@@ -287,6 +349,7 @@ mod tests {
         assert_eq!(p(Mode::Raw).fixed_block_mode(4), Some(BlockMode::Raw));
         assert_eq!(p(Mode::Sparse).fixed_block_mode(4), Some(BlockMode::Sparse));
         assert_eq!(p(Mode::Dct).fixed_block_mode(4), Some(BlockMode::Dct));
+        assert_eq!(p(Mode::Golomb).fixed_block_mode(4), Some(BlockMode::Golomb));
         assert_eq!(p(Mode::Auto).fixed_block_mode(4), None);
         assert_eq!(p(Mode::Auto).fixed_block_mode(1), Some(BlockMode::Raw));
     }

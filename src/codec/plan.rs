@@ -1,9 +1,12 @@
-//! The single place where a block's mode is chosen and every mode is priced (SPEC 8.4, 8.6).
-//! The encoder writes what [`Planner::plan`] decides and `reconstruct` applies the same
-//! decision, so the two cannot disagree about which blocks are lossy.
+//! The single place where a block's mode is chosen and every mode is priced (SPEC 8.4, 8.6,
+//! 8.8), and where quantised symbols become values again. The encoder writes what
+//! [`Planner::plan`] decides, `reconstruct` applies the same decision, and the decoder and
+//! `reconstruct` both rebuild values with [`Planner::dequantise`], so none of them can disagree
+//! about which blocks are lossy or what they decode to.
 
 use super::bits::exp_golomb_len;
-use super::dct::{quantised_coefficients, DctMatrix, MAX_N};
+use super::dct::{quantised_coefficients, reconstruct_coefficients, DctMatrix, MAX_N};
+use super::golomb::{dequantise_value, max_value_q, quantise_value};
 use super::{BlockMode, CodecParams};
 
 /// The decision for one block.
@@ -12,9 +15,9 @@ pub(crate) struct BlockPlan {
     pub mode: BlockMode,
     /// Payload length in bits, without the 2-bit auto header.
     pub cost: u64,
-    /// The quantised dct coefficients `Xq` (entries `keep..` are 0); meaningful only when
-    /// `mode == BlockMode::Dct`.
-    pub coeffs: [i64; MAX_N],
+    /// The quantised symbols when `mode` is quantised ([`BlockMode::is_quantised`]): the dct
+    /// coefficients `Xq` (entries `keep..` are 0) or the golomb values `q` (entries `n..` are 0).
+    pub symbols: [i64; MAX_N],
 }
 
 /// Per-tensor state for planning blocks: the parameters and the dct matrix, built once.
@@ -32,8 +35,13 @@ impl Planner {
         Planner { bits, params: *params, matrix: DctMatrix::new(params.block), fixed: params.fixed_block_mode(bits) }
     }
 
+    #[cfg(test)]
     pub fn matrix(&self) -> &DctMatrix {
         &self.matrix
+    }
+
+    pub fn bits(&self) -> u32 {
+        self.bits
     }
 
     /// Whether every block starts with a 2-bit header (a real auto tensor, SPEC 8.4).
@@ -41,18 +49,29 @@ impl Planner {
         self.fixed.is_none()
     }
 
+    /// The block mode of every block of a fixed-mode tensor, `None` for auto.
+    pub fn fixed_mode(&self) -> Option<BlockMode> {
+        self.fixed
+    }
+
     /// Mode and payload cost of the block `v` (its `n` values). With a fixed tensor mode that
     /// mode is used; in auto mode every candidate is priced and the cheapest wins, ties going to
-    /// the first of zero, sparse, raw, dct (SPEC 8.6).
+    /// the first of zero, sparse, raw, dct (SPEC 8.6; golomb is not a candidate).
     pub fn plan(&self, v: &[i32]) -> BlockPlan {
         let p = &self.params;
-        let mut coeffs = [0i64; MAX_N];
+        let mut symbols = [0i64; MAX_N];
         let mut price_dct = || {
-            coeffs = quantised_coefficients(&self.matrix, v, p.step, p.keep);
-            dct_cost(&coeffs[..p.keep], p.eg_order)
+            symbols = quantised_coefficients(&self.matrix, v, p.step, p.keep);
+            dct_cost(&symbols[..p.keep], p.eg_order)
         };
         let (mode, cost) = match self.fixed {
             Some(BlockMode::Dct) => (BlockMode::Dct, price_dct()),
+            Some(BlockMode::Golomb) => {
+                for (q, &x) in symbols.iter_mut().zip(v) {
+                    *q = quantise_value(x, p.step);
+                }
+                (BlockMode::Golomb, golomb_cost(&symbols[..v.len()], p.eg_order))
+            }
             Some(BlockMode::Sparse) => (BlockMode::Sparse, sparse_cost(v, self.bits)),
             Some(BlockMode::Raw) => (BlockMode::Raw, raw_cost(v.len(), self.bits)),
             Some(BlockMode::Zero) => unreachable!("zero is never a tensor mode"),
@@ -75,7 +94,26 @@ impl Planner {
                 best.expect("sparse and raw are always candidates")
             }
         };
-        BlockPlan { mode, cost, coeffs }
+        BlockPlan { mode, cost, symbols }
+    }
+
+    /// The values a block of quantised `mode` decodes to (SPEC 8.5 decoding, 8.8), all `N` of
+    /// them; the caller keeps the first `n`.
+    ///
+    /// # Panics
+    /// If `mode` is not quantised (a caller bug: those blocks hold their values as they are).
+    pub fn dequantise(&self, mode: BlockMode, symbols: &[i64; MAX_N]) -> [i32; MAX_N] {
+        let (step, bits) = (self.params.step, self.bits);
+        match mode {
+            BlockMode::Dct => reconstruct_coefficients(&self.matrix, symbols, step, bits),
+            BlockMode::Golomb => symbols.map(|q| dequantise_value(q, step, bits)),
+            _ => unreachable!("{mode:?} blocks are not quantised"),
+        }
+    }
+
+    /// The largest golomb value `q` a valid stream holds (SPEC 8.8); the decoder rejects more.
+    pub fn max_golomb_q(&self) -> i64 {
+        max_value_q(self.params.step, self.bits)
     }
 }
 
@@ -105,6 +143,11 @@ fn dct_cost(kept: &[i64], eg_order: u32) -> u64 {
             .sum::<u64>()
 }
 
+/// Golomb: `n` mask bits, then per non-zero `q` its Exp-Golomb code of `q - 1` (no sign: `q >= 0`).
+fn golomb_cost(q: &[i64], eg_order: u32) -> u64 {
+    q.len() as u64 + q.iter().filter(|&&q| q != 0).map(|&q| exp_golomb_len(q as u64 - 1, eg_order) as u64).sum::<u64>()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +166,30 @@ mod tests {
         // |Xq| - 1 = 19, 16, 9, 14 at order 2: 7, 7, 5, 7 bits, plus a sign bit each.
         assert_eq!(dct_cost(&[20, -17, 10, -15], 2), 4 + 8 + 8 + 6 + 8);
         assert_eq!(dct_cost(&[0, 0, 1], 0), 3 + 2);
+        // q - 1 = 1, 49, 63 at order 0: 3, 11, 13 bits, no sign bits.
+        assert_eq!(golomb_cost(&[0, 2, 50, 64], 0), 4 + 3 + 11 + 13);
+        assert_eq!(golomb_cost(&[0, 0, 0], 3), 3);
+    }
+
+    #[test]
+    fn golomb_is_fixed_never_auto() {
+        let v = [0, 9, 200, 255];
+        let pl = Planner::new(8, &CodecParams { step: 4, eg_order: 0, ..params(Mode::Golomb, 4) });
+        assert!(!pl.has_headers());
+        let p = pl.plan(&v);
+        assert_eq!((p.mode, p.cost), (BlockMode::Golomb, 31));
+        assert_eq!(&p.symbols[..4], &[0, 2, 50, 64]);
+        assert_eq!(&pl.dequantise(BlockMode::Golomb, &p.symbols)[..4], &[0, 8, 200, 255]);
+        assert_eq!(pl.max_golomb_q(), 64);
+        // A short block leaves the symbols past n at 0.
+        let p = pl.plan(&[7, 7]);
+        assert_eq!((p.cost, &p.symbols[..3]), (2 + 3 + 3, &[2, 2, 0][..]));
+        // Auto never picks golomb, even where golomb would be cheaper: at step 1, [0, 0, 0, 1]
+        // is 4 + 1 bits as golomb (EG0(0) = 1) but 4 + 8 bits as sparse, auto's cheapest.
+        let p1 = CodecParams { step: 1, eg_order: 0, ..params(Mode::Golomb, 4) };
+        let auto = Planner::new(8, &CodecParams { mode: Mode::Auto, ..p1 });
+        assert_eq!(Planner::new(8, &p1).plan(&[0, 0, 0, 1]).cost, 5);
+        assert_eq!((auto.plan(&[0, 0, 0, 1]).mode, auto.plan(&[0, 0, 0, 1]).cost), (BlockMode::Sparse, 12));
     }
 
     #[test]
@@ -140,7 +207,7 @@ mod tests {
         let pl8 = Planner::new(8, &params(Mode::Auto, 4));
         let p = pl8.plan(&[200, 200, 200, 200]);
         assert_eq!((p.mode, p.cost), (BlockMode::Dct, 22));
-        assert_eq!(&p.coeffs[..4], &[800, 0, 0, 0]);
+        assert_eq!(&p.symbols[..4], &[800, 0, 0, 0]);
     }
 
     #[test]
@@ -210,7 +277,7 @@ mod tests {
         assert_eq!((p.mode, p.cost), (BlockMode::Sparse, 12));
         let p = Planner::new(4, &params(Mode::Dct, 4)).plan(&v);
         assert_eq!((p.mode, p.cost), (BlockMode::Dct, 34));
-        assert_eq!(&p.coeffs[..4], &[20, -17, 10, -15]);
+        assert_eq!(&p.symbols[..4], &[20, -17, 10, -15]);
         // A fixed sparse tensor uses sparse even for an all-zero block.
         let p = Planner::new(4, &params(Mode::Sparse, 4)).plan(&[0, 0, 0, 0]);
         assert_eq!((p.mode, p.cost), (BlockMode::Sparse, 4));

@@ -1,14 +1,15 @@
 //! What the decoder will output for a tensor, computed block by block without a bitstream:
 //! the golden model uses it to carry the codec's loss forward through a network cheaply.
 
-use super::dct::{reconstruct_coefficients, MAX_N};
+use super::dct::MAX_N;
 use super::layout::{check_values, gather, pixel_blocks, scatter};
 use super::plan::Planner;
-use super::{BlockMode, CodecParams};
+use super::CodecParams;
 use crate::tensor::Tensor3;
 
 /// `decode(encode(t))` without the bitstream. Blocks for which the shared planner picks a
-/// lossless mode keep their values; dct blocks are replaced by their SPEC 8.5 reconstruction.
+/// lossless mode keep their values; dct and golomb blocks are replaced by their SPEC 8.5 / 8.8
+/// reconstruction.
 ///
 /// # Panics
 /// Like [`super::encode`]: on parameters invalid for `bits` or out-of-range values.
@@ -26,10 +27,9 @@ pub fn reconstruct(t: &Tensor3<i32>, bits: u32, p: &CodecParams) -> Tensor3<i32>
             for &b in &blocks {
                 let v = gather(t, y, x, b, &mut buf);
                 let plan = planner.plan(v);
-                if plan.mode == BlockMode::Dct {
-                    let n = v.len();
-                    let r = reconstruct_coefficients(planner.matrix(), &plan.coeffs, p.step, bits);
-                    scatter(&mut out, y, x, b, &r[..n]);
+                if plan.mode.is_quantised() {
+                    let r = planner.dequantise(plan.mode, &plan.symbols);
+                    scatter(&mut out, y, x, b, &r[..v.len()]);
                 }
             }
         }
@@ -43,7 +43,7 @@ mod tests {
     use crate::codec::dct::dct_error_bound;
     use crate::codec::encode::encode;
     use crate::codec::testutil::{random_case, random_params, random_tensor, Pattern, CHANNELS};
-    use crate::codec::Mode;
+    use crate::codec::{BlockMode, Mode};
     use rand::rngs::StdRng;
     use rand::SeedableRng;
 
@@ -109,6 +109,47 @@ mod tests {
             }
         }
         assert!(worst > 1);
+    }
+
+    /// SPEC 8.8 on whole tensors: every value of a golomb tensor is within step/2, for every
+    /// step 2..128, k = 2..8, N, channel count (short blocks) and data pattern, including
+    /// all-zero and all-maximum tensors (exact while step <= 2^k); the decoder gives the same
+    /// values, and the bound is reached.
+    #[test]
+    fn golomb_tensors_within_half_step() {
+        let mut rng = StdRng::seed_from_u64(88);
+        for t in 1..=7 {
+            let step = 1u32 << t;
+            let bound = crate::codec::golomb::golomb_error_bound(step) as i32;
+            let mut worst = 0;
+            for block in [4usize, 8, 16] {
+                for bits in 2..=8u32 {
+                    let top = (1 << bits) - 1;
+                    for &c in &CHANNELS {
+                        let mut tensors: Vec<Tensor3<i32>> =
+                            Pattern::ALL.iter().map(|&pat| random_tensor(&mut rng, c, 2, 2, bits, pat)).collect();
+                        tensors.push(Tensor3::zeros(c, 1, 2));
+                        tensors.push(Tensor3::from_vec(c, 1, 2, vec![top; 2 * c]));
+                        for x in tensors {
+                            let p = CodecParams { step, ..random_params(&mut rng, block, Mode::Golomb) };
+                            let r = reconstruct(&x, bits, &p);
+                            for (a, b) in x.data.iter().zip(&r.data) {
+                                worst = worst.max((a - b).abs());
+                                assert!((a - b).abs() <= bound, "{p:?} bits {bits}: |{a} - {b}| > {bound}");
+                            }
+                            // 0 always survives; the maximum does while step <= 2^k (2^k is then a
+                            // multiple of the step, and q << t >= 2^k is clamped back to 2^k - 1).
+                            if x.data.iter().all(|&v| v == 0 || (v == top && step <= 1 << bits)) {
+                                assert_eq!(r, x, "{p:?} bits {bits}");
+                            }
+                            let e = encode(&x, bits, &p);
+                            assert_eq!(crate::codec::decode(&e.bytes, x.c, x.h, x.w, bits, &p).unwrap(), r);
+                        }
+                    }
+                }
+            }
+            assert_eq!(worst, bound, "step {step}: the bound is reached");
+        }
     }
 
     /// A known block by hand: flat 200s survive a dct round trip exactly, and a 3-channel tail

@@ -25,8 +25,8 @@ pub struct TensorReport {
     pub signal_energy: f64,
     pub error_energy: f64,
     pub max_abs_error: u32,
-    /// Blocks per mode: zero, sparse, raw, dct.
-    pub blocks: [u64; 4],
+    /// Blocks per mode, in [`BlockMode::ALL`] order: zero, sparse, raw, dct, golomb.
+    pub blocks: [u64; 5],
 }
 
 impl TensorReport {
@@ -107,7 +107,7 @@ pub fn analyse(name: &str, t: &Tensor3<i32>, bits: u32, p: &CodecParams) -> (Ten
 }
 
 /// The share of blocks in each mode, in [`BlockMode::ALL`] order.
-pub fn block_shares(blocks: &[u64; 4]) -> [f64; 4] {
+pub fn block_shares(blocks: &[u64; 5]) -> [f64; 5] {
     let total = blocks.iter().sum::<u64>().max(1) as f64;
     BlockMode::ALL.map(|m| blocks[m.index()] as f64 / total)
 }
@@ -133,7 +133,7 @@ mod tests {
         // 16 channels x 2 x 2, half zeros.
         let data: Vec<i32> = (0..64).map(|i| if i % 2 == 0 { 0 } else { (i * 7 % 255) + 1 }).collect();
         let t = Tensor3::from_vec(16, 2, 2, data);
-        for mode in [Mode::Raw, Mode::Sparse] {
+        for mode in [Mode::Raw, Mode::Sparse, Mode::Golomb] {
             let (r, enc, rec) = analyse("t", &t, 8, &params(mode, 1));
             assert_eq!(rec, t);
             assert_eq!(r.sqnr_db(), None);
@@ -159,6 +159,6 @@ mod tests {
         assert_eq!(r.error_energy, err);
         let db = r.sqnr_db().unwrap();
         assert!(db.is_finite() && db > 0.0, "{db}");
-        assert_eq!(block_shares(&r.blocks), [0.0, 0.0, 0.0, 1.0]);
+        assert_eq!(block_shares(&r.blocks), [0.0, 0.0, 0.0, 1.0, 0.0]);
     }
 }

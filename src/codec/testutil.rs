@@ -108,7 +108,7 @@ pub fn modes_for(bits: u32) -> &'static [Mode] {
     if bits == 1 {
         &[Mode::Raw, Mode::Auto]
     } else {
-        &[Mode::Raw, Mode::Sparse, Mode::Dct, Mode::Auto]
+        &[Mode::Raw, Mode::Sparse, Mode::Dct, Mode::Auto, Mode::Golomb]
     }
 }
 

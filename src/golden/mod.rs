@@ -56,3 +56,36 @@ pub fn run(net: &QNet, input: &Tensor3<i32>) -> Vec<Tensor3<i32>> {
     }
     outs
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{golomb::golomb_error_bound, Mode};
+    use crate::config::AccelConfig;
+    use crate::examples::{tiny_input, tiny_network};
+
+    /// On the example network (which uses every codec mode), each layer's output as the next
+    /// layer reads it is the codec's reconstruction of the computed output; the golomb layer
+    /// (pool5, step 2) is lossy there, within step/2.
+    #[test]
+    fn layers_read_the_codec_reconstruction() {
+        let net = tiny_network().unwrap();
+        let q = crate::quant::compile(&net, &AccelConfig::default(), None).unwrap();
+        let x = tiny_input(&net).unwrap();
+        let outs = run(&q, &x);
+        let mut input = stored(&x, q.input.bits, &q.input.codec);
+        let mut golomb_layers = 0;
+        for (l, out) in q.layers.iter().zip(&outs) {
+            let computed = layer_output(l, &input);
+            assert_eq!(*out, stored(&computed, l.out_bits, &l.codec), "{}", l.name);
+            if l.codec.mode == Mode::Golomb {
+                golomb_layers += 1;
+                assert_ne!(*out, computed, "{}: step {} should lose something", l.name, l.codec.step);
+                let bound = golomb_error_bound(l.codec.step) as i32;
+                assert!(out.data.iter().zip(&computed.data).all(|(a, b)| (a - b).abs() <= bound), "{}", l.name);
+            }
+            input = out.clone();
+        }
+        assert_eq!(golomb_layers, 1, "examples/tiny has one golomb layer");
+    }
+}

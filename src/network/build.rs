@@ -95,8 +95,7 @@ fn to_usize(key: &str, v: i64, lo: i64, hi: i64) -> Result<usize> {
 }
 
 fn parse_mode(s: &str) -> Result<Mode> {
-    s.parse::<Mode>()
-        .map_err(|_| anyhow!("key `codec` = {s:?}: expected one of \"raw\", \"sparse\", \"dct\", \"auto\""))
+    s.parse::<Mode>().map_err(|_| anyhow!("key `codec` = {s:?}: expected one of {}", Mode::NAMES))
 }
 
 /// Codec keys shared by [input] and layers; `bits` is the bits of the tensor they store.
@@ -211,13 +210,20 @@ fn build_layer(
             }
         }
     }
-    if !matches!(s.codec.as_deref(), Some("dct") | Some("auto")) {
-        for (k, present) in
-            [("step", s.step.is_some()), ("dct_keep", s.dct_keep.is_some()), ("eg_order", s.eg_order.is_some())]
-        {
-            if present {
-                bail!("key `{k}` is only used by codec = \"dct\" or \"auto\" (remove it or set codec)");
-            }
+    // SPEC 8.1: step and eg_order matter to dct and golomb blocks, dct_keep to dct blocks only.
+    let (quantised, dct) = match s.codec.as_deref() {
+        Some("dct" | "auto") => (true, true),
+        Some("golomb") => (true, false),
+        _ => (false, false),
+    };
+    for (k, present, used) in [
+        ("step", s.step.is_some(), quantised),
+        ("eg_order", s.eg_order.is_some(), quantised),
+        ("dct_keep", s.dct_keep.is_some(), dct),
+    ] {
+        if present && !used {
+            let by = if k == "dct_keep" { "\"dct\" or \"auto\"" } else { "\"dct\", \"auto\" or \"golomb\"" };
+            bail!("key `{k}` is only used by codec = {by} (remove it or set codec)");
         }
     }
     if in_bits == ACC_BITS {

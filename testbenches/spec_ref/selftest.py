@@ -3,8 +3,9 @@
 
 Checks: hand-computed conv (stride 2, padding 1, k-bit and binary), fc and penni examples;
 slbf == conv with stacked weights (SPEC 3.4); conv/penni against a naive per-tap loop with an
-explicit validity test (SPEC 2.2); hand-computed bitstreams; raw/sparse round trips are exact;
-dct/auto reconstructions stay within the SPEC 8.7 bound; truncated streams are rejected;
+explicit validity test (SPEC 2.2); hand-computed bitstreams; raw/sparse/golomb-step-1 round
+trips are exact; dct/auto reconstructions stay within the SPEC 8.7 bound, golomb ones within
+step/2 (SPEC 8.8); truncated streams and too large golomb values are rejected;
 timing of a 64-channel 16x16 3x3 layer.  Exits non-zero on the first failure.
 """
 
@@ -250,7 +251,8 @@ def test_timing():
 
 # ------------------------------------------------------------------------------ codec
 def codec_args(k, N, mode, step=None, keep=None, eg=None):
-    a = ["--bits", k, "--block", N, "--mode", mode]
+    # --segment 4096: one record per row (SPEC 8.3 with S >= C), as the hand streams assume
+    a = ["--bits", k, "--block", N, "--mode", mode, "--segment", 4096]
     if step is not None:
         a += ["--step", step]
     if keep is not None:
@@ -315,6 +317,16 @@ def test_codec_hand():
     b2 = np.array([[1, -1, 1, 1, -1], [-1, -1, -1, -1, 1]], dtype=np.int8).T.reshape(5, 2, 1)
     b2 = np.ascontiguousarray(b2)  # np.save of a Fortran-ordered array writes fortran_order
     check(encode(b2, 1, 4, "raw") == bytes([0xB0, 0x08]), "binary raw two rows")
+    # golomb, k=8, N=4, step 4 (h = 2), eg 0: v = [0, 9, 200, 255] -> q = [0, 2, 50, 64];
+    # mask 0111, EG0(1) = 010, EG0(49) = 00000 110010, EG0(63) = 000000 1000000, 1 bit padding
+    g = np.array([0, 9, 200, 255], dtype=np.uint8).reshape(4, 1, 1)
+    s = encode(g, 8, 4, "golomb", 4, None, 0)
+    check(s == bytes([0x74, 0x0C, 0x80, 0x80]), f"golomb hand stream {s.hex()}")
+    rec = decode(s, (4, 1, 1), 8, 4, "golomb", 4, None, 0)
+    check(rec.ravel().tolist() == [0, 8, 200, 255], "golomb hand decode (256 clamped to 255)")
+    # q = 65 > (255 + 2) >> 2 = 64: mask 1000, EG0(64) = 000000 1000001 -> rejected
+    r = decode(bytes([0x80, 0x20, 0x80]), (4, 1, 1), 8, 4, "golomb", 4, None, 0, expect_ok=False)
+    check(not isinstance(r, np.ndarray) and "golomb value 65" in r.stderr, "golomb q too big")
 
 
 def test_roundtrip_lossless():
@@ -323,10 +335,11 @@ def test_roundtrip_lossless():
             for C in (1, 5, N, 2 * N + 3):
                 shape = (C, int(RNG.integers(1, 4)), int(RNG.integers(1, 4)))
                 x = rand_act(shape, k, zero_frac=0.6)
-                modes = ["raw"] if k == 1 else ["raw", "sparse"]
+                modes = ["raw"] if k == 1 else ["raw", "sparse", "golomb"]
                 for mode in modes:
-                    s = encode(x, k, N, mode)
-                    rec = decode(s, shape, k, N, mode)
+                    step = 1 if mode == "golomb" else None  # golomb is lossless at step 1
+                    s = encode(x, k, N, mode, step)
+                    rec = decode(s, shape, k, N, mode, step)
                     check(rec.dtype == x.dtype and np.array_equal(rec, x),
                           f"{mode} round trip k={k} N={N} C={C}")
 
@@ -364,9 +377,27 @@ def test_dct_bound():
                 check(rec.dtype == np.uint8 and int(rec.max()) <= (1 << k) - 1, "keep<N range")
 
 
+def test_golomb_bound():
+    # SPEC 8.8: |v' - v| <= step/2 for every value, and the bound is reached
+    for k in range(2, 9):
+        for N in (4, 8, 16):
+            for step in (2, 4, 8, 16, 32, 64, 128):
+                shape = (N + 3, 2, 3)
+                x = rand_act(shape, k, 0.3) if RNG.random() < 0.5 else smooth_act(shape, k)
+                eg = int(RNG.integers(0, 8))
+                rec = decode(encode(x, k, N, "golomb", step, None, eg), shape, k, N, "golomb", step, None, eg)
+                err = int(np.max(np.abs(rec.astype(np.int64) - x.astype(np.int64))))
+                check(err <= step // 2, f"golomb k={k} N={N} step={step}: error {err} > {step // 2}")
+    allv = np.arange(256, dtype=np.uint8).reshape(256, 1, 1)
+    for step in (2, 16, 128):
+        rec = decode(encode(allv, 8, 8, "golomb", step), (256, 1, 1), 8, 8, "golomb", step)
+        err = int(np.max(np.abs(rec.astype(np.int64) - allv.astype(np.int64))))
+        check(err == step // 2, f"golomb step {step}: worst error {err} != {step // 2}")
+
+
 def test_truncated():
     for (k, N, mode, step) in [(3, 4, "raw", None), (5, 8, "sparse", None), (8, 8, "dct", 4),
-                               (6, 16, "auto", 2), (1, 4, "raw", None)]:
+                               (6, 16, "auto", 2), (1, 4, "raw", None), (7, 8, "golomb", 4)]:
         shape = (N + 1, 3, 2)
         x = rand_act(shape, k, 0.3)
         s = encode(x, k, N, mode, step)
@@ -381,7 +412,7 @@ def test_truncated():
 def main():
     tests = [test_conv_hand, test_fc_hand, test_conv_random, test_slbf, test_penni_hand,
              test_penni_random, test_acc_errors, test_timing, test_dct_matrix, test_codec_hand,
-             test_roundtrip_lossless, test_dct_bound, test_truncated]
+             test_roundtrip_lossless, test_dct_bound, test_golomb_bound, test_truncated]
     for t in tests:
         t0 = time.time()
         t()

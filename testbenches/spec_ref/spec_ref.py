@@ -9,7 +9,7 @@ Subcommands (all tensors are .npy files):
          [--bits K] [--coef-bits B] [--scale-group G]
          (--weights W.npy | --bank BANK.npy --index IDX.npy | --basis BASIS.npy --coef COEF.npy)
          -> raw signed dot products, int32 [O, H_out, W_out] (fc: [O, 1, 1])      (SPEC 2, 3)
-  encode --input X.npy --bits K --block N --mode raw|sparse|dct|auto
+  encode --input X.npy --bits K --block N --mode raw|sparse|dct|auto|golomb
          --segment S [--step S] [--keep M] [--eg E] --out STREAM.bin                (SPEC 8)
   decode --stream STREAM.bin --shape C H W --bits K --block N --mode ...
          --segment S [--step S] [--keep M] [--eg E] --out REC.npy                   (SPEC 8)
@@ -422,7 +422,7 @@ class CodecParams:
         if segment < 1:
             raise SpecError(f"segment must be at least 1 channel, got {segment}")
         self.S = segment
-        if mode not in ("raw", "sparse", "dct", "auto"):
+        if mode not in ("raw", "sparse", "dct", "auto", "golomb"):
             raise SpecError(f"unknown mode {mode}")
         if k == 1:
             # SPEC 8.1: k = 1: raw only (auto means raw).
@@ -435,7 +435,7 @@ class CodecParams:
         self.eg = 2 if eg is None else eg
         self.step = step
         self.t = None
-        if mode in ("dct", "auto"):
+        if mode in ("dct", "auto", "golomb"):
             if step is None:
                 raise SpecError(f"mode {mode} needs --step (SPEC 8.1 gives no default)")
             self.t = check_step(step)
@@ -570,6 +570,12 @@ def dct_cost(Xq, P):
     return P.keep + sum(eg_length(abs(x) - 1, P.eg) + 1 for x in Xq[:P.keep] if x != 0)
 
 
+def golomb_quantise(x, P):
+    """SPEC 8.8: q = (v + h) >> t with h = step/2, and h = 0 for step = 1."""
+    h = P.step // 2 if P.step > 1 else 0
+    return (x + h) >> P.t
+
+
 def put_block(bw, v, P):
     """One block of SPEC 8.4 (plus 8.6 for auto). v: list of activation values."""
     k, n = P.k, len(v)
@@ -599,6 +605,13 @@ def put_block(bw, v, P):
     elif mode == "raw":
         for x in v:
             bw.put(to_code(x, k), k)
+    elif mode == "golomb":  # SPEC 8.8
+        q = [golomb_quantise(x, P) for x in v]
+        for qi in q:
+            bw.put(1 if qi != 0 else 0, 1)
+        for qi in q:
+            if qi != 0:
+                eg_put(bw, qi - 1, P.eg)  # q > 0: no sign bit
     else:  # dct
         if Xq is None:
             Xq = dct_forward(v, P)
@@ -622,6 +635,19 @@ def get_block(br, n, P):
         return [from_code(br.get(k), k) if mask[i] else 0 for i in range(n)]
     if mode == "raw":
         return [from_code(br.get(k), k) for _ in range(n)]
+    if mode == "golomb":  # SPEC 8.8
+        mask = [br.get(1) for _ in range(n)]
+        top = (1 << k) - 1
+        qmax = golomb_quantise(top, P)  # the largest q any k-bit value gives
+        out = []
+        for i in range(n):
+            q = 0
+            if mask[i]:
+                q = eg_get(br, P.eg) + 1
+                if q > qmax:
+                    raise SpecError(f"golomb value {q} > {qmax} ({br.where})")
+            out.append(min(q << P.t, top))
+        return out
     # dct
     mask = [br.get(1) for _ in range(P.keep)]
     Xq = [0] * P.N
@@ -746,8 +772,8 @@ def build_parser():
     def codec_args(p):
         p.add_argument("--bits", type=int, required=True)
         p.add_argument("--block", type=int, required=True)
-        p.add_argument("--mode", required=True, choices=["raw", "sparse", "dct", "auto"])
-        p.add_argument("--step", type=int, default=None, help="required for dct/auto")
+        p.add_argument("--mode", required=True, choices=["raw", "sparse", "dct", "auto", "golomb"])
+        p.add_argument("--step", type=int, default=None, help="required for dct/auto/golomb")
         p.add_argument("--keep", type=int, default=None, help="default N")
         p.add_argument("--eg", type=int, default=None, help="default 2")
         p.add_argument("--segment", type=int, required=True, help="channels per record (SPEC 8.3)")
