@@ -138,6 +138,46 @@ fn golomb_mode_on_real_tensors() {
     }
 }
 
+/// tools/codec_table.py, which makes the tables of docs/CODEC.md, on the committed dumps: it runs
+/// this program, writes its tables and CSVs, and its figures are the program's.
+#[test]
+fn codec_table_script_on_real_tensors() {
+    if !cbnn::tools::available("codec_table", "python3", &["--version"], "apt-get install python3") {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("python3")
+        .arg(root.join("tools/codec_table.py"))
+        .args(["--no-dumps", "--codec", CODEC, "--data", real_dir().to_str().unwrap(), "--out"])
+        .arg(d.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let md = String::from_utf8_lossy(&out.stdout);
+    for needle in ["| `stem_relu` | 32 |", "| `head_relu` | 1280 |", "| golomb | 4 |", "| auto | 32 |"] {
+        assert!(md.contains(needle), "{needle} missing from\n{md}");
+    }
+    assert_eq!(std::fs::read_to_string(d.path().join("tables.md")).unwrap(), md);
+    // tensors.csv: a header and one row per tensor; its golomb step 4 ratio is the program's.
+    let csv = std::fs::read_to_string(d.path().join("tensors.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 10, "{csv}");
+    let col = rows[0].iter().position(|h| h.starts_with("golomb4_eg") && h.ends_with("_ratio")).unwrap();
+    let eg = rows[0][col].trim_start_matches("golomb4_eg").trim_end_matches("_ratio");
+    let (code, json, err) = run(
+        &["--input", real_dir().to_str().unwrap(), "--mode", "golomb", "--step", "4", "--eg", eg, "--json"],
+        d.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for (row, t) in rows[1..].iter().zip(v["tensors"].as_array().unwrap()) {
+        assert_eq!(row[0], t["name"].as_str().unwrap());
+        let ratio: f64 = row[col].parse().unwrap();
+        assert!((ratio - t["ratio"].as_f64().unwrap()).abs() < 1e-4, "{row:?}");
+    }
+}
+
 /// Each bad input: exit 1, one line on stderr naming what is wrong, no output directory.
 #[test]
 fn bad_input_is_one_line_and_writes_nothing() {

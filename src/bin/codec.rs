@@ -30,7 +30,8 @@ struct Args {
     /// Low-frequency dct coefficients kept, 1..=N (default N).
     #[arg(long)]
     keep: Option<usize>,
-    /// Exp-Golomb order of dct magnitudes and golomb values, 0..=7.
+    /// Exp-Golomb order of dct magnitudes and golomb values, 0..=7 (for golomb about
+    /// 5 - log2(step) is best on real activations, docs/CODEC.md).
     #[arg(long, default_value_t = 2)]
     eg: u32,
     /// Bits per activation value, 1..=8 (values must be below 2^bits).
