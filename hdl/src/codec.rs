@@ -29,16 +29,13 @@ pub const MODE_AUTO: u32 = 3;
 pub const MODE_GOLOMB: u32 = 4;
 
 /// The `mode` port's code of a tensor mode.
-// The golden codec is gaining `Mode::Golomb` in a parallel change; until both have landed the
-// last arm stands for it (replace it by `Mode::Golomb => MODE_GOLOMB` then).
-#[allow(unreachable_patterns)]
 pub fn mode_code(m: Mode) -> u32 {
     match m {
         Mode::Raw => MODE_RAW,
         Mode::Sparse => MODE_SPARSE,
         Mode::Dct => MODE_DCT,
         Mode::Auto => MODE_AUTO,
-        _ => MODE_GOLOMB,
+        Mode::Golomb => MODE_GOLOMB,
     }
 }
 

@@ -37,6 +37,9 @@ fn settings(bits: u32, n: usize) -> Vec<(Mode, u32, usize, u32)> {
         (Mode::Auto, 1, n, 2),
         (Mode::Auto, 16, n, 2),
         (Mode::Auto, 32, 3, 1),
+        (Mode::Golomb, 1, n, 5),
+        (Mode::Golomb, 4, n, 3),
+        (Mode::Golomb, 8, n, 0),
     ]
 }
 
