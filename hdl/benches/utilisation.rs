@@ -54,7 +54,7 @@ fn main() {
             .map(|_| if c.bits == 1 { [1, -1][rng.gen_range(0..2)] } else { rng.gen_range(0..1 << c.bits) })
             .collect();
         let input = Tensor3::from_vec(c.c_in, c.hw, c.hw, data);
-        let case = LayerCase { layer: &q.layers[0], input: &input };
+        let case = LayerCase::new(&q.layers[0], &input);
         let Some(runs) = run_layers(&cfg, &[case], Traffic::Free).expect("co-simulation runs") else {
             eprintln!(
                 "utilisation: Icarus Verilog (iverilog) is needed; install it (Debian: apt-get install iverilog)"

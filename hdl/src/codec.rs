@@ -6,9 +6,6 @@
 //! This file holds what the two share: the generation-time geometry ([`CodecGeom`]), the layer
 //! parameters as port codes, and Verilog pieces (the decoder's block walker, which knows which
 //! block of which record comes next; constant products as shifts and adds; bit lengths).
-//!
-//! Block mode 4 (golomb: value-domain quantisation, mask, Exp-Golomb values) is generated in both
-//! blocks; its co-simulation joins the others' once the golden codec has the mode.
 
 pub mod decoder;
 pub mod encoder;
@@ -18,26 +15,13 @@ mod tests;
 
 use cbnn::codec::bits::exp_golomb_len;
 use cbnn::codec::dct::DctMatrix;
-use cbnn::codec::Mode;
 use cbnn::config::AccelConfig;
 
-/// Codes of the `mode` port (a layer's tensor mode, SPEC 8.1).
-pub const MODE_RAW: u32 = 0;
-pub const MODE_SPARSE: u32 = 1;
-pub const MODE_DCT: u32 = 2;
-pub const MODE_AUTO: u32 = 3;
-pub const MODE_GOLOMB: u32 = 4;
-
-/// The `mode` port's code of a tensor mode.
-pub fn mode_code(m: Mode) -> u32 {
-    match m {
-        Mode::Raw => MODE_RAW,
-        Mode::Sparse => MODE_SPARSE,
-        Mode::Dct => MODE_DCT,
-        Mode::Auto => MODE_AUTO,
-        Mode::Golomb => MODE_GOLOMB,
-    }
-}
+/// Codes of the `mode` port (a layer's tensor mode, SPEC 8.1), defined with the register map.
+pub use cbnn::hw::descriptor::{
+    codec_mode_code as mode_code, CODEC_AUTO as MODE_AUTO, CODEC_DCT as MODE_DCT, CODEC_GOLOMB as MODE_GOLOMB,
+    CODEC_RAW as MODE_RAW, CODEC_SPARSE as MODE_SPARSE,
+};
 
 /// Block-mode codes inside the blocks: the auto header values of SPEC 8.4 (zero, sparse, raw,
 /// dct), and golomb, which never has a header.
@@ -193,4 +177,31 @@ pub(crate) fn blen_function(v: &mut Text, name: &str, w: usize, out: usize) {
 /// Bits needed to hold values up to `x`.
 pub(crate) fn bits_for(x: usize) -> usize {
     (usize::BITS - x.leading_zeros()) as usize
+}
+
+fn pair<const D: usize, const PD: usize>(d: &str, g: CodecGeom) -> Vec<crate::verilog::Module> {
+    let mut v = crate::verilog::emit_block(encoder::CodecEncoder::<D, PD>::new(), &format!("{d}_encoder"));
+    v.extend(crate::verilog::emit_block(decoder::CodecDecoder::<D, PD>::new(g), &format!("{d}_decoder")));
+    v
+}
+
+/// `pair::<8N, 8P>` for the runtime (N, P): rust-hdl widths are Rust types, so every
+/// supported pair is listed.
+macro_rules! by_geometry {
+    ($n:expr, $p:expr, $d:expr, $g:expr; $( ($N:literal, $P:literal, $D:literal, $PD:literal) ),* ) => {
+        match ($n, $p) { $( ($N, $P) => Some(pair::<$D, $PD>($d, $g)), )* _ => None }
+    };
+}
+
+/// The encoder (`{d}_encoder`) and decoder (`{d}_decoder`) of the core generated from `cfg`.
+pub fn codec_modules(d: &str, cfg: &AccelConfig) -> anyhow::Result<Vec<crate::verilog::Module>> {
+    let g = CodecGeom::from_config(cfg);
+    by_geometry!(g.block, g.port_bytes, d, g;
+        (4, 1, 32, 8), (4, 2, 32, 16), (4, 4, 32, 32), (4, 8, 32, 64), (4, 16, 32, 128),
+        (8, 1, 64, 8), (8, 2, 64, 16), (8, 4, 64, 32), (8, 8, 64, 64), (8, 16, 64, 128),
+        (16, 1, 128, 8), (16, 2, 128, 16), (16, 4, 128, 32), (16, 8, 128, 64), (16, 16, 128, 128)
+    )
+    .ok_or_else(|| {
+        anyhow::anyhow!("codec.block = {} with dram.bytes_per_cycle = {} has no generated codec", g.block, g.port_bytes)
+    })
 }

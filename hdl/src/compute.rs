@@ -444,7 +444,9 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
             m.wire(&en, 1);
             m.wire(&data, s.beat);
             m.wire(&ovf, 1);
-            m.assign(&en, &format!("al_wr_en & al_wr_groups[{g}]"));
+            // One lane group (L = beat) makes the select a scalar wire.
+            let sel = if g_n == 1 { "al_wr_groups".to_string() } else { format!("al_wr_groups[{g}]") };
+            m.assign(&en, &format!("al_wr_en & {sel}"));
             bank_instance(
                 &mut m,
                 &n.act_bank,

@@ -9,6 +9,9 @@ use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
 
 use crate::flow;
+use dram::DramPlan;
+
+mod dram;
 use crate::top::{core_modules, TopShape};
 use crate::verilog::Module;
 use cbnn::config::AccelConfig;
@@ -29,7 +32,15 @@ pub enum Traffic {
 /// One layer's result on the RTL.
 #[derive(Clone, Debug)]
 pub struct LayerRun {
+    /// The output tensor as the next layer reads it: the result stream's values, or with the
+    /// codec the decoded records the core wrote.
     pub output: Tensor3<i32>,
+    /// With the codec, for k-bit and sign outputs: the bitstream of the records the core wrote
+    /// (placed in stream order), which must equal the golden encoder's.
+    pub coded: Option<Vec<u8>>,
+    /// The codec's byte counters at the end of the layer: bytes read and written (0 without).
+    pub bytes_in: u64,
+    pub bytes_out: u64,
     /// Clock cycles from the `start` edge to the first cycle with `busy` low.
     pub cycles: u64,
     /// Of these, the cycles spent computing output rows (controller phase `ROWS`): the layer's
@@ -39,33 +50,91 @@ pub struct LayerRun {
     pub error: bool,
 }
 
-/// A layer with its input tensor (integers of `layer.in_bits`).
+/// Where a layer's input comes from.
+#[derive(Clone, Copy)]
+pub enum Source<'a> {
+    /// A tensor of integers of `layer.in_bits`, given by the host (with the codec: stored with
+    /// the layer's input codec first).
+    Tensor(&'a Tensor3<i32>),
+    /// With the codec: the records the previous case wrote in this simulation.
+    Previous,
+}
+
+/// A layer and its input.
 pub struct LayerCase<'a> {
     pub layer: &'a QLayer,
-    pub input: &'a Tensor3<i32>,
+    pub input: Source<'a>,
+}
+
+impl<'a> LayerCase<'a> {
+    pub fn new(layer: &'a QLayer, input: &'a Tensor3<i32>) -> Self {
+        LayerCase { layer, input: Source::Tensor(input) }
+    }
+
+    /// A layer reading the previous case's output from the testbench's DRAM (codec only).
+    pub fn chained(layer: &'a QLayer) -> Self {
+        LayerCase { layer, input: Source::Previous }
+    }
 }
 
 fn hex_lines<T: std::fmt::LowerHex>(v: &[T]) -> String {
     v.iter().map(|x| format!("{x:x}\n")).collect()
 }
 
-/// Builds the testbench; returns it with the contents of its data files.
+/// A testbench and the data files it reads (name, contents).
+struct Bench {
+    text: String,
+    files: Vec<(&'static str, String)>,
+    dram: Option<DramPlan>,
+}
+
+/// The per-cycle body of a layer's loop for the activation stream: host-fed values, or record
+/// beats fetched from the DRAM model's slots (`P`-byte beats, the last one short).
+fn act_feed(codec: Option<usize>, gate: &str) -> (String, String) {
+    match codec {
+        None => (
+            format!("act_valid = (ai < ae) && {gate}; act_data = amem[ai];"),
+            "if (act_valid && act_ready) ai = ai + 1;".into(),
+        ),
+        Some(p) => (
+            format!(
+                "act_valid = (ai < ae) && {gate}; act_data = 0; act_nbytes = 0; act_last = 0;\n\
+                 \x20 if (ai < ae) begin\n\
+                 \x20   rs = rlist[ai]; rl = rlen[rs];\n\
+                 \x20   for (j = 0; j < {p}; j = j + 1) if (ro + j < rl) act_data[8*j +: 8] = dram[rs*SLOT + ro + j];\n\
+                 \x20   act_nbytes = (rl - ro > {p}) ? {p} : rl - ro; act_last = (ro + {p} >= rl);\n\
+                 \x20 end"
+            ),
+            format!(
+                "if (act_valid && act_ready) begin if (act_last) begin ai = ai + 1; ro = 0; end else ro = ro + {p}; end"
+            ),
+        ),
+    }
+}
+
+/// Builds the testbench.
 fn testbench(
     cfg: &AccelConfig,
     s: &TopShape,
     top_ports: &[crate::manifest::Port],
     cases: &[LayerCase],
     traffic: Traffic,
-) -> Result<(String, String, String)> {
+) -> Result<Bench> {
     let top = &cfg.name;
     let (lanes, act_bits) = (s.compute.array.lanes, 8 * s.compute.beat);
     let out_w = s.out_lanes * s.out_lane_bits;
+    let codec = s.codec_port_bytes;
+    let dram = match codec {
+        Some(_) => Some(DramPlan::new(cfg, cases)?),
+        None => None,
+    };
     let (mut acts, mut weights) = (Vec::<u128>::new(), Vec::<u128>::new());
     let mut body = String::new();
     let (seed, gate) = match traffic {
         Traffic::Free => (1, "1'b1".to_string()),
         Traffic::Random(seed) => (seed, "(($random(seed) & 3) != 0)".to_string()),
     };
+    let (feed, take) = act_feed(codec, &gate);
     for (i, case) in cases.iter().enumerate() {
         let d = LayerDescriptor::new(case.layer, cfg).with_context(|| format!("layer {i}"))?;
         // Descriptor registers, then the PPU parameters.
@@ -98,46 +167,62 @@ fn testbench(
             }
         }
         writeln!(body, "param_we = 0;")?;
-        let a0 = acts.len();
-        acts.extend(streams::layer_act_stream(&d, cfg, case.input, case.layer.in_bits).iter().map(|b| b.word()));
-        let w0 = weights.len();
+        let (a0, a1, w0, w1) = match &dram {
+            None => {
+                let Source::Tensor(input) = case.input else {
+                    bail!("layer {i}: without the codec every layer needs its input tensor");
+                };
+                let a0 = acts.len();
+                acts.extend(streams::layer_act_stream(&d, cfg, input, case.layer.in_bits).iter().map(|b| b.word()));
+                (a0, acts.len(), 0, 0)
+            }
+            Some(p) => {
+                let ((a0, a1), (w0, w1)) = (p.read_ranges[i], p.write_ranges[i]);
+                (a0, a1, w0, w1)
+            }
+        };
+        let k0 = weights.len();
         weights.extend(streams::layer_weight_stream(case.layer, &d, cfg));
-        writeln!(body, "ai = {a0}; ae = {}; wi = {w0}; we_ = {};", acts.len(), weights.len())?;
+        writeln!(
+            body,
+            "ai = {a0}; ae = {a1}; wi = {k0}; we_ = {}; ci = {w0}; ce = {w1}; ro = 0; co = 0;",
+            weights.len()
+        )?;
         writeln!(body, "start = 1; tick; start = 0; t = 0; tc = 0;")?;
+        let code_take = match codec {
+            None => String::new(),
+            Some(_) => format!(
+                "\x20 if (code_valid && code_ready) begin\n\
+                 \x20   $display(\"E {i} %h %0d %0d\", code_data, code_nbytes, code_last);\n\
+                 \x20   ws = wlist[ci]; for (j = 0; j < code_nbytes; j = j + 1) dram[ws*SLOT + co + j] = code_data[8*j +: 8];\n\
+                 \x20   co = co + code_nbytes; if (code_last) begin rlen[ws] = co; co = 0; ci = ci + 1; end\n\
+                 \x20 end\n"
+            ),
+        };
+        let code_ready = if codec.is_some() { format!(" code_ready = {gate};") } else { String::new() };
+        let counters = if codec.is_some() { "bytes_in, bytes_out" } else { "32'd0, 32'd0" };
         writeln!(
             body,
             "while (busy && t < 50000000) begin\n\
-             \x20 act_valid = (ai < ae) && {gate}; act_data = amem[ai];\n\
+             \x20 {feed}\n\
              \x20 w_valid = (wi < we_) && {gate}; w_data = wmem[wi];\n\
-             \x20 out_ready = {gate};\n\
+             \x20 out_ready = {gate};{code_ready}\n\
              \x20 #1;\n\
-             \x20 if (act_valid && act_ready) ai = ai + 1;\n\
+             \x20 {take}\n\
              \x20 if (w_valid && w_ready) wi = wi + 1;\n\
              \x20 if (out_valid && out_ready) $display(\"B {i} %h\", out_data);\n\
+             {code_take}\
              \x20 if (phase == {rows}) tc = tc + 1;\n\
              \x20 clock = 1; #1 clock = 0; t = t + 1;\n\
              end\n\
-             act_valid = 0; w_valid = 0; out_ready = 0;\n\
-             $display(\"C {i} %0d %0d %0d %0d %0d\", t, error, ai - ae, wi - we_, tc);",
-            rows = crate::controller::ROWS
+             act_valid = 0; w_valid = 0; out_ready = 0;{code_ready_off}\n\
+             $display(\"C {i} %0d %0d %0d %0d %0d %0d %0d %0d\", t, error, ai - ae, wi - we_, tc, ci - ce, {counters});",
+            rows = crate::controller::ROWS,
+            code_ready_off = if codec.is_some() { " code_ready = 0;" } else { "" },
         )?;
     }
     let mut tb = String::new();
-    writeln!(tb, "module tb;")?;
-    writeln!(tb, "reg clock = 0, reset = 1, reg_we = 0, param_we = 0, param_sel = 0, start = 0;")?;
-    writeln!(tb, "reg act_valid = 0, w_valid = 0, out_ready = 0;")?;
-    writeln!(tb, "reg [{}:0] reg_addr = 0; reg [31:0] reg_data = 0;", cbnn::hw::regs::REG_ADDR_BITS - 1)?;
-    writeln!(tb, "reg [7:0] param_ppu = 0; reg [15:0] param_addr = 0; reg [{}:0] param_data = 0;", s.bias_bits - 1)?;
-    writeln!(tb, "reg [{}:0] act_data = 0; reg [{}:0] w_data = 0;", act_bits - 1, lanes - 1)?;
-    writeln!(
-        tb,
-        "wire busy, error, act_ready, w_ready, out_valid; wire [15:0] row; wire [3:0] phase; wire [{}:0] out_data;",
-        out_w - 1
-    )?;
-    writeln!(tb, "integer ai, ae, wi, we_, t, tc, seed = {seed};")?;
-    writeln!(tb, "reg [{}:0] amem [0:{}];", act_bits - 1, acts.len().max(1) - 1)?;
-    writeln!(tb, "reg [{}:0] wmem [0:{}];", lanes - 1, weights.len().max(1) - 1)?;
-    let ports = [
+    let mut ports: Vec<&str> = vec![
         "clock",
         "reset",
         "reg_we",
@@ -163,9 +248,67 @@ fn testbench(
         "row",
         "phase",
     ];
+    writeln!(tb, "module tb;")?;
+    writeln!(tb, "reg clock = 0, reset = 1, reg_we = 0, param_we = 0, param_sel = 0, start = 0;")?;
+    writeln!(tb, "reg act_valid = 0, w_valid = 0, out_ready = 0;")?;
+    writeln!(tb, "reg [{}:0] reg_addr = 0; reg [31:0] reg_data = 0;", cbnn::hw::regs::REG_ADDR_BITS - 1)?;
+    writeln!(tb, "reg [7:0] param_ppu = 0; reg [15:0] param_addr = 0; reg [{}:0] param_data = 0;", s.bias_bits - 1)?;
+    writeln!(tb, "reg [{}:0] w_data = 0;", lanes - 1)?;
+    writeln!(
+        tb,
+        "wire busy, error, act_ready, w_ready, out_valid; wire [15:0] row; wire [3:0] phase; wire [{}:0] out_data;",
+        out_w - 1
+    )?;
+    writeln!(tb, "integer ai, ae, wi, we_, ci, ce, ro, co, rs, rl, ws, j, t, tc, seed = {seed};")?;
+    writeln!(tb, "reg [{}:0] wmem [0:{}];", lanes - 1, weights.len().max(1) - 1)?;
+    let mut files = vec![("weights.hex", hex_lines(&weights))];
+    let mut loads = String::from("$readmemh(\"weights.hex\", wmem);");
+    match (&dram, codec) {
+        (None, _) | (_, None) => {
+            writeln!(tb, "reg [{}:0] act_data = 0;", act_bits - 1)?;
+            writeln!(tb, "reg [{}:0] amem [0:{}];", act_bits - 1, acts.len().max(1) - 1)?;
+            files.push(("acts.hex", hex_lines(&acts)));
+            loads += " $readmemh(\"acts.hex\", amem);";
+        }
+        (Some(p), Some(pb)) => {
+            ports.extend([
+                "act_nbytes",
+                "act_last",
+                "code_valid",
+                "code_ready",
+                "code_data",
+                "code_nbytes",
+                "code_last",
+            ]);
+            ports.extend(["bytes_in", "bytes_out"]);
+            writeln!(
+                tb,
+                "reg [{}:0] act_data = 0; reg [4:0] act_nbytes = 0; reg act_last = 0, code_ready = 0;",
+                8 * pb - 1
+            )?;
+            writeln!(tb, "wire code_valid, code_last; wire [{}:0] code_data; wire [4:0] code_nbytes;", 8 * pb - 1)?;
+            writeln!(tb, "wire [31:0] bytes_in, bytes_out;")?;
+            writeln!(tb, "localparam SLOT = {};", p.slot_bytes)?;
+            writeln!(tb, "reg [7:0] dram [0:{}];", p.image.len().max(1) - 1)?;
+            writeln!(tb, "integer rlen [0:{}];", p.lens.len().max(1) - 1)?;
+            writeln!(tb, "reg [31:0] rlen_init [0:{}];", p.lens.len().max(1) - 1)?;
+            writeln!(tb, "reg [31:0] rlist [0:{}];", p.reads.len().max(1) - 1)?;
+            writeln!(tb, "reg [31:0] wlist [0:{}];", p.writes.len().max(1) - 1)?;
+            files.push(("dram.hex", hex_lines(&p.image)));
+            files.push(("rlen.hex", hex_lines(&p.lens)));
+            files.push(("rlist.hex", hex_lines(&p.reads)));
+            files.push(("wlist.hex", hex_lines(&p.writes)));
+            loads +=
+                " $readmemh(\"dram.hex\", dram); $readmemh(\"rlen.hex\", rlen_init); $readmemh(\"rlist.hex\", rlist);";
+            if !p.writes.is_empty() {
+                loads += " $readmemh(\"wlist.hex\", wlist);";
+            }
+            writeln!(loads, "\nfor (j = 0; j < {}; j = j + 1) rlen[j] = rlen_init[j];", p.lens.len())?;
+        }
+    }
     // Every port of the core is driven or watched: an unconnected input would float silently.
     let mut want: Vec<&str> = top_ports.iter().map(|p| p.name.as_str()).collect();
-    let mut have = ports.to_vec();
+    let mut have = ports.clone();
     want.sort();
     have.sort();
     if want != have {
@@ -175,11 +318,11 @@ fn testbench(
     writeln!(tb, "{top} dut({});", conns.join(", "))?;
     writeln!(tb, "task tick; begin #1 clock = 1; #1 clock = 0; end endtask")?;
     writeln!(tb, "initial begin")?;
-    writeln!(tb, "$readmemh(\"acts.hex\", amem); $readmemh(\"weights.hex\", wmem);")?;
+    writeln!(tb, "{loads}")?;
     writeln!(tb, "tick; tick; reset = 0; tick;")?;
     tb += &body;
     writeln!(tb, "$finish;\nend\nendmodule")?;
-    Ok((tb, hex_lines(&acts), hex_lines(&weights)))
+    Ok(Bench { text: tb, files, dram })
 }
 
 /// Lane `j` of a beat printed by `%h` (lanes are `bits` wide, a multiple of 4: whole hex digits).
@@ -215,7 +358,7 @@ pub fn run_layers_with(
     }
     let s = TopShape::from_config(cfg)?;
     let top = modules.iter().find(|m| m.name == cfg.name).context("no top module among the modules")?;
-    let (tb, acts, weights) = testbench(cfg, &s, &crate::manifest::ports(top), cases, traffic)?;
+    let bench = testbench(cfg, &s, &crate::manifest::ports(top), cases, traffic)?;
     // CBNN_COSIM_DIR keeps the testbench, data and Verilog for a look in a simulator or viewer.
     let tmp = tempfile::tempdir()?;
     let dir = match std::env::var_os("CBNN_COSIM_DIR") {
@@ -225,10 +368,13 @@ pub fn run_layers_with(
         }
         None => tmp.path().to_path_buf(),
     };
-    std::fs::write(dir.join("acts.hex"), acts)?;
-    std::fs::write(dir.join("weights.hex"), weights)?;
-    let out = flow::icarus_run_with(&dir, &tb, modules)?;
+    for (name, text) in &bench.files {
+        std::fs::write(dir.join(name), text)?;
+    }
+    let out = flow::icarus_run_with(&dir, &bench.text, modules)?;
     let mut beats: Vec<Vec<Vec<u64>>> = vec![Vec::new(); cases.len()];
+    // Each case's output records, in the order written (the last one open).
+    let mut records: Vec<Vec<Vec<u8>>> = vec![vec![Vec::new()]; cases.len()];
     let mut runs = Vec::new();
     for line in out.lines() {
         let f: Vec<&str> = line.split_whitespace().collect();
@@ -238,15 +384,50 @@ pub fn run_layers_with(
                 beats[i]
                     .push(lanes_of(f[2], s.out_lanes, s.out_lane_bits).with_context(|| format!("result beat {line}"))?);
             }
+            Some(&"E") => {
+                let i: usize = f[1].parse()?;
+                let recs = &mut records[i];
+                recs.last_mut().unwrap().extend(beat_bytes(f[2], f[3].parse()?)?);
+                if f[4] == "1" {
+                    recs.push(Vec::new());
+                }
+            }
             Some(&"C") => {
                 let i: usize = f[1].parse()?;
                 let (cycles, error): (u64, u32) = (f[2].parse()?, f[3].parse()?);
-                if f[4] != "0" || f[5] != "0" {
-                    bail!("layer {i}: the core took {} activation values and {} weight words more than its streams hold (negative: fewer)", f[4], f[5]);
+                if f[4] != "0" || f[5] != "0" || f[7] != "0" {
+                    bail!(
+                        "layer {i}: the core took {} activation beats (codec: records), {} weight words and wrote {} records more than expected (negative: fewer)",
+                        f[4],
+                        f[5],
+                        f[7]
+                    );
                 }
-                let d = LayerDescriptor::new(cases[i].layer, cfg)?;
-                let output = streams::results_to_tensor(&d, cfg, &beats[i]).with_context(|| format!("layer {i}"))?;
-                runs.push(LayerRun { output, cycles, compute_cycles: f[6].parse()?, error: error != 0 });
+                let layer = cases[i].layer;
+                let d = LayerDescriptor::new(layer, cfg)?;
+                let (output, coded) = match &bench.dram {
+                    Some(plan) if d.out_mode != cbnn::hw::descriptor::MODE_ACC => {
+                        let mut recs = std::mem::take(&mut records[i]);
+                        if recs.pop() != Some(Vec::new()) {
+                            bail!("layer {i}: bytes after the last output record");
+                        }
+                        let coded = plan.output_stream(i, &recs).with_context(|| format!("layer {i}"))?;
+                        let [c, h, w] = layer.out_shape;
+                        let t = cbnn::codec::decode(&coded, c, h, w, layer.out_bits, &layer.codec)
+                            .map_err(|e| anyhow::anyhow!("layer {i}: the core's output records do not decode: {e}"))?;
+                        (t, Some(coded))
+                    }
+                    _ => (streams::results_to_tensor(&d, cfg, &beats[i]).with_context(|| format!("layer {i}"))?, None),
+                };
+                runs.push(LayerRun {
+                    output,
+                    coded,
+                    cycles,
+                    compute_cycles: f[6].parse()?,
+                    error: error != 0,
+                    bytes_in: f[8].parse()?,
+                    bytes_out: f[9].parse()?,
+                });
             }
             _ => {}
         }
@@ -255,4 +436,13 @@ pub fn run_layers_with(
         bail!("the simulation finished {} of {} layers:\n{out}", runs.len(), cases.len());
     }
     Ok(Some(runs))
+}
+
+/// Bytes `0..nbytes` of a beat printed by `%h` (byte `j` in bits `[8j + 7 : 8j]`).
+fn beat_bytes(hex: &str, nbytes: usize) -> Result<Vec<u8>> {
+    let d = hex.len();
+    if 2 * nbytes > d {
+        bail!("a beat of {} hex digits cannot hold {nbytes} bytes", d);
+    }
+    (0..nbytes).map(|j| Ok(u8::from_str_radix(&hex[d - 2 * j - 2..d - 2 * j], 16)?)).collect()
 }

@@ -127,13 +127,19 @@ pub fn yosys_synth(files: &[std::path::PathBuf], top: &str, family: Family) -> R
 /// developer machine, fail in CI): `verilator --lint-only -Wall`, and Yosys synthesis for iCE40
 /// and ECP5 with no latches, undriven nets or warnings. `test` names the caller in skip notes.
 pub fn check_lint_and_synth(test: &str, modules: &[crate::verilog::Module], top: &str) {
+    check_lint_and_synth_for(test, modules, top, &[Family::Ice40, Family::Ecp5]);
+}
+
+/// As `check_lint_and_synth`, synthesising for `families` only (a large design's synthesis
+/// takes minutes per family).
+pub fn check_lint_and_synth_for(test: &str, modules: &[crate::verilog::Module], top: &str, families: &[Family]) {
     let dir = tempfile_dir();
     let files = write_split(dir.path(), &crate::verilog::join(modules)).expect("write the design");
     if have_verilator(test) {
         verilator_lint(&files, top).unwrap_or_else(|e| panic!("{test}: {e}"));
     }
     if have_yosys(test) {
-        for family in [Family::Ice40, Family::Ecp5] {
+        for &family in families {
             yosys_synth(&files, top, family).unwrap_or_else(|e| panic!("{test}: {e}"));
         }
     }

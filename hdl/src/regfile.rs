@@ -98,6 +98,7 @@ pub fn regfile_modules(design: &str) -> anyhow::Result<Vec<Module>> {
         v.extend(match w {
             1 => emit_block(CfgBit::default(), &name),
             2 => emit_block(CfgReg::<2>::default(), &name),
+            3 => emit_block(CfgReg::<3>::default(), &name),
             4 => emit_block(CfgReg::<4>::default(), &name),
             5 => emit_block(CfgReg::<5>::default(), &name),
             8 => emit_block(CfgReg::<8>::default(), &name),

@@ -3,21 +3,25 @@
 //!
 //! Ports: the register port (`reg_*`, the layer descriptor of `cbnn::hw::regs`), the parameter
 //! port (`param_*`, the PPUs' scale and bias memories of `cbnn::hw::params`), `start` / `busy` /
-//! `error`, and three valid/ready streams: activations in (one value per beat, HWC), weights in
-//! (one L-bit word per beat) and results out (one beat of `C / G_hw` lanes). Stream orders:
-//! `cbnn::hw::streams`.
+//! `error`, and three valid/ready streams: activations in (one block of values per beat),
+//! weights in (one L-bit word per beat) and results out (one beat of `C / G_hw` lanes). Stream
+//! orders: `cbnn::hw::streams`. With the codec (`codec.enabled`) the activation stream carries
+//! compressed records into a decoder, k-bit and sign results leave as records through the gather
+//! stage and encoder (`code_*`), and `bytes_in` / `bytes_out` count the compressed traffic
+//! (`codec_paths`; docs/ARCHITECTURE.md, section 4).
 
 use anyhow::Result;
 
 use crate::compute::{compute_modules, ComputeShape};
 use crate::controller::Controller;
 use crate::drain::drain_modules;
+use crate::gather::{gather_module, GatherShape, GATHER_REGS};
 use crate::netlist::{Dir, NetModule};
 use crate::regfile::regfile_modules;
 use crate::verilog::{emit_block, merge_checked, Module};
 use cbnn::config::AccelConfig;
 use cbnn::hw::params::ppus;
-use cbnn::hw::regs::{REGISTERS, REG_ADDR_BITS};
+use cbnn::hw::regs::{CODEC_REGISTERS, REGISTERS, REG_ADDR_BITS};
 
 const CONTROLLER_REGS: &[&str] = &[
     "bands",
@@ -49,6 +53,9 @@ pub struct TopShape {
     pub bias_bits: usize,
     /// Cycles from a run's end (`run_end`) to its sums being readable from the accumulators.
     pub store_delay: usize,
+    /// With the codec: bytes per beat of the compressed activation streams (`act_*` in,
+    /// `code_*` out); `None` without (`act_*` then carries one block of values per beat).
+    pub codec_port_bytes: Option<usize>,
 }
 
 impl TopShape {
@@ -64,6 +71,7 @@ impl TopShape {
             // after it was issued and is written one cycle later, so `step_to_acc` cycles after
             // `run_end` the sums are in the accumulator RAM.
             store_delay: compute.step_to_acc(),
+            codec_port_bytes: cfg.codec.enabled.then_some(cfg.dram.bytes_per_cycle as usize),
         })
     }
 }
@@ -84,13 +92,31 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
     m.port(Dir::Out, "error", 1);
     m.port(Dir::In, "act_valid", 1);
     m.port(Dir::Out, "act_ready", 1);
-    m.bus(Dir::In, "act_data", 8 * c.beat);
+    match s.codec_port_bytes {
+        None => m.bus(Dir::In, "act_data", 8 * c.beat),
+        Some(p) => {
+            m.bus(Dir::In, "act_data", 8 * p);
+            m.bus(Dir::In, "act_nbytes", 5);
+            m.port(Dir::In, "act_last", 1);
+        }
+    }
     m.port(Dir::In, "w_valid", 1);
     m.port(Dir::Out, "w_ready", 1);
     m.bus(Dir::In, "w_data", c.array.lanes);
     m.port(Dir::Out, "out_valid", 1);
     m.port(Dir::In, "out_ready", 1);
     m.bus(Dir::Out, "out_data", s.out_lanes * s.out_lane_bits);
+    if let Some(p) = s.codec_port_bytes {
+        // The coded output records of k-bit and sign layers (accumulators leave on `out_*`),
+        // and the layer's compressed bytes read and written.
+        m.port(Dir::Out, "code_valid", 1);
+        m.port(Dir::In, "code_ready", 1);
+        m.bus(Dir::Out, "code_data", 8 * p);
+        m.bus(Dir::Out, "code_nbytes", 5);
+        m.port(Dir::Out, "code_last", 1);
+        m.bus(Dir::Out, "bytes_in", 32);
+        m.bus(Dir::Out, "bytes_out", 32);
+    }
     // Output row the sequencer is working on (progress, for waveforms and board LEDs).
     m.bus(Dir::Out, "row", 16);
     // The controller's phase (`controller::IDLE..FINISH`).
@@ -142,7 +168,31 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
     }
     m.wire("rd_x", c.x_bits);
     m.wire("rd_data", c.array.cols * c.acc);
-    m.assign("act_ready", "c_act_ready & act_en");
+    // The activation values into the compute unit (`a_*`) and the result beats out of the drain
+    // unit (`d_*`): the top-level streams, or the codec's decoder and gather stage.
+    m.wire("a_valid", 1);
+    m.wire("a_data", 8 * c.beat);
+    m.wire("d_valid", 1);
+    m.wire("d_ready", 1);
+    m.wire("d_data", s.out_lanes * s.out_lane_bits);
+    m.wire("ctl_busy", 1);
+    m.wire("ctl_error", 1);
+    match s.codec_port_bytes {
+        None => {
+            m.assign("a_valid", "act_valid");
+            m.assign("a_data", "act_data");
+            m.assign("act_ready", "c_act_ready & act_en");
+            m.assign("out_valid", "d_valid");
+            m.assign("out_data", "d_data");
+            m.assign("d_ready", "out_ready");
+            m.assign("busy", "ctl_busy");
+            m.assign("error", "ctl_error");
+            let regs: Vec<String> = CODEC_REGISTERS.iter().map(|r| format!("r_{r}")).collect();
+            m.wire("unused_codec_regs", 1);
+            m.assign("unused_codec_regs", &format!("&{{1'b0, {}, 1'b0}}", regs.join(", ")));
+        }
+        Some(_) => codec_paths(&mut m, cfg, s),
+    }
     m.assign("w_ready", "c_w_ready & w_en");
     m.assign("overflow", "c_overflow | d_overflow");
     let stored = crate::compute::delay_chain(&mut m, d, "run_stored", "run_end".into(), 1, s.store_delay);
@@ -151,13 +201,13 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         ("clock", "clock".into()),
         ("reset", "reset".into()),
         ("start", "start".into()),
-        ("busy", "busy".into()),
+        ("busy", "ctl_busy".into()),
         ("phase", "phase".into()),
         ("overflow", "overflow".into()),
-        ("error", "error".into()),
+        ("error", "ctl_error".into()),
         ("g_hw", format!("16'd{}", cfg.datapath.scale_group)),
         ("act_en", "act_en".into()),
-        ("act_fire", "act_valid & act_ready".into()),
+        ("act_fire", "a_valid & c_act_ready & act_en".into()),
         ("act_busy", "c_act_busy".into()),
         ("w_en", "w_en".into()),
         ("w_fire", "w_valid & w_ready".into()),
@@ -186,8 +236,8 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
     let mut conns: Vec<(&str, String)> = vec![
         ("clock", "clock".into()),
         ("load_start", "load_start".into()),
-        ("act_valid", "act_valid & act_en".into()),
-        ("act_data", "act_data".into()),
+        ("act_valid", "a_valid & act_en".into()),
+        ("act_data", "a_data".into()),
         ("act_ready", "c_act_ready".into()),
         ("act_busy", "c_act_busy".into()),
         ("w_load_start", "w_load_start".into()),
@@ -227,9 +277,9 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         ("param_ppu", "param_ppu".into()),
         ("param_addr", "param_addr".into()),
         ("param_data", "param_data".into()),
-        ("out_valid", "out_valid".into()),
-        ("out_ready", "out_ready".into()),
-        ("out_data", "out_data".into()),
+        ("out_valid", "d_valid".into()),
+        ("out_ready", "d_ready".into()),
+        ("out_data", "d_data".into()),
         ("overflow", "d_overflow".into()),
     ];
     for r in DRAIN_REGS {
@@ -237,6 +287,91 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
     }
     m.instance(&format!("{d}_drain"), "drain", &conns);
     m.finish()
+}
+
+/// The codec on both activation paths: `act_*` records -> decoder -> compute unit; drain ->
+/// gather stage -> encoder -> `code_*` records for k-bit and sign layers, the drain's beats
+/// straight to `out_*` for accumulator layers (mode 0). The layer is busy until the encoder has
+/// sent its last byte; the decoder's error joins the controller's.
+fn codec_paths(m: &mut NetModule, cfg: &AccelConfig, s: &TopShape) {
+    let d = cfg.name.as_str();
+    let n = s.compute.beat;
+    for (name, w) in [
+        ("codec_start", 1),
+        ("dec_in_ready", 1),
+        ("dec_error", 1),
+        ("is_acc", 1),
+        ("g_ready", 1),
+        ("g_busy", 1),
+        ("e_valid", 1),
+        ("e_ready", 1),
+        ("e_n", 5),
+        ("e_last", 1),
+        ("enc_idle", 1),
+    ] {
+        m.wire(name, w);
+    }
+    m.wire("e_data", 8 * n);
+    // Reset puts the codec blocks in a known state too (they clear on `start`).
+    m.assign("codec_start", "start | reset");
+    m.assign("act_ready", "dec_in_ready & ctl_busy");
+    m.assign("is_acc", &format!("r_mode == 2'd{}", cbnn::hw::descriptor::MODE_ACC));
+    m.assign("out_valid", "d_valid & is_acc");
+    m.assign("out_data", "d_data");
+    m.assign("d_ready", "is_acc ? out_ready : g_ready");
+    m.assign("busy", "ctl_busy | g_busy | ~enc_idle");
+    m.assign("error", "ctl_error | dec_error");
+    let params = |pre: &str| -> Vec<(&'static str, String)> {
+        ["mode", "bits", "step_t", "keep", "eg"].into_iter().map(|p| (p, format!("r_{pre}_{p}"))).collect()
+    };
+    let mut conns: Vec<(&str, String)> = vec![("clock", "clock".into()), ("start", "codec_start".into())];
+    conns.extend(params("ci"));
+    conns.extend([
+        ("t_ch", "r_t_ch".into()),
+        ("t_w", "r_t_w".into()),
+        ("in_valid", "act_valid".into()),
+        ("in_data", "act_data".into()),
+        ("in_nbytes", "act_nbytes".into()),
+        ("in_last", "act_last".into()),
+        ("in_ready", "dec_in_ready".into()),
+        ("out_valid", "a_valid".into()),
+        ("out_data", "a_data".into()),
+        ("out_ready", "c_act_ready & act_en".into()),
+        ("bytes", "bytes_in".into()),
+        ("error", "dec_error".into()),
+    ]);
+    m.instance(&format!("{d}_decoder"), "decoder", &conns);
+    let mut conns: Vec<(&str, String)> = vec![("clock", "clock".into()), ("start", "codec_start".into())];
+    conns.extend(GATHER_REGS.iter().map(|r| (*r, format!("r_{r}"))));
+    conns.extend([
+        ("in_valid", "d_valid & ~is_acc".into()),
+        ("in_data", "d_data".into()),
+        ("in_ready", "g_ready".into()),
+        ("out_valid", "e_valid".into()),
+        ("out_data", "e_data".into()),
+        ("out_n", "e_n".into()),
+        ("out_last", "e_last".into()),
+        ("out_ready", "e_ready".into()),
+        ("busy", "g_busy".into()),
+    ]);
+    m.instance(&format!("{d}_gather"), "gather", &conns);
+    let mut conns: Vec<(&str, String)> = vec![("clock", "clock".into()), ("start", "codec_start".into())];
+    conns.extend(params("co"));
+    conns.extend([
+        ("in_valid", "e_valid".into()),
+        ("in_data", "e_data".into()),
+        ("in_n", "e_n".into()),
+        ("in_last", "e_last".into()),
+        ("in_ready", "e_ready".into()),
+        ("out_valid", "code_valid".into()),
+        ("out_data", "code_data".into()),
+        ("out_nbytes", "code_nbytes".into()),
+        ("out_last", "code_last".into()),
+        ("out_ready", "code_ready".into()),
+        ("bytes", "bytes_out".into()),
+        ("idle", "enc_idle".into()),
+    ]);
+    m.instance(&format!("{d}_encoder"), "encoder", &conns);
 }
 
 /// Every module of the core generated from `cfg`, the top (named `cfg.name`) first, each distinct
@@ -249,8 +384,15 @@ pub fn core_modules(cfg: &AccelConfig) -> Result<Vec<Module>> {
     v.extend(emit_block(Controller::default(), &format!("{d}_controller")));
     v.extend(compute_modules(d, cfg)?);
     v.extend(drain_modules(d, cfg)?);
+    if cfg.codec.enabled {
+        v.extend(crate::codec::codec_modules(d, cfg)?);
+        v.push(gather_module(&format!("{d}_gather"), &GatherShape::from_config(cfg)?));
+    }
     merge_checked(v)
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod codec_tests;

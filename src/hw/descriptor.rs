@@ -5,6 +5,7 @@
 use anyhow::{bail, Result};
 use serde::Serialize;
 
+use crate::codec::{CodecParams, Mode};
 use crate::config::AccelConfig;
 use crate::quant::{QLayer, QOp, QOutput, QWeights};
 
@@ -21,6 +22,49 @@ pub enum LayerKind {
 pub const MODE_ACC: u32 = 0;
 pub const MODE_SIGN: u32 = 1;
 pub const MODE_RELU: u32 = 2;
+
+/// Codes of a tensor's codec mode on the codec blocks' `mode` ports (SPEC 8.1).
+pub const CODEC_RAW: u32 = 0;
+pub const CODEC_SPARSE: u32 = 1;
+pub const CODEC_DCT: u32 = 2;
+pub const CODEC_AUTO: u32 = 3;
+pub const CODEC_GOLOMB: u32 = 4;
+
+/// The code of a tensor mode.
+pub fn codec_mode_code(m: Mode) -> u32 {
+    match m {
+        Mode::Raw => CODEC_RAW,
+        Mode::Sparse => CODEC_SPARSE,
+        Mode::Dct => CODEC_DCT,
+        Mode::Auto => CODEC_AUTO,
+        Mode::Golomb => CODEC_GOLOMB,
+    }
+}
+
+/// How a stored tensor is coded, as the codec blocks' parameter ports take it (all zero for
+/// accumulator outputs, which never pass the codec).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct StreamCodec {
+    pub mode: u32,
+    /// Bits per value `k` (1 for binary tensors, stored as 0/1 codes).
+    pub bits: u32,
+    /// `log2(step)`.
+    pub step_t: u32,
+    pub keep: u32,
+    pub eg: u32,
+}
+
+impl StreamCodec {
+    pub fn new(p: &CodecParams, bits: u32) -> Self {
+        StreamCodec {
+            mode: codec_mode_code(p.mode),
+            bits,
+            step_t: p.step.trailing_zeros(),
+            keep: p.keep as u32,
+            eg: p.eg_order,
+        }
+    }
+}
 
 /// Every field is a register of the core (docs/ARCHITECTURE.md, section 4).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -64,6 +108,9 @@ pub struct LayerDescriptor {
     pub band_rows: u32,
     pub band_out_rows: u32,
     pub bands: u32,
+    /// The codecs of the stored input (read path) and output (write path).
+    pub in_codec: StreamCodec,
+    pub out_codec: StreamCodec,
 }
 
 impl LayerDescriptor {
@@ -172,6 +219,12 @@ impl LayerDescriptor {
             band_rows,
             band_out_rows,
             bands: ho.div_ceil(band_out_rows),
+            in_codec: StreamCodec::new(&layer.in_codec, layer.in_bits),
+            out_codec: if out_mode == MODE_ACC {
+                StreamCodec::default()
+            } else {
+                StreamCodec::new(&layer.codec, out_bits)
+            },
         })
     }
 }

@@ -52,6 +52,34 @@ pub const REGISTERS: &[(&str, u32)] = &[
     ("shift", SHIFT_BITS as u32),
     ("mode", 2),
     ("out_bits", 4),
+    // Codec (when generated): the decoder's input tensor, the encoder's output tensor and the
+    // gather stage's channel count.
+    ("ci_mode", 3),
+    ("ci_bits", 4),
+    ("ci_step_t", 3),
+    ("ci_keep", 5),
+    ("ci_eg", 3),
+    ("co_mode", 3),
+    ("co_bits", 4),
+    ("co_step_t", 3),
+    ("co_keep", 5),
+    ("co_eg", 3),
+    ("c_out", 16),
+];
+
+/// Registers only a core with the codec reads.
+pub const CODEC_REGISTERS: &[&str] = &[
+    "ci_mode",
+    "ci_bits",
+    "ci_step_t",
+    "ci_keep",
+    "ci_eg",
+    "co_mode",
+    "co_bits",
+    "co_step_t",
+    "co_keep",
+    "co_eg",
+    "c_out",
 ];
 
 /// Address bits of the register port.
@@ -121,6 +149,17 @@ pub fn register_values(d: &LayerDescriptor, cfg: &AccelConfig) -> Vec<u32> {
                     0
                 }
             }
+            "ci_mode" => d.in_codec.mode,
+            "ci_bits" => d.in_codec.bits,
+            "ci_step_t" => d.in_codec.step_t,
+            "ci_keep" => d.in_codec.keep,
+            "ci_eg" => d.in_codec.eg,
+            "co_mode" => d.out_codec.mode,
+            "co_bits" => d.out_codec.bits,
+            "co_step_t" => d.out_codec.step_t,
+            "co_keep" => d.out_codec.keep,
+            "co_eg" => d.out_codec.eg,
+            "c_out" => d.c_out,
             _ => unreachable!("register {name} has no value"),
         }
     };
@@ -139,6 +178,9 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), REGISTERS.len(), "register names are unique");
         assert_eq!(address("c_in"), 0);
-        assert_eq!(address("out_bits") as usize, REGISTERS.len() - 1);
+        assert_eq!(address("c_out") as usize, REGISTERS.len() - 1);
+        for r in CODEC_REGISTERS {
+            address(r);
+        }
     }
 }

@@ -213,6 +213,32 @@ pub fn layer_weight_stream(layer: &QLayer, d: &LayerDescriptor, cfg: &AccelConfi
     (0..bands).flat_map(|_| (0..d.filter_tiles).flat_map(|t| weight_stream(layer, d, cfg, t))).collect()
 }
 
+/// With the codec, the records (SPEC 8.3: one per row and segment of `array.cols` channels)
+/// the layer fetches, in order, as `(row, segment)` of its input tensor: each band's input rows
+/// (fc layers: the whole input once); rows shared by two bands are fetched twice.
+pub fn record_reads(d: &LayerDescriptor, cfg: &AccelConfig) -> Vec<(u32, u32)> {
+    let [c, h, _] = d.in_shape;
+    let segs = c.div_ceil(cfg.segment());
+    let rows: Vec<u32> = match d.kind {
+        LayerKind::Conv => (0..d.bands).flat_map(|b| band_input_rows(d, b)).collect(),
+        LayerKind::Fc => (0..h).collect(),
+    };
+    rows.into_iter().flat_map(|y| (0..segs).map(move |s| (y, s))).collect()
+}
+
+/// With the codec, the records of k-bit and sign outputs in the order the core writes them, as
+/// `(row, segment)` of the output tensor: a filter tile's channels are one segment, so each
+/// output row of each tile is one record, in the result stream's (band, tile, row) order.
+pub fn record_writes(d: &LayerDescriptor) -> Vec<(u32, u32)> {
+    let mut v = Vec::new();
+    for b in 0..d.bands {
+        for t in 0..d.filter_tiles {
+            v.extend(band_output_rows(d, b).map(|y| (y, t)));
+        }
+    }
+    v
+}
+
 /// The position of each result beat: for each band, filter tile, output row of the band, pixel
 /// `x` and column `c_local` of a PPU's group, one beat whose lane `j` is filter
 /// `tile * C + j * G_hw + c_local` (`hw::params::ppu_filter`).

@@ -41,6 +41,8 @@ pub struct QLayer {
     pub op: QOp,
     /// How the output tensor is stored (raw when the config disables the codec).
     pub codec: CodecParams,
+    /// How the input tensor is stored: the previous layer's `codec`, or the input's.
+    pub in_codec: CodecParams,
 }
 
 // One per layer, so the size difference between variants costs nothing worth a Box.
@@ -146,6 +148,7 @@ pub fn compile(net: &Network, cfg: &AccelConfig, calib: Option<&Calibration>) ->
     };
     let mut layers = Vec::new();
     let mut in_scale = in_def.scale;
+    let mut in_codec = input.codec;
     for (i, l) in net.layers.iter().enumerate() {
         let ctx = || format!("{}: layer {i} ({})", net.origin, l.name);
         let out_bits = l.out_bits();
@@ -191,8 +194,10 @@ pub fn compile(net: &Network, cfg: &AccelConfig, calib: Option<&Calibration>) ->
             out_scale,
             op,
             codec,
+            in_codec,
         });
         in_scale = out_scale;
+        in_codec = codec;
     }
     Ok(QNet { input, layers })
 }
