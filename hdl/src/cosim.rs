@@ -27,6 +27,9 @@ pub enum Traffic {
     Free,
     /// Valid and ready drop at random (seeded): checks the handshakes.
     Random(u32),
+    /// The DRAM model of `cbnn::hw::dram` (bandwidth and latency of `cfg.dram`), written in
+    /// Verilog: memory stalls as the cycle simulator models them.
+    Dram,
 }
 
 /// One layer's result on the RTL.
@@ -133,6 +136,7 @@ fn testbench(
     let (seed, gate) = match traffic {
         Traffic::Free => (1, "1'b1".to_string()),
         Traffic::Random(seed) => (seed, "(($random(seed) & 3) != 0)".to_string()),
+        Traffic::Dram => bail!("Traffic::Dram: not yet"),
     };
     let (feed, take) = act_feed(codec, &gate);
     for (i, case) in cases.iter().enumerate() {

@@ -18,6 +18,9 @@ pub struct Encoded {
     /// How many blocks used each mode, indexed by [`BlockMode::index`]: zero, sparse, raw, dct,
     /// golomb.
     pub block_modes: [u64; 5],
+    /// The coded length in bits of every block (header included), in stream order: what a
+    /// hardware decoder's parser consumes per block, so the cycle simulator can time it.
+    pub block_bits: Vec<u32>,
 }
 
 /// Encodes `t`, whose values are ±1 for `bits = 1` and `0..=2^bits - 1` otherwise.
@@ -40,6 +43,7 @@ pub(crate) fn encode_counting(t: &Tensor3<i32>, bits: u32, p: &CodecParams) -> (
     let mut w = BitWriter::new();
     let mut block_modes = [0u64; 5];
     let mut records = Vec::new();
+    let mut block_bits = Vec::new();
     let mut unpadded = 0u64;
     let mut buf = [0i32; MAX_N];
     for y in 0..t.h {
@@ -63,6 +67,7 @@ pub(crate) fn encode_counting(t: &Tensor3<i32>, bits: u32, p: &CodecParams) -> (
                         plan.mode
                     );
                     block_modes[plan.mode.index()] += 1;
+                    block_bits.push((w.bit_len() - before) as u32);
                 }
             }
             unpadded += w.bit_len() - record_start;
@@ -71,7 +76,24 @@ pub(crate) fn encode_counting(t: &Tensor3<i32>, bits: u32, p: &CodecParams) -> (
             records.push(((w.bit_len() - record_start) / 8) as usize);
         }
     }
-    (Encoded { bytes: w.into_bytes(), records, block_modes }, unpadded)
+    (Encoded { bytes: w.into_bytes(), records, block_modes, block_bits }, unpadded)
+}
+
+/// The coded length of single blocks, as [`encode`] writes them: what a model of the hardware
+/// encoder needs to time its packer without writing the bits.
+pub struct BlockCoster {
+    planner: Planner,
+}
+
+impl BlockCoster {
+    pub fn new(bits: u32, p: &CodecParams) -> Self {
+        BlockCoster { planner: Planner::new(bits, p) }
+    }
+
+    /// Bits of the block of values `v` (one pixel's channels of one block), header included.
+    pub fn bits(&self, v: &[i32]) -> u32 {
+        (self.planner.plan(v).cost + if self.planner.has_headers() { 2 } else { 0 }) as u32
+    }
 }
 
 /// The payload of one block in the chosen mode (SPEC 8.4 table, 8.5 step 4, 8.8).
@@ -117,13 +139,46 @@ fn write_payload(w: &mut BitWriter, v: &[i32], bits: u32, p: &CodecParams, plan:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::testutil::{random_case, Pattern};
+    use crate::codec::testutil::{random_case, random_tensor, Pattern};
+    use crate::codec::BlockSpan;
     use crate::codec::Mode;
     use rand::rngs::StdRng;
     use rand::SeedableRng;
 
     fn params(block: usize, mode: Mode) -> CodecParams {
         CodecParams { block, mode, step: 1, keep: block, eg_order: 2, segment: 64 }
+    }
+
+    /// Per-block lengths add up, record by record and padded to a byte, to the record sizes,
+    /// and `BlockCoster` prices each block as the encoder wrote it (exact example: the sparse
+    /// block below is 4 mask bits and two 4-bit values).
+    #[test]
+    fn block_lengths_add_up_to_the_records() {
+        let t = Tensor3::from_vec(4, 1, 1, vec![0, 5, 0, 15]);
+        assert_eq!(encode(&t, 4, &params(4, Mode::Sparse)).block_bits, vec![12]);
+        let mut rng = StdRng::seed_from_u64(5);
+        for mode in [Mode::Raw, Mode::Sparse, Mode::Dct, Mode::Auto, Mode::Golomb] {
+            for bits in [1u32, 4, 8] {
+                let p = CodecParams { segment: 8, ..params(4, mode) };
+                if p.validate(bits).is_err() {
+                    continue;
+                }
+                let t = random_tensor(&mut rng, 11, 3, 5, bits, Pattern::Smooth);
+                let e = encode(&t, bits, &p);
+                let blocks_per_record = 5 * 2; // 5 pixels x blocks of the segments 0..8 and 8..11
+                let (mut at, coster) = (0, BlockCoster::new(bits, &p));
+                for (r, &bytes) in e.records.iter().enumerate() {
+                    let per = if r % 2 == 0 { blocks_per_record } else { 5 };
+                    let sum: u32 = e.block_bits[at..at + per].iter().sum();
+                    assert_eq!(sum.div_ceil(8) as usize, bytes, "{mode:?} {bits} record {r}");
+                    at += per;
+                }
+                assert_eq!(at, e.block_bits.len());
+                let mut buf = [0i32; MAX_N];
+                let v = gather(&t, 0, 0, BlockSpan { ch0: 0, n: 4 }, &mut buf);
+                assert_eq!(coster.bits(v), e.block_bits[0], "{mode:?} {bits}");
+            }
+        }
     }
 
     #[test]

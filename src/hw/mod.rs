@@ -3,7 +3,9 @@
 //! cycle-accurate simulator and the FPGA loader all use these, so there is one definition of the
 //! hardware's view of a layer (docs/ARCHITECTURE.md, section 4).
 
+pub mod codec_geom;
 pub mod descriptor;
+pub mod dram;
 pub mod layout;
 pub mod params;
 pub mod regs;

@@ -1,0 +1,255 @@
+//! The layer controller (`hdl/src/controller.rs`), register for register: the loop nest over row
+//! bands, filter tiles and output rows, the stream gates, and the drain scheduler. Each field is a
+//! register of the RTL block; `outputs` is its combinational logic and `clock` its next-state
+//! logic, so a cycle count that differs from the RTL's points at a rule written here.
+
+use cbnn::hw::streams::{band_input_rows, band_output_rows};
+use cbnn::hw::LayerDescriptor;
+
+/// Phases (the RTL's `phase` output).
+pub const IDLE: u8 = 0;
+pub const BAND: u8 = 1;
+pub const LOAD_A: u8 = 2;
+pub const SETTLE_A: u8 = 3;
+pub const TILE: u8 = 4;
+pub const LOAD_W: u8 = 5;
+pub const SETTLE_W: u8 = 6;
+pub const ROWS: u8 = 7;
+pub const FINISH: u8 = 8;
+
+/// Cycles the controller waits after the weight loader's last word and after the activation
+/// loader's last write (the RTL's `WEIGHT_SETTLE` and `ACT_SETTLE`).
+pub const WEIGHT_SETTLE: u32 = 3;
+pub const ACT_SETTLE: u32 = 3;
+
+/// The layer's loop bounds, as the descriptor registers give them.
+#[derive(Clone, Debug)]
+pub struct Bounds {
+    pub bands: u32,
+    pub filter_tiles: u32,
+    /// Beats per input row of the band (`row_beats`) and weight words per tile (`tile_words`).
+    pub row_beats: u64,
+    pub tile_words: u64,
+    /// Per band: the input rows loaded and the output rows computed.
+    pub band_in: Vec<std::ops::Range<u32>>,
+    pub band_out: Vec<std::ops::Range<u32>>,
+}
+
+impl Bounds {
+    pub fn new(d: &LayerDescriptor, cfg: &cbnn::config::AccelConfig) -> Self {
+        let [c, h, w] = d.in_shape;
+        let rows = if d.kind == cbnn::hw::LayerKind::Fc { h } else { 1 };
+        Bounds {
+            bands: d.bands,
+            filter_tiles: d.filter_tiles,
+            row_beats: (rows * cbnn::hw::streams::beats_per_row(c, w, cfg)) as u64,
+            tile_words: (d.steps * cfg.array.rows * cfg.array.cols) as u64,
+            band_in: (0..d.bands).map(|b| band_input_rows(d, b)).collect(),
+            band_out: (0..d.bands).map(|b| band_output_rows(d, b)).collect(),
+        }
+    }
+}
+
+/// Inputs from the other blocks, sampled in the cycle.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CtlIn {
+    pub act_fire: bool,
+    pub act_busy: bool,
+    pub w_fire: bool,
+    pub seq_busy: bool,
+    pub run_stored: bool,
+    pub drain_busy: bool,
+}
+
+/// Combinational outputs of the cycle.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CtlOut {
+    pub busy: bool,
+    pub act_en: bool,
+    pub w_en: bool,
+    pub load_start: bool,
+    pub w_load_start: bool,
+    /// A sequencer run starts: output row `run_y` of tile `run_tile` into accumulator bank `run_bank`.
+    pub go: bool,
+    pub run_y: u32,
+    pub run_tile: u32,
+    pub run_bank: usize,
+    pub run_end: bool,
+    /// The drain of accumulator bank `drain_bank` starts.
+    pub drain_start: bool,
+    pub drain_bank: usize,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Controller {
+    pub state: u8,
+    band: u32,
+    tile: u32,
+    y: u32,
+    y_end: u32,
+    rows_left: u32,
+    vals_left: u64,
+    words_left: u64,
+    settle: u32,
+    run_active: bool,
+    run_wait: bool,
+    issued: u64,
+    stored: u64,
+    drained: u64,
+    next_bank: usize,
+    drain_active: bool,
+    drain_wait: bool,
+    drain_sel: usize,
+}
+
+impl Controller {
+    /// The state right after the `start` edge: the first band is being set up.
+    pub fn start(&mut self) {
+        self.state = BAND;
+        self.band = 0;
+        self.issued = 0;
+        self.stored = 0;
+        self.drained = 0;
+        self.next_bank = 0;
+        self.drain_sel = 0;
+    }
+
+    fn may_go(&self) -> bool {
+        !self.run_active && self.issued <= self.drained + 1
+    }
+
+    /// The combinational outputs (they depend on registers only).
+    pub fn outputs(&self, i: &CtlIn, b: &Bounds) -> CtlOut {
+        let mut o = CtlOut {
+            busy: self.state != IDLE,
+            act_en: self.state == LOAD_A,
+            w_en: self.state == LOAD_W,
+            load_start: self.state == BAND,
+            w_load_start: self.state == TILE && !(b.filter_tiles == 1 && self.band != 0),
+            ..CtlOut::default()
+        };
+        if self.run_active && !self.run_wait && !i.seq_busy {
+            o.run_end = true;
+        }
+        if !self.drain_active && self.drained < self.stored {
+            o.drain_start = true;
+            o.drain_bank = self.drain_sel;
+        }
+        if self.state == ROWS && self.y != self.y_end && self.may_go() {
+            o.go = true;
+            o.run_y = self.y;
+            o.run_tile = self.tile;
+            o.run_bank = self.next_bank;
+        }
+        o
+    }
+
+    /// The clock edge: next values from the registers as they were in the cycle (`q`).
+    pub fn clock(&mut self, i: &CtlIn, o: &CtlOut, b: &Bounds) {
+        let q = self.clone();
+        if q.run_active {
+            if q.run_wait {
+                self.run_wait = false;
+            } else if !i.seq_busy {
+                self.run_active = false;
+            }
+        }
+        if i.run_stored {
+            self.stored += 1;
+        }
+        if q.drain_active {
+            if q.drain_wait {
+                self.drain_wait = false;
+            } else if !i.drain_busy {
+                self.drain_active = false;
+                self.drained = q.drained + 1;
+            }
+        } else if o.drain_start {
+            self.drain_active = true;
+            self.drain_wait = true;
+            self.drain_sel ^= 1;
+        }
+        match self.state {
+            BAND => {
+                let rows = &b.band_in[self.band as usize];
+                self.rows_left = rows.end - rows.start;
+                self.vals_left = b.row_beats;
+                self.y_end = b.band_out[self.band as usize].end;
+                self.state = LOAD_A;
+            }
+            LOAD_A => {
+                if i.act_fire {
+                    self.vals_left -= 1;
+                    if self.vals_left == 0 {
+                        self.vals_left = b.row_beats;
+                        self.rows_left -= 1;
+                        if self.rows_left == 0 {
+                            self.settle = ACT_SETTLE;
+                            self.state = SETTLE_A;
+                        }
+                    }
+                }
+            }
+            SETTLE_A => {
+                if !i.act_busy {
+                    if self.settle == 0 {
+                        self.tile = 0;
+                        self.state = TILE;
+                    } else {
+                        self.settle -= 1;
+                    }
+                }
+            }
+            TILE => {
+                self.y = b.band_out[self.band as usize].start;
+                if o.w_load_start {
+                    self.words_left = b.tile_words;
+                    self.state = LOAD_W;
+                } else {
+                    self.state = ROWS;
+                }
+            }
+            LOAD_W => {
+                if i.w_fire {
+                    self.words_left -= 1;
+                    if self.words_left == 0 {
+                        self.settle = WEIGHT_SETTLE;
+                        self.state = SETTLE_W;
+                    }
+                }
+            }
+            SETTLE_W => {
+                if self.settle == 0 {
+                    self.state = ROWS;
+                } else {
+                    self.settle -= 1;
+                }
+            }
+            ROWS => {
+                if q.y == q.y_end {
+                    // The tile's rows are issued; buffers change only once the last run has read them.
+                    if !q.run_active {
+                        self.tile += 1;
+                        self.state = TILE;
+                        if self.tile == b.filter_tiles {
+                            self.band += 1;
+                            self.state = if self.band == b.bands { FINISH } else { BAND };
+                        }
+                    }
+                } else if o.go {
+                    self.run_active = true;
+                    self.run_wait = true;
+                    self.issued += 1;
+                    self.next_bank ^= 1;
+                    self.y += 1;
+                }
+            }
+            FINISH => {
+                if q.drained == q.issued && !q.run_active {
+                    self.state = IDLE;
+                }
+            }
+            _ => self.state = IDLE,
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! The values the core computes, held the way its buffers hold them: the activation row banks
+//! (bit-plane words, `cbnn::hw::layout::act_banks`), the weight column banks, the two banks of
+//! column accumulators, and the PPUs with their scale and bias memories
+//! (`cbnn::hw::params`). The control models say *when* a beat is written, a run starts or a
+//! row drains; this file says what that does to the data, with the array's arithmetic (XNOR or
+//! BWN popcounts per lane word, docs/ARCHITECTURE.md section 1) and the PPU's (SPEC 5.2, 6).
+//!
+//! None of it calls the golden model: the simulator's outputs are checked against it.
+
+use cbnn::codec::BlockCoster;
+use cbnn::config::AccelConfig;
+use cbnn::hw::descriptor::{MODE_ACC, MODE_SIGN};
+use cbnn::hw::params::{bias_tables, scale_tables};
+use cbnn::hw::streams::ActBeat;
+use cbnn::hw::LayerDescriptor;
+use cbnn::quant::QLayer;
+use cbnn::tensor::Tensor3;
+
+pub struct Datapath {
+    d: LayerDescriptor,
+    rows: u32,
+    cols: u32,
+    lanes: u32,
+    g_hw: u32,
+    acc_bits: u32,
+    block: u32,
+    /// Activation row banks `[R][word]` and the band's first input row.
+    act: Vec<Vec<u128>>,
+    first_row: u32,
+    /// Weight column banks `[C][T * R]` and the next word's index in the tile.
+    weights: Vec<Vec<u128>>,
+    w_next: usize,
+    /// Accumulator banks `[bank][c * w_out + x]` and the (tile, row) each holds.
+    acc: [Vec<i64>; 2],
+    acc_row: [(u32, u32); 2],
+    scales: Vec<Vec<u32>>,
+    biases: Vec<Vec<i64>>,
+    /// The layer's output as the PPUs produce it.
+    pub output: Tensor3<i32>,
+    /// With the codec on a k-bit or sign layer: the coded length of each block the gather stage
+    /// will hand the encoder, in its order.
+    coster: Option<BlockCoster>,
+    pub out_blocks: std::collections::VecDeque<u32>,
+}
+
+fn lane_mask(n: u32) -> u128 {
+    if n >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << n) - 1
+    }
+}
+
+impl Datapath {
+    pub fn new(cfg: &AccelConfig, d: &LayerDescriptor, layer: &QLayer) -> Self {
+        let words = (d.band_rows * d.w * d.pixel_words) as usize;
+        let coded = cfg.codec.enabled && d.out_mode != MODE_ACC;
+        Datapath {
+            d: d.clone(),
+            rows: cfg.array.rows,
+            cols: cfg.array.cols,
+            lanes: cfg.array.lanes,
+            g_hw: cfg.datapath.scale_group,
+            acc_bits: cfg.datapath.acc_bits,
+            block: cfg.codec.block,
+            act: vec![vec![0; words]; cfg.array.rows as usize],
+            first_row: 0,
+            weights: vec![vec![0; (d.steps * cfg.array.rows) as usize]; cfg.array.cols as usize],
+            w_next: 0,
+            acc: [vec![0; (cfg.array.cols * d.w_out) as usize], vec![0; (cfg.array.cols * d.w_out) as usize]],
+            acc_row: [(0, 0); 2],
+            scales: scale_tables(layer, d, cfg),
+            biases: bias_tables(layer, d, cfg),
+            output: Tensor3::zeros(d.c_out as usize, d.h_out as usize, d.w_out as usize),
+            coster: coded.then(|| BlockCoster::new(layer.out_bits, &layer.codec)),
+            out_blocks: Default::default(),
+        }
+    }
+
+    /// A band starts loading at input row `first_row`: the banks are cleared (the loader writes
+    /// every lane a run reads, and zeros above a pixel's last channel).
+    pub fn start_band(&mut self, first_row: u32) {
+        self.first_row = first_row;
+        for b in &mut self.act {
+            b.fill(0);
+        }
+    }
+
+    /// The activation loader takes a beat: its codes into the bit-plane words of their chunks.
+    pub fn write_beat(&mut self, beat: &ActBeat) {
+        let d = &self.d;
+        for (j, &code) in beat.codes.iter().enumerate() {
+            let ch = beat.ch0 + j as u32;
+            let (chunk, lane) = (ch / self.lanes, ch % self.lanes);
+            let (bank, group) = (chunk % self.rows, chunk / self.rows);
+            let base = ((beat.pixel * d.groups + group) * d.planes) as usize;
+            for plane in 0..d.planes {
+                if (code >> plane) & 1 == 1 {
+                    self.act[bank as usize][base + plane as usize] |= 1 << lane;
+                }
+            }
+        }
+    }
+
+    /// A filter tile's weights start loading.
+    pub fn start_tile(&mut self) {
+        self.w_next = 0;
+    }
+
+    /// The weight loader takes a word: word `i` to column bank `i mod C`, address `i div C`.
+    pub fn write_weight(&mut self, word: u128) {
+        let c = self.cols as usize;
+        self.weights[self.w_next % c][self.w_next / c] = word;
+        self.w_next += 1;
+    }
+
+    /// A sequencer run: output row `y` of filter tile `tile` into accumulator bank `bank`; every
+    /// step, array row and column as the PEs compute it.
+    pub fn run(&mut self, tile: u32, y: u32, bank: usize) {
+        let d = &self.d;
+        let (r_n, c_n, w_out) = (self.rows, self.cols, d.w_out as usize);
+        let acc = &mut self.acc[bank];
+        acc.fill(0);
+        self.acc_row[bank] = (tile, y);
+        let tail = if d.tail_lanes != 0 { lane_mask(d.tail_lanes) } else { lane_mask(self.lanes) };
+        for s in 0..d.steps {
+            let (tap, group) = (s / d.groups, s % d.groups);
+            let (ky, kx) = (tap / d.kernel, tap % d.kernel);
+            let iy = (y * d.stride + ky) as i64 - d.padding as i64;
+            if iy < self.first_row as i64 || iy >= d.h as i64 {
+                continue; // padded tap: no lane is valid
+            }
+            for x in 0..d.w_out {
+                let ix = (x * d.stride + kx) as i64 - d.padding as i64;
+                if ix < 0 || ix >= d.w as i64 {
+                    continue;
+                }
+                let pixel = (iy as u32 - self.first_row) * d.w + ix as u32;
+                let base = ((pixel * d.groups + group) * d.planes) as usize;
+                for r in 0..r_n {
+                    let chunk = group * r_n + r;
+                    if chunk >= d.chunks {
+                        continue; // the row control zeroes chunks past the pixel's last
+                    }
+                    let e = if chunk + 1 == d.chunks { tail } else { lane_mask(self.lanes) };
+                    let bank_words = &self.act[r as usize];
+                    for c in 0..c_n as usize {
+                        let w = self.weights[c][(s * r_n + r) as usize];
+                        let contrib = if d.bwn {
+                            (0..d.planes)
+                                .map(|b| {
+                                    let a = bank_words[base + b as usize];
+                                    (2 * (a & w).count_ones() as i64 - a.count_ones() as i64) << b
+                                })
+                                .sum::<i64>()
+                        } else {
+                            let a = bank_words[base];
+                            2 * (!(a ^ w) & e).count_ones() as i64 - e.count_ones() as i64
+                        };
+                        acc[c * w_out + x as usize] += contrib;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A drain: the row in accumulator bank `bank` through the PPUs into the output.
+    pub fn drain(&mut self, bank: usize) {
+        let d = &self.d;
+        let (tile, y) = self.acc_row[bank];
+        let w_out = d.w_out as usize;
+        let shift_up = 64 - self.acc_bits;
+        for c in 0..self.cols {
+            let f = tile * self.cols + c;
+            if f >= d.c_out {
+                continue;
+            }
+            let (j, cl) = ((c / self.g_hw) as usize, c % self.g_hw);
+            let m = self.scales[j][tile as usize] as i128;
+            let b = self.biases[j][(tile * self.g_hw + cl) as usize] as i128;
+            for x in 0..w_out {
+                // The accumulator register is acc_bits wide.
+                let a = (self.acc[bank][c as usize * w_out + x] << shift_up) >> shift_up;
+                let z = m * a as i128 + b;
+                let v = match d.out_mode {
+                    MODE_ACC => a as i32,
+                    MODE_SIGN => {
+                        if z >= 0 {
+                            1
+                        } else {
+                            -1
+                        }
+                    }
+                    _ => {
+                        let h = if d.shift > 0 { 1i128 << (d.shift - 1) } else { 0 };
+                        ((z + h) >> d.shift).clamp(0, (1i128 << d.out_bits) - 1) as i32
+                    }
+                };
+                self.output.set(f as usize, y as usize, x, v);
+            }
+        }
+        if let Some(coster) = &self.coster {
+            // The gather stage cuts each pixel of the tile's channels into blocks of N.
+            let (c0, len) = (tile * self.cols, self.cols.min(d.c_out - tile * self.cols));
+            let mut v = Vec::with_capacity(self.block as usize);
+            for x in 0..w_out {
+                let mut ch = 0;
+                while ch < len {
+                    let n = self.block.min(len - ch);
+                    v.clear();
+                    v.extend((0..n).map(|i| self.output.get((c0 + ch + i) as usize, y as usize, x)));
+                    self.out_blocks.push_back(coster.bits(&v));
+                    ch += n;
+                }
+            }
+        }
+    }
+}

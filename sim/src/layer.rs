@@ -1,0 +1,283 @@
+//! One layer on the simulated core: the host's part (descriptor, streams, the DRAM records of
+//! the input), the cycle loop that drives the core model through its ports as the RTL
+//! testbench does (`hdl/src/cosim.rs`), and the datapath events of every cycle.
+
+use anyhow::{bail, Result};
+
+use crate::core::{Core, CoreShape, PortsIn};
+use crate::datapath::Datapath;
+use crate::decoder::DecoderShape;
+use crate::encoder::EncoderShape;
+use crate::gather::GatherShape;
+use crate::{act_loader::LoaderShape, controller, controller::Bounds, sequencer::SeqShape};
+use cbnn::codec::{self, Encoded};
+use cbnn::config::AccelConfig;
+use cbnn::hw::codec_geom::CodecGeom;
+use cbnn::hw::descriptor::MODE_ACC;
+use cbnn::hw::dram::{result_beat_bytes, weight_beat_bytes, Dram, ACT, WEIGHT};
+use cbnn::hw::{streams, LayerDescriptor, LayerKind};
+use cbnn::quant::QLayer;
+use cbnn::tensor::Tensor3;
+
+/// How the core's streams are served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Traffic {
+    /// Input streams always valid, output streams always ready: the core's own cycle count
+    /// (the RTL testbench's `Traffic::Free`).
+    Free,
+    /// The DRAM model of `cbnn::hw::dram` (`dram.bytes_per_cycle`, `dram.latency_cycles`).
+    Dram,
+}
+
+/// A tensor in DRAM: its values as a layer reads them and, with the codec, its records.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    pub tensor: Tensor3<i32>,
+    pub bits: u32,
+    pub coded: Option<Encoded>,
+}
+
+impl Stored {
+    /// `t` written by the host or a layer: coded with `p` when the core has the codec and the
+    /// values are not accumulators.
+    pub fn new(cfg: &AccelConfig, t: Tensor3<i32>, bits: u32, p: &codec::CodecParams) -> Result<Self> {
+        if !cfg.codec.enabled || bits == cbnn::network::ACC_BITS {
+            return Ok(Stored { tensor: t, bits, coded: None });
+        }
+        let e = codec::encode(&t, bits, p);
+        let tensor = codec::decode(&e.bytes, t.c, t.h, t.w, bits, p)
+            .map_err(|err| anyhow::anyhow!("the stored tensor does not decode: {err}"))?;
+        Ok(Stored { tensor, bits, coded: Some(e) })
+    }
+}
+
+/// One layer's simulation.
+#[derive(Clone, Debug)]
+pub struct LayerResult {
+    /// The output as stored (the next layer's input).
+    pub stored: Stored,
+    /// Cycles from the `start` edge to the first cycle with `busy` low, as the RTL testbench counts.
+    pub cycles: u64,
+    /// Of these, cycles with the controller computing output rows (phase `ROWS`).
+    pub compute_cycles: u64,
+    /// Cycles the array's pass engine issued an activation read (every PE busy).
+    pub array_cycles: u64,
+    /// The codec's byte counters (0 without the codec).
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    /// Bytes on the DRAM port, read and written (all streams: activations, weights, results).
+    pub dram_read: u64,
+    pub dram_written: u64,
+    /// Cycles a stream of the core waited on memory: a block wanted by the loader (or a weight
+    /// word) not offered, or an output beat not taken.
+    pub read_stalls: u64,
+    pub write_stalls: u64,
+}
+
+impl CoreShape {
+    pub fn new(cfg: &AccelConfig, d: &LayerDescriptor) -> Self {
+        let [t_ch, _, t_w] = d.in_shape;
+        let codec = cfg.codec.enabled.then(|| {
+            let g = CodecGeom::from_config(cfg);
+            (
+                DecoderShape::new(&g, &d.in_codec, t_ch, t_w),
+                GatherShape {
+                    cols: cfg.array.cols,
+                    g_hw: cfg.datapath.scale_group,
+                    block: cfg.codec.block,
+                    w_out: d.w_out,
+                    band_out_rows: d.band_out_rows,
+                    h_out: d.h_out,
+                    filter_tiles: d.filter_tiles,
+                    c_out: d.c_out,
+                },
+                EncoderShape { buffer_bits: g.buffer_bits() as u32, beat_bits: 8 * g.port_bytes as u32 },
+            )
+        });
+        CoreShape {
+            bounds: Bounds::new(d, cfg),
+            loader: LoaderShape {
+                lanes: cfg.array.lanes,
+                beat: cfg.beat_values(),
+                segment: cfg.segment(),
+                c_in: d.c_in,
+                t_ch,
+                t_w,
+                fc: d.kind == LayerKind::Fc,
+                planes: d.planes,
+            },
+            seq: SeqShape { passes: d.steps, rows: cfg.array.rows, w_out: d.w_out, planes: d.planes },
+            w_out: d.w_out,
+            g_hw: cfg.datapath.scale_group,
+            store_delay: (1 + cfg.array.rows + cfg.array.cols) as u64,
+            codec,
+            is_acc: d.out_mode == MODE_ACC,
+        }
+    }
+}
+
+/// The record beats of the layer's activation stream with the codec: every record of
+/// `record_reads` as `ceil(bytes / P)` beats `(nbytes, last)`; and the coded length of each
+/// block in the order the decoder parses them.
+fn record_stream(d: &LayerDescriptor, cfg: &AccelConfig, e: &Encoded) -> (Vec<(u32, bool)>, Vec<u32>) {
+    let [c, h, w] = d.in_shape;
+    let segs = c.div_ceil(cfg.segment());
+    let p = cfg.dram.bytes_per_cycle;
+    // First block of every record, in the tensor's record order.
+    let mut first = Vec::with_capacity((h * segs) as usize + 1);
+    let mut at = 0u32;
+    for _y in 0..h {
+        for s in codec::segments(c as usize, cfg.segment() as usize) {
+            first.push(at);
+            at += w * codec::segment_blocks(s, cfg.codec.block as usize).count() as u32;
+        }
+    }
+    first.push(at);
+    let (mut beats, mut blocks) = (Vec::new(), Vec::new());
+    for (y, s) in streams::record_reads(d, cfg) {
+        let r = (y * segs + s) as usize;
+        let n = e.records[r] as u32;
+        let k = n.div_ceil(p).max(1);
+        for i in 0..k {
+            beats.push(((n - i * p).min(p), i + 1 == k));
+        }
+        blocks.extend_from_slice(&e.block_bits[first[r] as usize..first[r + 1] as usize]);
+    }
+    (beats, blocks)
+}
+
+/// Runs `layer` on the core generated from `cfg`, reading `input` from DRAM.
+pub fn run_layer(cfg: &AccelConfig, layer: &QLayer, input: &Stored, traffic: Traffic) -> Result<LayerResult> {
+    let d = LayerDescriptor::new(layer, cfg)?;
+    if input.tensor.shape() != layer.in_shape {
+        bail!("layer {}: input of shape {:?}, expected {:?}", layer.name, input.tensor.shape(), layer.in_shape);
+    }
+    let shape = CoreShape::new(cfg, &d);
+    let mut dp = Datapath::new(cfg, &d, layer);
+    let beats = streams::layer_act_stream(&d, cfg, &input.tensor, layer.in_bits);
+    let words = streams::layer_weight_stream(layer, &d, cfg);
+    // The activation port: value beats, or record beats and their blocks' lengths.
+    let (port, head_lens) = match (&shape.codec, &input.coded) {
+        (None, _) => (beats.iter().map(|b| (b.codes.len() as u32, false)).collect::<Vec<_>>(), Vec::new()),
+        (Some(_), Some(e)) => record_stream(&d, cfg, e),
+        (Some(_), None) => bail!("layer {}: the core has the codec but the input is not coded", layer.name),
+    };
+    let mut dram = (traffic == Traffic::Dram).then(|| {
+        let wb = weight_beat_bytes(cfg);
+        Dram::new(cfg, port.iter().map(|&(n, _)| n).collect(), vec![wb; words.len()])
+    });
+    let out_bytes = result_beat_bytes(cfg, d.out_mode);
+    let mut core = Core::default();
+    core.start();
+    let (mut ai, mut wi, mut bi, mut hi, mut bands) = (0usize, 0usize, 0usize, 0usize, 0usize);
+    let mut r = LayerResult {
+        stored: Stored { tensor: Tensor3::zeros(0, 0, 0), bits: 0, coded: None },
+        cycles: 0,
+        compute_cycles: 0,
+        array_cycles: 0,
+        bytes_in: 0,
+        bytes_out: 0,
+        dram_read: 0,
+        dram_written: 0,
+        read_stalls: 0,
+        write_stalls: 0,
+    };
+    let mut t = 0u64;
+    while core.busy(&shape) {
+        if t > 2_000_000_000 {
+            bail!("layer {}: the simulated core did not finish in {t} cycles", layer.name);
+        }
+        if let Some(m) = &mut dram {
+            m.begin_cycle();
+        }
+        let (act_valid, w_valid, write_ready) = match &dram {
+            None => (ai < port.len(), wi < words.len(), true),
+            Some(m) => (m.read_valid(ACT, t), m.read_valid(WEIGHT, t), m.write_ready()),
+        };
+        let (act_nbytes, act_last) = port.get(ai).copied().unwrap_or((0, false));
+        let p = PortsIn { act_valid, act_nbytes, act_last, w_valid, out_ready: write_ready, code_ready: write_ready };
+        let head = head_lens.get(hi).copied().unwrap_or(0);
+        let enc_len = dp.out_blocks.front().copied().unwrap_or(0);
+        let e = core.cycle(&shape, &p, head, enc_len);
+        r.compute_cycles += (e.phase == controller::ROWS) as u64;
+        r.array_cycles += e.seq_issue as u64;
+        if e.load_start {
+            dp.start_band(shape.bounds.band_in[bands].start);
+            bands += 1;
+        }
+        if e.w_load_start {
+            dp.start_tile();
+        }
+        if e.act_take {
+            ai += 1;
+        }
+        if e.act_fire {
+            dp.write_beat(&beats[bi]);
+            bi += 1;
+        }
+        if e.w_take {
+            dp.write_weight(words[wi]);
+            wi += 1;
+        }
+        if let Some((tile, y, bank)) = e.go {
+            dp.run(tile, y, bank);
+        }
+        if let Some(bank) = e.drain_start {
+            dp.drain(bank);
+        }
+        if e.dec_fire {
+            hi += 1;
+        }
+        if e.enc_take {
+            dp.out_blocks.pop_front();
+        }
+        // Waits on memory (the TB's environment would show the same).
+        r.read_stalls += ((e.loader_wants && !act_valid) || (e.w_ready && !w_valid)) as u64;
+        r.write_stalls += ((e.out_valid || e.code_valid) && !write_ready) as u64;
+        if let Some(m) = &mut dram {
+            if e.act_take {
+                m.take(ACT);
+            }
+            if e.w_take {
+                m.take(WEIGHT);
+            }
+            if e.out_take {
+                m.write(out_bytes);
+            }
+            if let Some(c) = e.code {
+                m.write(c.nbytes);
+            }
+            m.end_cycle(t);
+        }
+        t += 1;
+    }
+    r.cycles = t;
+    if ai != port.len() || wi != words.len() || bi != beats.len() {
+        bail!(
+            "layer {}: the simulated core took {ai} of {} activation beats, {wi} of {} weight words, {bi} of {} blocks",
+            layer.name,
+            port.len(),
+            words.len(),
+            beats.len()
+        );
+    }
+    r.bytes_in = core.dec.bytes;
+    r.bytes_out = core.enc.bytes;
+    if let Some(m) = &dram {
+        r.dram_read = m.bytes_read;
+        r.dram_written = m.bytes_written;
+    }
+    let out = std::mem::replace(&mut dp.output, Tensor3::zeros(0, 0, 0));
+    r.stored = Stored::new(cfg, out, layer.out_bits, &layer.codec)?;
+    if let Some(e) = &r.stored.coded {
+        if e.bytes.len() as u64 != r.bytes_out {
+            bail!(
+                "layer {}: the encoder model sent {} bytes, the records hold {}",
+                layer.name,
+                r.bytes_out,
+                e.bytes.len()
+            );
+        }
+    }
+    Ok(r)
+}

