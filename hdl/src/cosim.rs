@@ -115,6 +115,36 @@ fn act_feed(codec: Option<usize>, gate: &str) -> (String, String) {
     }
 }
 
+/// The DRAM model's rules in the testbench's cycle loop (`cbnn::hw::dram`, steps 1 and 3-4):
+/// the budget's refill at the cycle's start; after the transfers, the written bytes, then one
+/// request per read stream (activations first) while its queue has room and the budget is
+/// positive. Activation beats are the host's value beats (`asz`) or, with the codec, the
+/// records' beats of up to `P` bytes, walked by the DMA's own record position (`dri`, `dro`).
+fn dram_rules(codec: Option<usize>) -> (String, String) {
+    let refill = "\x20 cr = (cr + BW > BW) ? BW : cr + BW;\n".to_string();
+    let act = match codec {
+        None => "\x20 if (ai + dan - dat < ae && dan - dat < DQ && cr > 0) begin\n\
+                 \x20   daq[dan % DQ] = t + 1 + LAT; cr = cr - asz[ai + dan - dat]; dan = dan + 1;\n\
+                 \x20 end\n"
+            .to_string(),
+        Some(p) => format!(
+            "\x20 if (dri < ae && dan - dat < DQ && cr > 0) begin\n\
+             \x20   drl = rlen[rlist[dri]] - dro; if (drl > {p}) drl = {p};\n\
+             \x20   daq[dan % DQ] = t + 1 + LAT; cr = cr - drl; dan = dan + 1;\n\
+             \x20   if (dro + {p} >= rlen[rlist[dri]]) begin dri = dri + 1; dro = 0; end else dro = dro + {p};\n\
+             \x20 end\n"
+        ),
+    };
+    let taken = "\x20 if (act_valid && act_ready) dat = dat + 1;\n\
+                 \x20 if (w_valid && w_ready) dwt = dwt + 1;\n\
+                 \x20 if (out_valid && out_ready) cr = cr - outb;\n";
+    let code = if codec.is_some() { "\x20 if (code_valid && code_ready) cr = cr - code_nbytes;\n" } else { "" };
+    let weights = "\x20 if (wi + dwn - dwt < we_ && dwn - dwt < DQ && cr > 0) begin\n\
+                   \x20   dwq[dwn % DQ] = t + 1 + LAT; cr = cr - WB; dwn = dwn + 1;\n\
+                   \x20 end\n";
+    (refill, format!("{taken}{code}{act}{weights}"))
+}
+
 /// Builds the testbench.
 fn testbench(
     cfg: &AccelConfig,
@@ -133,12 +163,24 @@ fn testbench(
     };
     let (mut acts, mut weights) = (Vec::<u128>::new(), Vec::<u128>::new());
     let mut body = String::new();
-    let (seed, gate) = match traffic {
-        Traffic::Free => (1, "1'b1".to_string()),
-        Traffic::Random(seed) => (seed, "(($random(seed) & 3) != 0)".to_string()),
-        Traffic::Dram => bail!("Traffic::Dram: not yet"),
+    // The streams' gates: act valid, weight valid, output ready.
+    let (seed, gates) = match traffic {
+        Traffic::Free => (1, ["1'b1".to_string(), "1'b1".into(), "1'b1".into()]),
+        Traffic::Random(seed) => (seed, [0, 1, 2].map(|_| "(($random(seed) & 3) != 0)".to_string())),
+        Traffic::Dram => (
+            1,
+            [
+                "((dan > dat) && (daq[dat % DQ] <= t))".to_string(),
+                "((dwn > dwt) && (dwq[dwt % DQ] <= t))".into(),
+                "(cr > 0)".into(),
+            ],
+        ),
     };
-    let (feed, take) = act_feed(codec, &gate);
+    let dram_model = traffic == Traffic::Dram;
+    let [agate, wgate, ogate] = &gates;
+    let (feed, take) = act_feed(codec, agate);
+    let (refill, requests) = if dram_model { dram_rules(codec) } else { (String::new(), String::new()) };
+    let mut asizes = Vec::<u32>::new();
     for (i, case) in cases.iter().enumerate() {
         let d = LayerDescriptor::new(case.layer, cfg).with_context(|| format!("layer {i}"))?;
         // Descriptor registers, then the PPU parameters.
@@ -177,7 +219,9 @@ fn testbench(
                     bail!("layer {i}: without the codec every layer needs its input tensor");
                 };
                 let a0 = acts.len();
-                acts.extend(streams::layer_act_stream(&d, cfg, input, case.layer.in_bits).iter().map(|b| b.word()));
+                let beats = streams::layer_act_stream(&d, cfg, input, case.layer.in_bits);
+                asizes.extend(beats.iter().map(|b| b.codes.len() as u32));
+                acts.extend(beats.iter().map(|b| b.word()));
                 (a0, acts.len(), 0, 0)
             }
             Some(p) => {
@@ -192,6 +236,13 @@ fn testbench(
             "ai = {a0}; ae = {a1}; wi = {k0}; we_ = {}; ci = {w0}; ce = {w1}; ro = 0; co = 0;",
             weights.len()
         )?;
+        if dram_model {
+            writeln!(
+                body,
+                "cr = 0; dan = 0; dat = 0; dwn = 0; dwt = 0; dri = {a0}; dro = 0; outb = {};",
+                cbnn::hw::dram::result_beat_bytes(cfg, d.out_mode)
+            )?;
+        }
         writeln!(body, "start = 1; tick; start = 0; t = 0; tc = 0;")?;
         let code_take = match codec {
             None => String::new(),
@@ -203,19 +254,21 @@ fn testbench(
                  \x20 end\n"
             ),
         };
-        let code_ready = if codec.is_some() { format!(" code_ready = {gate};") } else { String::new() };
+        let code_ready = if codec.is_some() { format!(" code_ready = {ogate};") } else { String::new() };
         let counters = if codec.is_some() { "bytes_in, bytes_out" } else { "32'd0, 32'd0" };
         writeln!(
             body,
             "while (busy && t < 50000000) begin\n\
+             {refill}\
              \x20 {feed}\n\
-             \x20 w_valid = (wi < we_) && {gate}; w_data = wmem[wi];\n\
-             \x20 out_ready = {gate};{code_ready}\n\
+             \x20 w_valid = (wi < we_) && {wgate}; w_data = wmem[wi];\n\
+             \x20 out_ready = {ogate};{code_ready}\n\
              \x20 #1;\n\
              \x20 {take}\n\
              \x20 if (w_valid && w_ready) wi = wi + 1;\n\
              \x20 if (out_valid && out_ready) $display(\"B {i} %h\", out_data);\n\
              {code_take}\
+             {requests}\
              \x20 if (phase == {rows}) tc = tc + 1;\n\
              \x20 clock = 1; #1 clock = 0; t = t + 1;\n\
              end\n\
@@ -264,9 +317,32 @@ fn testbench(
         out_w - 1
     )?;
     writeln!(tb, "integer ai, ae, wi, we_, ci, ce, ro, co, rs, rl, ws, j, t, tc, seed = {seed};")?;
+    if dram_model {
+        // The DRAM model's state (`cbnn::hw::dram`): budget, requested/taken beats per read
+        // stream and their arrival cycles, the DMA's record position, the layer's beat sizes.
+        let dq = cfg.dram.latency_cycles as usize + 2;
+        writeln!(
+            tb,
+            "localparam DQ = {dq}, BW = {}, LAT = {}, WB = {};",
+            cfg.dram.bytes_per_cycle,
+            cfg.dram.latency_cycles,
+            cbnn::hw::dram::weight_beat_bytes(cfg)
+        )?;
+        writeln!(
+            tb,
+            "integer cr, dan, dat, dwn, dwt, dri, dro, drl, outb; integer daq [0:DQ-1]; integer dwq [0:DQ-1];"
+        )?;
+        writeln!(tb, "reg [31:0] asz [0:{}];", asizes.len().max(1) - 1)?;
+    }
     writeln!(tb, "reg [{}:0] wmem [0:{}];", lanes - 1, weights.len().max(1) - 1)?;
     let mut files = vec![("weights.hex", hex_lines(&weights))];
+    if dram_model && !asizes.is_empty() {
+        files.push(("asz.hex", hex_lines(&asizes)));
+    }
     let mut loads = String::from("$readmemh(\"weights.hex\", wmem);");
+    if dram_model && !asizes.is_empty() {
+        loads += " $readmemh(\"asz.hex\", asz);";
+    }
     match (&dram, codec) {
         (None, _) | (_, None) => {
             writeln!(tb, "reg [{}:0] act_data = 0;", act_bits - 1)?;

@@ -160,3 +160,24 @@ fn with_the_codec_cycles_equal_the_rtl() {
     let x = input(&mut rng, [11, 9, 9]);
     compare(&config(2, 8, 8, 1, true, 8), &net, &x, Traffic::Free, "2x8x8, codec, 8-byte port");
 }
+
+/// Memory-bound: 2 bytes per cycle for 4-byte weight words and 8-value beats, a latency of 6.
+#[test]
+fn dram_bound_without_the_codec_cycles_equal_the_rtl() {
+    let mut rng = StdRng::seed_from_u64(3);
+    let net = network(&mut rng, 11, 9);
+    let x = input(&mut rng, [11, 9, 9]);
+    let cfg = config(2, 4, 32, 1, false, 2);
+    compare(&cfg, &net, &x, Traffic::Dram, "2x4x32, no codec, DRAM 2 B/cycle");
+}
+
+/// The codec's records through a 4-byte port at 4 bytes per cycle, PPU groups of 2, bands.
+#[test]
+fn dram_bound_with_the_codec_cycles_equal_the_rtl() {
+    let mut rng = StdRng::seed_from_u64(4);
+    let net = network(&mut rng, 19, 9);
+    let x = input(&mut rng, [19, 9, 9]);
+    let mut cfg = config(2, 16, 8, 2, true, 4);
+    cfg.buffers.act_kib = 1;
+    compare(&cfg, &net, &x, Traffic::Dram, "2x16x8, G_hw 2, codec, DRAM 4 B/cycle");
+}
