@@ -2,7 +2,35 @@
 //! bad input) and turn an error into one line on stderr and a non-zero exit.
 
 use clap::Parser;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use crate::config::AccelConfig;
+use crate::network::Network;
+use crate::tensor::Tensor3;
+
+/// The inputs of every program that runs a network (flattened into its arguments).
+#[derive(clap::Args, Debug)]
+pub struct RunInputs {
+    /// Accelerator config (TOML); default: the embedded default config.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Network description (TOML); default: the embedded example network.
+    #[arg(long)]
+    pub network: Option<PathBuf>,
+    /// Input tensor (.npy, CHW); default: the embedded example input (only with the example network).
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+}
+
+impl RunInputs {
+    /// The config, the network and its input, each given or embedded.
+    pub fn load(&self) -> anyhow::Result<(AccelConfig, Network, Tensor3<i32>)> {
+        let cfg = AccelConfig::load_or_default(self.config.as_deref())?;
+        let (net, x) = crate::examples::load_network_and_input(self.network.as_deref(), self.input.as_deref())?;
+        Ok((cfg, net, x))
+    }
+}
 
 /// Parses the command line; on bad arguments prints `PROGRAM: error: ...` (one line) and exits 2.
 pub fn parse_args<T: Parser>(program: &str) -> T {

@@ -39,3 +39,35 @@ pub fn tiny_network() -> Result<Network> {
 pub fn tiny_input(net: &Network) -> Result<Tensor3<i32>> {
     crate::npyio::parse_activations(TINY_INPUT, net.input.bits, net.input.shape)
 }
+
+/// The network and input a program runs: `--network` / `--input` when given, else the embedded
+/// example network and its input (an input is required with a user's network).
+pub fn load_network_and_input(
+    network: Option<&std::path::Path>,
+    input: Option<&std::path::Path>,
+) -> Result<(Network, Tensor3<i32>)> {
+    use anyhow::Context;
+    let net = match network {
+        Some(p) => crate::network::load_network(p)?,
+        None => tiny_network()?,
+    };
+    let x = match (input, network) {
+        (Some(p), _) => {
+            let bytes = crate::npyio::read_file(p)?;
+            crate::npyio::parse_activations(&bytes, net.input.bits, net.input.shape).with_context(|| {
+                format!(
+                    "{}: input for [input] shape = {:?}, bits = {} of {}",
+                    p.display(),
+                    net.input.shape,
+                    net.input.bits,
+                    net.origin
+                )
+            })?
+        }
+        (None, None) => tiny_input(&net)?,
+        (None, Some(_)) => {
+            anyhow::bail!("--input: expected an input tensor (.npy) for the network given with --network")
+        }
+    };
+    Ok((net, x))
+}

@@ -19,6 +19,18 @@ pub enum Elem {
 }
 
 impl Elem {
+    /// The .npy dtype an activation tensor of `bits`-bit values is written with: int8 for
+    /// binary (±1), int32 for accumulators, uint8 otherwise.
+    pub fn for_bits(bits: u32) -> Elem {
+        match bits {
+            1 => Elem::I8,
+            crate::network::ACC_BITS => Elem::I32,
+            _ => Elem::U8,
+        }
+    }
+}
+
+impl Elem {
     fn describe(self) -> &'static str {
         match self {
             Elem::F32 => "float32",

@@ -136,6 +136,44 @@ pub fn calibrate(net: &Network, outputs: &[Tensor3<f32>]) -> Calibration {
         .collect()
 }
 
+/// A network made ready to run on an input: the float reference's outputs, the network compiled
+/// for the config, and the layers whose `out_scale` was calibrated on this very input (SPEC 6),
+/// which programs report because their results then depend on the input.
+pub struct Prepared {
+    pub float_outs: Vec<Tensor3<f32>>,
+    pub qnet: crate::quant::QNet,
+    pub calibrated: Vec<(String, f64)>,
+}
+
+/// Runs the float reference, calibrates missing `out_scale`s on `input` if any, and compiles.
+pub fn prepare(net: &Network, cfg: &crate::config::AccelConfig, input: &Tensor3<i32>) -> anyhow::Result<Prepared> {
+    let float_outs = run(net, input);
+    let calib = crate::quant::needs_calibration(net).then(|| calibrate(net, &float_outs));
+    let qnet = crate::quant::compile(net, cfg, calib.as_ref())?;
+    let calibrated = if calib.is_none() {
+        Vec::new()
+    } else {
+        net.layers
+            .iter()
+            .zip(&qnet.layers)
+            .filter(
+                |(nl, _)| matches!(&nl.op, Op::Weighted(w) if matches!(w.output, OutputFn::Relu { scale: None, .. })),
+            )
+            .map(|(_, l)| (l.name.clone(), l.out_scale))
+            .collect()
+    };
+    Ok(Prepared { float_outs, qnet, calibrated })
+}
+
+impl Prepared {
+    /// One note per calibrated layer on stderr, `PROGRAM: note: ...`.
+    pub fn print_notes(&self, program: &str) {
+        for (name, scale) in &self.calibrated {
+            eprintln!("{program}: note: layer {name}: out_scale not set, calibrated to {scale:.6e} on this input");
+        }
+    }
+}
+
 /// The real values a layer's integer output stands for (comparable with the float reference).
 pub fn dequantise(layer: &QLayer, t: &Tensor3<i32>) -> Tensor3<f32> {
     if let QOp::Weighted(w) = &layer.op {

@@ -44,6 +44,11 @@ pub struct LayerRun {
     /// The codec's byte counters at the end of the layer: bytes read and written (0 without).
     pub bytes_in: u64,
     pub bytes_out: u64,
+    /// Bytes on the DRAM streams, sized as `cbnn::hw::dram` sizes the beats: activations read
+    /// (value beats, or with the codec the records' bytes), weight words read, results written.
+    pub act_bytes: u64,
+    pub weight_bytes: u64,
+    pub written_bytes: u64,
     /// Clock cycles from the `start` edge to the first cycle with `busy` low.
     pub cycles: u64,
     /// Of these, the cycles spent computing output rows (controller phase `ROWS`): the layer's
@@ -97,7 +102,7 @@ fn act_feed(codec: Option<usize>, gate: &str) -> (String, String) {
     match codec {
         None => (
             format!("act_valid = (ai < ae) && {gate}; act_data = amem[ai];"),
-            "if (act_valid && act_ready) ai = ai + 1;".into(),
+            "if (act_valid && act_ready) begin ab = ab + asz[ai]; ai = ai + 1; end".into(),
         ),
         Some(p) => (
             format!(
@@ -109,7 +114,7 @@ fn act_feed(codec: Option<usize>, gate: &str) -> (String, String) {
                  \x20 end"
             ),
             format!(
-                "if (act_valid && act_ready) begin if (act_last) begin ai = ai + 1; ro = 0; end else ro = ro + {p}; end"
+                "if (act_valid && act_ready) begin ab = ab + act_nbytes; if (act_last) begin ai = ai + 1; ro = 0; end else ro = ro + {p}; end"
             ),
         ),
     }
@@ -236,12 +241,9 @@ fn testbench(
             "ai = {a0}; ae = {a1}; wi = {k0}; we_ = {}; ci = {w0}; ce = {w1}; ro = 0; co = 0;",
             weights.len()
         )?;
+        writeln!(body, "ab = 0; wbytes = 0; ob = 0; outb = {};", cbnn::hw::dram::result_beat_bytes(cfg, d.out_mode))?;
         if dram_model {
-            writeln!(
-                body,
-                "cr = 0; dan = 0; dat = 0; dwn = 0; dwt = 0; dri = {a0}; dro = 0; outb = {};",
-                cbnn::hw::dram::result_beat_bytes(cfg, d.out_mode)
-            )?;
+            writeln!(body, "cr = 0; dan = 0; dat = 0; dwn = 0; dwt = 0; dri = {a0}; dro = 0;")?;
         }
         writeln!(body, "start = 1; tick; start = 0; t = 0; tc = 0;")?;
         let code_take = match codec {
@@ -250,7 +252,7 @@ fn testbench(
                 "\x20 if (code_valid && code_ready) begin\n\
                  \x20   $display(\"E {i} %h %0d %0d\", code_data, code_nbytes, code_last);\n\
                  \x20   ws = wlist[ci]; for (j = 0; j < code_nbytes; j = j + 1) dram[ws*SLOT + co + j] = code_data[8*j +: 8];\n\
-                 \x20   co = co + code_nbytes; if (code_last) begin rlen[ws] = co; co = 0; ci = ci + 1; end\n\
+                 \x20   co = co + code_nbytes; ob = ob + code_nbytes; if (code_last) begin rlen[ws] = co; co = 0; ci = ci + 1; end\n\
                  \x20 end\n"
             ),
         };
@@ -265,15 +267,15 @@ fn testbench(
              \x20 out_ready = {ogate};{code_ready}\n\
              \x20 #1;\n\
              \x20 {take}\n\
-             \x20 if (w_valid && w_ready) wi = wi + 1;\n\
-             \x20 if (out_valid && out_ready) $display(\"B {i} %h\", out_data);\n\
+             \x20 if (w_valid && w_ready) begin wi = wi + 1; wbytes = wbytes + WB; end\n\
+             \x20 if (out_valid && out_ready) begin $display(\"B {i} %h\", out_data); ob = ob + outb; end\n\
              {code_take}\
              {requests}\
              \x20 if (phase == {rows}) tc = tc + 1;\n\
              \x20 clock = 1; #1 clock = 0; t = t + 1;\n\
              end\n\
              act_valid = 0; w_valid = 0; out_ready = 0;{code_ready_off}\n\
-             $display(\"C {i} %0d %0d %0d %0d %0d %0d %0d %0d\", t, error, ai - ae, wi - we_, tc, ci - ce, {counters});",
+             $display(\"C {i} %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d\", t, error, ai - ae, wi - we_, tc, ci - ce, {counters}, ab, wbytes, ob);",
             rows = crate::controller::ROWS,
             code_ready_off = if codec.is_some() { " code_ready = 0;" } else { "" },
         )?;
@@ -317,30 +319,25 @@ fn testbench(
         out_w - 1
     )?;
     writeln!(tb, "integer ai, ae, wi, we_, ci, ce, ro, co, rs, rl, ws, j, t, tc, seed = {seed};")?;
+    // Bytes on the three DRAM streams (activations, weights, results), as `cbnn::hw::dram` sizes
+    // the beats: what the simulator reports as the layer's DRAM traffic.
+    writeln!(tb, "integer ab, wbytes, ob, outb; localparam WB = {};", cbnn::hw::dram::weight_beat_bytes(cfg))?;
     if dram_model {
         // The DRAM model's state (`cbnn::hw::dram`): budget, requested/taken beats per read
         // stream and their arrival cycles, the DMA's record position, the layer's beat sizes.
         let dq = cfg.dram.latency_cycles as usize + 2;
-        writeln!(
-            tb,
-            "localparam DQ = {dq}, BW = {}, LAT = {}, WB = {};",
-            cfg.dram.bytes_per_cycle,
-            cfg.dram.latency_cycles,
-            cbnn::hw::dram::weight_beat_bytes(cfg)
-        )?;
-        writeln!(
-            tb,
-            "integer cr, dan, dat, dwn, dwt, dri, dro, drl, outb; integer daq [0:DQ-1]; integer dwq [0:DQ-1];"
-        )?;
-        writeln!(tb, "reg [31:0] asz [0:{}];", asizes.len().max(1) - 1)?;
+        writeln!(tb, "localparam DQ = {dq}, BW = {}, LAT = {};", cfg.dram.bytes_per_cycle, cfg.dram.latency_cycles,)?;
+        writeln!(tb, "integer cr, dan, dat, dwn, dwt, dri, dro, drl; integer daq [0:DQ-1]; integer dwq [0:DQ-1];")?;
     }
+    // Value beats' sizes in bytes (one per value), for the DRAM model and the byte counts.
+    writeln!(tb, "reg [31:0] asz [0:{}];", asizes.len().max(1) - 1)?;
     writeln!(tb, "reg [{}:0] wmem [0:{}];", lanes - 1, weights.len().max(1) - 1)?;
     let mut files = vec![("weights.hex", hex_lines(&weights))];
-    if dram_model && !asizes.is_empty() {
+    if !asizes.is_empty() {
         files.push(("asz.hex", hex_lines(&asizes)));
     }
     let mut loads = String::from("$readmemh(\"weights.hex\", wmem);");
-    if dram_model && !asizes.is_empty() {
+    if !asizes.is_empty() {
         loads += " $readmemh(\"asz.hex\", asz);";
     }
     match (&dram, codec) {
@@ -436,14 +433,30 @@ pub fn run_layers_with(
     if !flow::have_icarus("core co-simulation") {
         return Ok(None);
     }
+    Ok(Some(run_layers_on(flow::Simulator::Icarus, cfg, modules, cases, traffic)?.0))
+}
+
+/// As `run_layers_with`, on `simulator` (which must be installed), also returning how long the
+/// simulator took to build and run the testbench.
+pub fn run_layers_on(
+    simulator: flow::Simulator,
+    cfg: &AccelConfig,
+    modules: &[Module],
+    cases: &[LayerCase],
+    traffic: Traffic,
+) -> Result<(Vec<LayerRun>, flow::SimTiming)> {
     let s = TopShape::from_config(cfg)?;
     let top = modules.iter().find(|m| m.name == cfg.name).context("no top module among the modules")?;
-    let bench = testbench(cfg, &s, &crate::manifest::ports(top), cases, traffic)?;
-    // CBNN_COSIM_DIR keeps the testbench, data and Verilog for a look in a simulator or viewer.
+    let mut bench = testbench(cfg, &s, &crate::manifest::ports(top), cases, traffic)?;
+    // CBNN_COSIM_DIR keeps the testbench, data and Verilog for a look in a simulator or viewer,
+    // and a waveform of the top's ports and wires (DIR/core.vcd: the signals `simulate --vcd`
+    // writes under the same names; one clock period is 2 time units here).
     let tmp = tempfile::tempdir()?;
     let dir = match std::env::var_os("CBNN_COSIM_DIR") {
         Some(d) => {
             std::fs::create_dir_all(&d)?;
+            let dump = "initial begin\n$dumpfile(\"core.vcd\"); $dumpvars(1, tb.dut);\n";
+            bench.text = bench.text.replacen("initial begin\n", dump, 1);
             std::path::PathBuf::from(d)
         }
         None => tmp.path().to_path_buf(),
@@ -451,7 +464,7 @@ pub fn run_layers_with(
     for (name, text) in &bench.files {
         std::fs::write(dir.join(name), text)?;
     }
-    let out = flow::icarus_run_with(&dir, &bench.text, modules)?;
+    let (out, timing) = flow::run_testbench(simulator, &dir, &bench.text, modules)?;
     let mut beats: Vec<Vec<Vec<u64>>> = vec![Vec::new(); cases.len()];
     // Each case's output records, in the order written (the last one open).
     let mut records: Vec<Vec<Vec<u8>>> = vec![vec![Vec::new()]; cases.len()];
@@ -507,6 +520,9 @@ pub fn run_layers_with(
                     error: error != 0,
                     bytes_in: f[8].parse()?,
                     bytes_out: f[9].parse()?,
+                    act_bytes: f[10].parse()?,
+                    weight_bytes: f[11].parse()?,
+                    written_bytes: f[12].parse()?,
                 });
             }
             _ => {}
@@ -515,7 +531,7 @@ pub fn run_layers_with(
     if runs.len() != cases.len() {
         bail!("the simulation finished {} of {} layers:\n{out}", runs.len(), cases.len());
     }
-    Ok(Some(runs))
+    Ok((runs, timing))
 }
 
 /// Bytes `0..nbytes` of a beat printed by `%h` (byte `j` in bits `[8j + 7 : 8j]`).

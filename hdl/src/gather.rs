@@ -1,4 +1,4 @@
-//! The gather stage (docs/ARCHITECTURE.md, section 5): between the drain unit and the codec
+//! The gather stage (docs/ARCHITECTURE.md, section 4, "Codec"): between the drain unit and the codec
 //! encoder, it turns result beats into codec blocks.
 //!
 //! The drain sends a pixel of a filter tile as `G_hw` beats of `P = C / G_hw` lanes (lane `j` of

@@ -65,9 +65,14 @@ pub struct LayerResult {
     /// The codec's byte counters (0 without the codec).
     pub bytes_in: u64,
     pub bytes_out: u64,
-    /// Bytes on the DRAM port, read and written (all streams: activations, weights, results).
-    pub dram_read: u64,
-    pub dram_written: u64,
+    /// Bytes on the core's DRAM streams: activations read (records with the codec), weights
+    /// read, results written (records with the codec).
+    pub act_bytes: u64,
+    pub weight_bytes: u64,
+    pub written_bytes: u64,
+    /// Activation values fetched (rows shared by two bands count twice) and values written.
+    pub values_in: u64,
+    pub values_out: u64,
     /// Cycles a stream of the core waited on memory: a block wanted by the loader (or a weight
     /// word) not offered, or an output beat not taken.
     pub read_stalls: u64,
@@ -146,8 +151,26 @@ fn record_stream(d: &LayerDescriptor, cfg: &AccelConfig, e: &Encoded) -> (Vec<(u
     (beats, blocks)
 }
 
+/// Watches the core cycle by cycle (waveforms): the ports' inputs and the cycle's events.
+pub trait Probe {
+    /// A network's layer `index` is about to start (its cycles follow).
+    fn layer_start(&mut self, _index: usize) {}
+    fn cycle(&mut self, p: &PortsIn, e: &crate::core::Events) -> Result<()>;
+}
+
 /// Runs `layer` on the core generated from `cfg`, reading `input` from DRAM.
 pub fn run_layer(cfg: &AccelConfig, layer: &QLayer, input: &Stored, traffic: Traffic) -> Result<LayerResult> {
+    run_layer_probed(cfg, layer, input, traffic, None)
+}
+
+/// [`run_layer`] with a probe that sees every cycle.
+pub fn run_layer_probed<'p>(
+    cfg: &AccelConfig,
+    layer: &QLayer,
+    input: &Stored,
+    traffic: Traffic,
+    mut probe: Option<&mut (dyn Probe + 'p)>,
+) -> Result<LayerResult> {
     let d = LayerDescriptor::new(layer, cfg)?;
     if input.tensor.shape() != layer.in_shape {
         bail!("layer {}: input of shape {:?}, expected {:?}", layer.name, input.tensor.shape(), layer.in_shape);
@@ -162,10 +185,9 @@ pub fn run_layer(cfg: &AccelConfig, layer: &QLayer, input: &Stored, traffic: Tra
         (Some(_), Some(e)) => record_stream(&d, cfg, e),
         (Some(_), None) => bail!("layer {}: the core has the codec but the input is not coded", layer.name),
     };
-    let mut dram = (traffic == Traffic::Dram).then(|| {
-        let wb = weight_beat_bytes(cfg);
-        Dram::new(cfg, port.iter().map(|&(n, _)| n).collect(), vec![wb; words.len()])
-    });
+    let wb = weight_beat_bytes(cfg);
+    let mut dram = (traffic == Traffic::Dram)
+        .then(|| Dram::new(cfg, port.iter().map(|&(n, _)| n).collect(), vec![wb; words.len()]));
     let out_bytes = result_beat_bytes(cfg, d.out_mode);
     let mut core = Core::default();
     core.start();
@@ -177,8 +199,11 @@ pub fn run_layer(cfg: &AccelConfig, layer: &QLayer, input: &Stored, traffic: Tra
         array_cycles: 0,
         bytes_in: 0,
         bytes_out: 0,
-        dram_read: 0,
-        dram_written: 0,
+        act_bytes: 0,
+        weight_bytes: 0,
+        written_bytes: 0,
+        values_in: 0,
+        values_out: 0,
         read_stalls: 0,
         write_stalls: 0,
     };
@@ -199,6 +224,9 @@ pub fn run_layer(cfg: &AccelConfig, layer: &QLayer, input: &Stored, traffic: Tra
         let head = head_lens.get(hi).copied().unwrap_or(0);
         let enc_len = dp.out_blocks.front().copied().unwrap_or(0);
         let e = core.cycle(&shape, &p, head, enc_len);
+        if let Some(pr) = probe.as_deref_mut() {
+            pr.cycle(&p, &e)?;
+        }
         r.compute_cycles += (e.phase == controller::ROWS) as u64;
         r.array_cycles += e.seq_issue as u64;
         if e.load_start {
@@ -209,15 +237,24 @@ pub fn run_layer(cfg: &AccelConfig, layer: &QLayer, input: &Stored, traffic: Tra
             dp.start_tile();
         }
         if e.act_take {
+            r.act_bytes += port[ai].0 as u64;
             ai += 1;
         }
         if e.act_fire {
+            r.values_in += beats[bi].codes.len() as u64;
             dp.write_beat(&beats[bi]);
             bi += 1;
         }
         if e.w_take {
+            r.weight_bytes += wb as u64;
             dp.write_weight(words[wi]);
             wi += 1;
+        }
+        if e.out_take {
+            r.written_bytes += out_bytes as u64;
+        }
+        if let Some(c) = e.code {
+            r.written_bytes += c.nbytes as u64;
         }
         if let Some((tile, y, bank)) = e.go {
             dp.run(tile, y, bank);
@@ -232,7 +269,10 @@ pub fn run_layer(cfg: &AccelConfig, layer: &QLayer, input: &Stored, traffic: Tra
             dp.out_blocks.pop_front();
         }
         // Waits on memory (the TB's environment would show the same).
-        r.read_stalls += ((e.loader_wants && !act_valid) || (e.w_ready && !w_valid)) as u64;
+        // A port that wants data the layer no longer has is not waiting on memory.
+        let act_wait = e.loader_wants && !act_valid && ai < port.len();
+        let w_wait = e.w_ready && !w_valid && wi < words.len();
+        r.read_stalls += (act_wait || w_wait) as u64;
         r.write_stalls += ((e.out_valid || e.code_valid) && !write_ready) as u64;
         if let Some(m) = &mut dram {
             if e.act_take {
@@ -263,10 +303,7 @@ pub fn run_layer(cfg: &AccelConfig, layer: &QLayer, input: &Stored, traffic: Tra
     }
     r.bytes_in = core.dec.bytes;
     r.bytes_out = core.enc.bytes;
-    if let Some(m) = &dram {
-        r.dram_read = m.bytes_read;
-        r.dram_written = m.bytes_written;
-    }
+    r.values_out = (d.c_out * d.h_out * d.w_out) as u64;
     let out = std::mem::replace(&mut dp.output, Tensor3::zeros(0, 0, 0));
     r.stored = Stored::new(cfg, out, layer.out_bits, &layer.codec)?;
     if let Some(e) = &r.stored.coded {

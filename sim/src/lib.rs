@@ -17,6 +17,10 @@ pub mod drain;
 pub mod encoder;
 pub mod gather;
 pub mod layer;
+pub mod network;
+pub mod report;
 pub mod sequencer;
+pub mod waves;
 
-pub use layer::{run_layer, LayerResult, Stored, Traffic};
+pub use layer::{run_layer, run_layer_probed, LayerResult, Probe, Stored, Traffic};
+pub use network::{run_network, LayerReport, NetworkRun, RunOptions};

@@ -1,8 +1,9 @@
 //! The simulator against the RTL: the same layers on the same generated cores, run by the
 //! simulator and by the core's emitted Verilog under Icarus (`cbnn_hdl::cosim`), must give
-//! identical outputs, identical cycle counts per layer (total and computing phase) and identical
-//! codec byte counts; both against the golden model. Cores with and without the codec, tiled and
-//! banded layers, XNOR and BWN, and DRAM-bound runs through the shared DRAM model.
+//! identical outputs, identical cycle counts per layer (total and computing phase), identical
+//! codec byte counts and identical bytes on every DRAM stream; both against the golden model.
+//! Cores with and without the codec, tiled and banded layers, XNOR and BWN, and DRAM-bound runs
+//! through the shared DRAM model.
 
 use cbnn::codec::Mode;
 use cbnn::config::AccelConfig;
@@ -117,7 +118,7 @@ fn compare(cfg: &AccelConfig, net: &Network, x: &Tensor3<i32>, traffic: Traffic,
         assert_eq!(sim.stored.tensor.data, outs[i].data, "{what}: layer {i}: simulator against golden");
         assert_eq!(rtl.output.data, outs[i].data, "{what}: layer {i}: RTL against golden");
         println!(
-            "{what}: layer {i} ({}): RTL {} cycles ({} computing), simulator {} ({}); bytes in {} / {}, out {} / {}",
+            "{what}: layer {i} ({}): RTL {} cycles ({} computing), simulator {} ({}); codec bytes in {} / {}, out {} / {}; DRAM bytes act+weight+out {} / {}",
             l.name,
             rtl.cycles,
             rtl.compute_cycles,
@@ -126,7 +127,9 @@ fn compare(cfg: &AccelConfig, net: &Network, x: &Tensor3<i32>, traffic: Traffic,
             rtl.bytes_in,
             sim.bytes_in,
             rtl.bytes_out,
-            sim.bytes_out
+            sim.bytes_out,
+            rtl.act_bytes + rtl.weight_bytes + rtl.written_bytes,
+            sim.act_bytes + sim.weight_bytes + sim.written_bytes
         );
         assert_eq!(
             (sim.cycles, sim.compute_cycles),
@@ -134,6 +137,11 @@ fn compare(cfg: &AccelConfig, net: &Network, x: &Tensor3<i32>, traffic: Traffic,
             "{what}: layer {i}: cycles (total, computing), simulator against RTL"
         );
         assert_eq!((sim.bytes_in, sim.bytes_out), (rtl.bytes_in, rtl.bytes_out), "{what}: layer {i}: codec bytes");
+        assert_eq!(
+            (sim.act_bytes, sim.weight_bytes, sim.written_bytes),
+            (rtl.act_bytes, rtl.weight_bytes, rtl.written_bytes),
+            "{what}: layer {i}: DRAM bytes (activations, weights, results)"
+        );
         stored = if cfg.codec.enabled {
             sim.stored
         } else {
@@ -180,4 +188,24 @@ fn dram_bound_with_the_codec_cycles_equal_the_rtl() {
     let mut cfg = config(2, 16, 8, 2, true, 4);
     cfg.buffers.act_kib = 1;
     compare(&cfg, &net, &x, Traffic::Dram, "2x16x8, G_hw 2, codec, DRAM 4 B/cycle");
+}
+
+/// One PE row, 16 lanes: every layer tiled over several passes and filter tiles.
+#[test]
+fn one_row_narrow_lanes_cycles_equal_the_rtl() {
+    let mut rng = StdRng::seed_from_u64(5);
+    let net = network(&mut rng, 21, 7);
+    let x = input(&mut rng, [21, 7, 7]);
+    compare(&config(1, 8, 16, 2, false, 8), &net, &x, Traffic::Free, "1x8x16, G_hw 2, no codec");
+}
+
+/// Starved memory with the codec: 2 bytes per cycle through a 2-byte port and a long latency.
+#[test]
+fn starved_memory_with_the_codec_cycles_equal_the_rtl() {
+    let mut rng = StdRng::seed_from_u64(6);
+    let net = network(&mut rng, 13, 8);
+    let x = input(&mut rng, [13, 8, 8]);
+    let mut cfg = config(4, 8, 16, 1, true, 2);
+    cfg.dram.latency_cycles = 30;
+    compare(&cfg, &net, &x, Traffic::Dram, "4x8x16, codec, DRAM 2 B/cycle, latency 30");
 }

@@ -2,31 +2,23 @@
 //!
 //! With no arguments it runs the embedded example network on its embedded input.
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use clap::Parser;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use cbnn::config::AccelConfig;
-use cbnn::network::{load_network, Network, Op, OutputFn, ACC_BITS};
+use cbnn::network::{Network, ACC_BITS};
 use cbnn::npyio::{self, Elem};
-use cbnn::quant::{self, QLayer, QNet, QOp};
+use cbnn::quant::{QLayer, QOp};
 use cbnn::tensor::Tensor3;
-use cbnn::{examples, fsutil, golden, reference};
+use cbnn::{fsutil, golden, reference};
 
 /// Run a binary-CNN network through the bit-exact golden model.
 #[derive(Parser)]
 #[command(name = "golden", version)]
 struct Args {
-    /// Accelerator config (TOML); default: the embedded default config.
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// Network description (TOML); default: the embedded example network.
-    #[arg(long)]
-    network: Option<PathBuf>,
-    /// Input tensor (.npy, CHW); default: the embedded example input (only with the example network).
-    #[arg(long)]
-    input: Option<PathBuf>,
+    #[command(flatten)]
+    inputs: cbnn::cli::RunInputs,
     /// Output directory.
     #[arg(long, default_value = "out/golden")]
     out: PathBuf,
@@ -43,37 +35,8 @@ fn main() -> ExitCode {
     cbnn::cli::run("golden", || run(args))
 }
 
-/// The .npy dtype of a tensor with `bits`-bit values.
 fn dtype(bits: u32) -> Elem {
-    match bits {
-        1 => Elem::I8,
-        ACC_BITS => Elem::I32,
-        _ => Elem::U8,
-    }
-}
-
-fn load_inputs(args: &Args) -> Result<(Network, Tensor3<i32>)> {
-    let net = match &args.network {
-        Some(p) => load_network(p)?,
-        None => examples::tiny_network()?,
-    };
-    let input = match (&args.input, &args.network) {
-        (Some(p), _) => {
-            let bytes = npyio::read_file(p)?;
-            npyio::parse_activations(&bytes, net.input.bits, net.input.shape).with_context(|| {
-                format!(
-                    "{}: input for [input] shape = {:?}, bits = {} of {}",
-                    p.display(),
-                    net.input.shape,
-                    net.input.bits,
-                    net.origin
-                )
-            })?
-        }
-        (None, None) => examples::tiny_input(&net)?,
-        (None, Some(_)) => bail!("--input: expected an input tensor (.npy) for the network given with --network"),
-    };
-    Ok((net, input))
+    Elem::for_bits(bits)
 }
 
 struct LayerReport {
@@ -125,8 +88,7 @@ fn fidelity(l: &QLayer, out: &Tensor3<i32>, reference: &Tensor3<f32>) -> (String
 }
 
 fn run(args: Args) -> Result<()> {
-    let cfg = AccelConfig::load_or_default(args.config.as_deref())?;
-    let (net, input) = load_inputs(&args)?;
+    let (cfg, net, input) = args.inputs.load()?;
     // Output directories first: a bad --out fails before any work or note, and no write below
     // can fail for a missing directory after some files were written.
     fsutil::create_dir(&args.out)?;
@@ -134,20 +96,9 @@ fn run(args: Args) -> Result<()> {
     if args.dump_layers {
         fsutil::create_dir(&layers_dir)?;
     }
-    let float_outs = reference::run(&net, &input);
-    let calib = quant::needs_calibration(&net).then(|| reference::calibrate(&net, &float_outs));
-    let qnet: QNet = quant::compile(&net, &cfg, calib.as_ref())?;
-    if calib.is_some() {
-        // Say which steps were calibrated: they depend on this input (SPEC 6).
-        for (nl, l) in net.layers.iter().zip(&qnet.layers) {
-            if matches!(&nl.op, Op::Weighted(w) if matches!(w.output, OutputFn::Relu { scale: None, .. })) {
-                eprintln!(
-                    "golden: note: layer {}: out_scale not set, calibrated to {:.6e} on this input",
-                    l.name, l.out_scale
-                );
-            }
-        }
-    }
+    let prepared = reference::prepare(&net, &cfg, &input)?;
+    prepared.print_notes("golden");
+    let (float_outs, qnet) = (prepared.float_outs, prepared.qnet);
     let outs = golden::run(&qnet, &input);
 
     let last = qnet.layers.last().expect("networks have at least one layer");

@@ -1,0 +1,179 @@
+//! A whole network on the simulated core, layer after layer, each reading what the previous one
+//! stored. Conv and fc layers run on the core; layers it does not run (maxpool; slbf and penni
+//! until their datapaths exist) are computed by the host with the golden model's arithmetic
+//! and stored the same way, and reported as host layers. The outputs are checked against the
+//! golden model unless the caller skips it.
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+
+use crate::layer::{run_layer_probed, LayerResult, Probe, Stored, Traffic};
+use crate::report::{Counts, Figures};
+use cbnn::config::AccelConfig;
+use cbnn::golden;
+use cbnn::hw::LayerDescriptor;
+use cbnn::quant::{QLayer, QNet, QOp, QWeights};
+use cbnn::tensor::Tensor3;
+
+/// What one layer cost, as `simulate` reports it.
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerReport {
+    pub name: String,
+    pub kind: String,
+    /// Run by the core (false: computed by the host, no cycles).
+    pub on_core: bool,
+    /// Cycles with the controller computing output rows.
+    pub compute_cycles: u64,
+    /// `memory` when the DRAM model makes the layer more than 10% slower than ideal memory,
+    /// `compute` otherwise, `host` for host layers.
+    pub bound: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// A network's simulation: every layer's output as stored, and the reports.
+pub struct NetworkRun {
+    pub outputs: Vec<Tensor3<i32>>,
+    pub layers: Vec<LayerReport>,
+}
+
+fn macs(l: &QLayer) -> u64 {
+    let [c, h, w] = l.in_shape;
+    let [o, ho, wo] = l.out_shape;
+    match &l.op {
+        QOp::MaxPool(_) => 0,
+        QOp::Weighted(wt) => match &wt.weights {
+            QWeights::Fc { .. } => (o * c * h * w) as u64,
+            _ => (o * ho * wo * c * wt.geometry.kernel * wt.geometry.kernel) as u64,
+        },
+    }
+}
+
+fn kind(l: &QLayer) -> &'static str {
+    match &l.op {
+        QOp::MaxPool(_) => "maxpool",
+        QOp::Weighted(w) => match w.weights {
+            QWeights::Conv { .. } => "conv",
+            QWeights::Fc { .. } => "fc",
+            QWeights::Slbf { .. } => "slbf",
+            QWeights::Penni { .. } => "penni",
+        },
+    }
+}
+
+/// Whether the core runs this layer kind (the others are host layers).
+pub fn on_core(l: &QLayer) -> bool {
+    matches!(&l.op, QOp::Weighted(w) if matches!(w.weights, QWeights::Conv { .. } | QWeights::Fc { .. }))
+}
+
+/// Every core layer's descriptor, before anything runs: a layer too large for the generated core
+/// is an error naming the limit.
+pub fn check_fits(q: &QNet, cfg: &AccelConfig) -> Result<()> {
+    for l in q.layers.iter().filter(|l| on_core(l)) {
+        LayerDescriptor::new(l, cfg)?;
+    }
+    Ok(())
+}
+
+fn report(cfg: &AccelConfig, l: &QLayer, r: Option<(&LayerResult, u64)>) -> Result<LayerReport> {
+    let mut rep = LayerReport {
+        name: l.name.clone(),
+        kind: kind(l).to_string(),
+        on_core: r.is_some(),
+        compute_cycles: 0,
+        bound: "host".into(),
+        figures: Figures::default(),
+    };
+    let Some((r, ideal)) = r else { return Ok(rep) };
+    let d = LayerDescriptor::new(l, cfg)?;
+    let bytes = |values: u64, bits: u32| (values * bits as u64).div_ceil(8);
+    let out_bits = if l.out_bits == cbnn::network::ACC_BITS { 32 } else { l.out_bits };
+    let lanes = (cfg.array.rows * cfg.array.cols * cfg.array.lanes) as f64;
+    rep.compute_cycles = r.compute_cycles;
+    rep.bound = if r.cycles * 10 > ideal * 11 { "memory" } else { "compute" }.into();
+    let macs = macs(l);
+    rep.figures = Figures::new(
+        cfg,
+        Counts {
+            cycles: r.cycles,
+            ideal_cycles: ideal,
+            macs,
+            pe_busy_cycles: macs as f64 * d.planes as f64 / lanes,
+            act_raw_bytes: bytes(r.values_in, l.in_bits),
+            act_bytes: r.act_bytes,
+            weight_bytes: r.weight_bytes,
+            out_raw_bytes: bytes(r.values_out, out_bits),
+            out_bytes: r.written_bytes,
+            stall_cycles: r.read_stalls + r.write_stalls,
+        },
+    );
+    Ok(rep)
+}
+
+/// The first value where `got` differs from `want`, as an error naming the layer and index.
+pub fn first_difference(layer: &str, got: &Tensor3<i32>, want: &Tensor3<i32>) -> Result<()> {
+    if got.shape() != want.shape() {
+        bail!(
+            "layer {layer}: the simulator's output has shape {:?}, the golden model's {:?}",
+            got.shape(),
+            want.shape()
+        );
+    }
+    if let Some(i) = got.data.iter().zip(&want.data).position(|(a, b)| a != b) {
+        let (c, y, x) = (i / (got.h * got.w), i / got.w % got.h, i % got.w);
+        bail!(
+            "layer {layer}: output differs from the golden model at (c, y, x) = ({c}, {y}, {x}), index {i}: simulator {}, golden {}",
+            got.data[i],
+            want.data[i]
+        );
+    }
+    Ok(())
+}
+
+/// Options of a network run.
+pub struct RunOptions<'a> {
+    pub traffic: Traffic,
+    /// Also run each core layer with ideal memory (for the `bound` column).
+    pub ideal: bool,
+    /// Compare every layer with the golden model (an error at the first difference).
+    pub check: bool,
+    pub probe: Option<&'a mut dyn Probe>,
+    /// Test hook: corrupt this layer's output (to see the golden check fail).
+    pub fault: Option<usize>,
+}
+
+/// Runs the compiled network `q` on input `x` (integers of `q.input.bits`).
+pub fn run_network(cfg: &AccelConfig, q: &QNet, x: &Tensor3<i32>, mut o: RunOptions) -> Result<NetworkRun> {
+    check_fits(q, cfg)?;
+    let want = if o.check { Some(golden::run(q, x)) } else { None };
+    let mut stored = Stored::new(cfg, x.clone(), q.input.bits, &q.input.codec)?;
+    let (mut outputs, mut layers) = (Vec::new(), Vec::new());
+    for (i, l) in q.layers.iter().enumerate() {
+        if let Some(p) = o.probe.as_deref_mut() {
+            p.layer_start(i);
+        }
+        let (mut next, rep) = if on_core(l) {
+            let r = run_layer_probed(cfg, l, &stored, o.traffic, o.probe.as_deref_mut())?;
+            let ideal = if o.ideal && o.traffic != Traffic::Free {
+                crate::layer::run_layer(cfg, l, &stored, Traffic::Free)?.cycles
+            } else {
+                r.cycles
+            };
+            let rep = report(cfg, l, Some((&r, ideal)))?;
+            (r.stored, rep)
+        } else {
+            let out = golden::layer_output(l, &stored.tensor);
+            (Stored::new(cfg, out, l.out_bits, &l.codec)?, report(cfg, l, None)?)
+        };
+        if o.fault == Some(i) {
+            next.tensor.data[0] ^= 1;
+        }
+        if let Some(w) = &want {
+            first_difference(&l.name, &next.tensor, &w[i])?;
+        }
+        outputs.push(next.tensor.clone());
+        layers.push(rep);
+        stored = next;
+    }
+    Ok(NetworkRun { outputs, layers })
+}

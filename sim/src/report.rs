@@ -1,0 +1,230 @@
+//! What `simulate` prints and writes: the per-layer table, the totals, and the JSON report.
+
+use serde::Serialize;
+
+use crate::network::LayerReport;
+use cbnn::config::AccelConfig;
+
+/// A layer's (or a network's) counted figures: what the simulation measured, summable.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Counts {
+    pub cycles: u64,
+    /// Cycles with memory that is never the limit (`Traffic::Free`).
+    pub ideal_cycles: u64,
+    /// Multiply-accumulates, counted densely.
+    pub macs: u64,
+    /// `MACs * planes / (R * C * L)`: the cycles the work would take with every lane busy.
+    #[serde(skip)]
+    pub pe_busy_cycles: f64,
+    /// Activation bytes read: as values (k bits each; rows shared by two bands twice) and on
+    /// the stream (the codec's records); weight bytes; results written as values and on the
+    /// stream.
+    pub act_raw_bytes: u64,
+    pub act_bytes: u64,
+    pub weight_bytes: u64,
+    pub out_raw_bytes: u64,
+    pub out_bytes: u64,
+    /// Cycles a stream of the core waited on memory.
+    pub stall_cycles: u64,
+}
+
+impl std::ops::AddAssign<&Counts> for Counts {
+    fn add_assign(&mut self, o: &Counts) {
+        self.cycles += o.cycles;
+        self.ideal_cycles += o.ideal_cycles;
+        self.macs += o.macs;
+        self.pe_busy_cycles += o.pe_busy_cycles;
+        self.act_raw_bytes += o.act_raw_bytes;
+        self.act_bytes += o.act_bytes;
+        self.weight_bytes += o.weight_bytes;
+        self.out_raw_bytes += o.out_raw_bytes;
+        self.out_bytes += o.out_bytes;
+        self.stall_cycles += o.stall_cycles;
+    }
+}
+
+/// Counts and what follows from them at the config's clock.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Figures {
+    #[serde(flatten)]
+    pub counts: Counts,
+    pub latency_us: f64,
+    /// `pe_busy_cycles / cycles`.
+    pub pe_utilisation: f64,
+    /// Activation traffic as values over activation traffic on the streams (what the codec saves).
+    pub compression: f64,
+    /// The DRAM bandwidth needed to run at ideal-memory speed: bytes on all streams over
+    /// `ideal_cycles`.
+    pub bandwidth_bytes_per_cycle: f64,
+}
+
+impl Figures {
+    pub fn new(cfg: &AccelConfig, c: Counts) -> Self {
+        let ratio = |a: f64, b: u64| if b == 0 { 0.0 } else { a / b as f64 };
+        Figures {
+            latency_us: c.cycles as f64 / cfg.clock.mhz,
+            pe_utilisation: ratio(c.pe_busy_cycles, c.cycles),
+            compression: ratio((c.act_raw_bytes + c.out_raw_bytes) as f64, c.act_bytes + c.out_bytes),
+            bandwidth_bytes_per_cycle: ratio((c.act_bytes + c.weight_bytes + c.out_bytes) as f64, c.ideal_cycles),
+            counts: c,
+        }
+    }
+}
+
+/// A whole network's figures, summed over its layers (host layers add no cycles).
+#[derive(Clone, Debug, Serialize)]
+pub struct Totals {
+    #[serde(flatten)]
+    pub figures: Figures,
+    pub inferences_per_s: f64,
+    /// Layers computed by the host (no cycles counted).
+    pub host_layers: usize,
+}
+
+impl Totals {
+    pub fn of(cfg: &AccelConfig, layers: &[LayerReport]) -> Self {
+        let mut c = Counts::default();
+        for l in layers {
+            c += &l.figures.counts;
+        }
+        let figures = Figures::new(cfg, c);
+        Totals {
+            inferences_per_s: if figures.counts.cycles == 0 { 0.0 } else { 1e6 / figures.latency_us },
+            figures,
+            host_layers: layers.iter().filter(|l| !l.on_core).count(),
+        }
+    }
+}
+
+/// One line describing the simulated core and its memory.
+pub fn describe_core(cfg: &AccelConfig, ideal_memory: bool) -> String {
+    let a = &cfg.array;
+    let memory = if ideal_memory {
+        "ideal memory (streams never wait)".to_string()
+    } else {
+        format!("DRAM {} B/cycle, latency {} cycles", cfg.dram.bytes_per_cycle, cfg.dram.latency_cycles)
+    };
+    let codec = if cfg.codec.enabled { format!("codec on (N = {})", cfg.codec.block) } else { "codec off".into() };
+    format!(
+        "core {}: {}x{} PEs x {} lanes, G_hw = {}, {} MHz, {memory}, {codec}",
+        cfg.name, a.rows, a.cols, a.lanes, cfg.datapath.scale_group, cfg.clock.mhz
+    )
+}
+
+/// `raw>coded`, or one number when the codec did not change it.
+fn bytes_pair(raw: u64, coded: u64) -> String {
+    if raw == coded {
+        raw.to_string()
+    } else {
+        format!("{raw}>{coded}")
+    }
+}
+
+/// A table row's cells from `name` on.
+fn row(name: &str, kind: &str, f: &Figures, bound: &str) -> [String; 13] {
+    let c = &f.counts;
+    [
+        name.to_string(),
+        kind.to_string(),
+        c.cycles.to_string(),
+        format!("{:.2}", f.latency_us),
+        c.macs.to_string(),
+        format!("{:.1}", 100.0 * f.pe_utilisation),
+        bytes_pair(c.act_raw_bytes, c.act_bytes),
+        c.weight_bytes.to_string(),
+        bytes_pair(c.out_raw_bytes, c.out_bytes),
+        format!("{:.2}", f.compression),
+        format!("{:.2}", f.bandwidth_bytes_per_cycle),
+        c.stall_cycles.to_string(),
+        bound.to_string(),
+    ]
+}
+
+/// The per-layer table and the totals, as plain aligned text.
+pub fn table(layers: &[LayerReport], t: &Totals) -> String {
+    let mut s = String::new();
+    let mut line = |c: [&str; 13]| {
+        s.push_str(&format!(
+            "{:<12} {:<7} {:>10} {:>9} {:>12} {:>6} {:>19} {:>9} {:>19} {:>6} {:>8} {:>8}  {}\n",
+            c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12]
+        ))
+    };
+    line([
+        "layer",
+        "kind",
+        "cycles",
+        "us",
+        "MACs",
+        "PE %",
+        "act B raw>coded",
+        "weight B",
+        "out B raw>coded",
+        "ratio",
+        "need B/c",
+        "stalls",
+        "bound",
+    ]);
+    for l in layers {
+        if l.on_core {
+            line(row(&l.name, &l.kind, &l.figures, &l.bound).each_ref().map(|c| c.as_str()));
+        } else {
+            let dash = ["-"; 10];
+            let mut cells =
+                [l.name.as_str(), l.kind.as_str(), "", "", "", "", "", "", "", "", "", "", "host (golden arithmetic)"];
+            cells[2..12].copy_from_slice(&dash);
+            line(cells);
+        }
+    }
+    line(row("total", "", &t.figures, "").each_ref().map(|c| c.as_str()));
+    let f = &t.figures;
+    s.push_str(&format!("throughput: {:.1} inferences/s ({:.2} us per inference)", t.inferences_per_s, f.latency_us));
+    if t.host_layers > 0 {
+        s.push_str(&format!(", not counting {} host layer(s)", t.host_layers));
+    }
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer(name: &str, cycles: u64, util: f64, on_core: bool) -> LayerReport {
+        let cfg = AccelConfig::default();
+        let counts = Counts {
+            cycles,
+            ideal_cycles: cycles,
+            macs: 1000,
+            pe_busy_cycles: util * cycles as f64,
+            act_raw_bytes: 100,
+            act_bytes: 50,
+            weight_bytes: 10,
+            out_raw_bytes: 100,
+            out_bytes: 50,
+            stall_cycles: 1,
+        };
+        LayerReport {
+            name: name.into(),
+            kind: "conv".into(),
+            on_core,
+            compute_cycles: cycles,
+            bound: "compute".into(),
+            figures: Figures::new(&cfg, counts),
+        }
+    }
+
+    #[test]
+    fn totals_weight_utilisation_by_cycles_and_skip_host_layers() {
+        let cfg = AccelConfig::default();
+        let ls = [layer("a", 100, 0.5, true), layer("b", 300, 0.1, true)];
+        let t = Totals::of(&cfg, &ls);
+        assert_eq!(t.figures.counts.cycles, 400);
+        assert!((t.figures.pe_utilisation - (50.0 + 30.0) / 400.0).abs() < 1e-12);
+        assert!((t.figures.compression - 2.0).abs() < 1e-12);
+        assert!((t.figures.bandwidth_bytes_per_cycle - 220.0 / 400.0).abs() < 1e-12);
+        assert!((t.inferences_per_s - 1e6 / (400.0 / cfg.clock.mhz)).abs() < 1e-6);
+        let text = table(&[ls[0].clone(), layer("pool", 0, 0.0, false)], &t);
+        assert!(text.contains("host"), "{text}");
+        assert_eq!(text.lines().count(), 5, "{text}");
+    }
+}

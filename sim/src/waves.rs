@@ -1,0 +1,168 @@
+//! Waveforms of the simulated core as VCD, written while the simulation runs (only value changes
+//! inside the cycle window are written, so memory does not grow with the window). Signal names
+//! are the RTL's (`hdl/src/top.rs`: the top's ports and the wires between controller, compute
+//! unit and drain), so a VCD of the simulator and one of the Verilog can be viewed side by side.
+//! The file appears under its name only when complete (written to a temporary name, renamed).
+
+use anyhow::{Context, Result};
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use crate::core::{Events, PortsIn};
+use crate::layer::Probe;
+
+/// The signals, their widths and how to read them from a cycle.
+const SIGNALS: &[(&str, u32)] = &[
+    ("busy", 1),
+    ("phase", 4),
+    ("act_valid", 1),
+    ("act_ready", 1),
+    ("w_valid", 1),
+    ("w_ready", 1),
+    ("out_valid", 1),
+    ("out_ready", 1),
+    ("code_valid", 1),
+    ("code_ready", 1),
+    ("load_start", 1),
+    ("w_load_start", 1),
+    ("c_act_busy", 1),
+    ("go", 1),
+    ("seq_busy", 1),
+    ("drain_start", 1),
+    ("drain_busy", 1),
+    ("layer", 16),
+];
+
+fn values(layer: u64, p: &PortsIn, e: &Events) -> [u64; 18] {
+    let b = |v: bool| v as u64;
+    [
+        b(e.busy),
+        e.phase as u64,
+        b(p.act_valid),
+        b(e.act_ready),
+        b(p.w_valid),
+        b(e.w_ready),
+        b(e.out_valid),
+        b(p.out_ready),
+        b(e.code_valid),
+        b(p.code_ready),
+        b(e.load_start),
+        b(e.w_load_start),
+        b(e.act_busy),
+        b(e.go.is_some()),
+        b(e.seq_busy),
+        b(e.drain_start.is_some()),
+        b(e.drain_busy),
+        layer,
+    ]
+}
+
+/// The file behind the VCD writer, shared so that `finish` can flush it (the vcd crate's writer
+/// does not give its stream back).
+#[derive(Clone)]
+struct Shared(std::rc::Rc<std::cell::RefCell<BufWriter<File>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.borrow_mut().flush()
+    }
+}
+
+pub struct Waves {
+    w: vcd::Writer<Shared>,
+    file: Shared,
+    clock: vcd::IdCode,
+    ids: Vec<vcd::IdCode>,
+    prev: Vec<Option<u64>>,
+    window: std::ops::Range<u64>,
+    half: u64,
+    /// Cycles so far (across layers) and the current layer's index.
+    pub t: u64,
+    pub layer: u64,
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl Waves {
+    /// A VCD of cycles `window` (counted over the whole network) of the core named `top`,
+    /// clocked at `mhz`.
+    pub fn create(path: &Path, top: &str, mhz: f64, window: std::ops::Range<u64>) -> Result<Self> {
+        let name = path.file_name().with_context(|| format!("{}: not a file path", path.display()))?;
+        let tmp = path.with_file_name(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+        let f = File::create(&tmp).with_context(|| format!("{}: cannot write", path.display()))?;
+        let file = Shared(std::rc::Rc::new(std::cell::RefCell::new(BufWriter::new(f))));
+        let mut w = vcd::Writer::new(file.clone());
+        // Picoseconds: a clock period of whole picoseconds at any sensible frequency.
+        let half = ((1e6 / mhz) / 2.0).round().max(1.0) as u64;
+        w.timescale(1, vcd::TimescaleUnit::PS)?;
+        w.add_module(top)?;
+        let clock = w.add_wire(1, "clock")?;
+        let ids = SIGNALS.iter().map(|(n, width)| w.add_wire(*width, n)).collect::<std::io::Result<Vec<_>>>()?;
+        w.upscope()?;
+        w.enddefinitions()?;
+        Ok(Waves {
+            w,
+            file,
+            clock,
+            ids,
+            prev: vec![None; SIGNALS.len()],
+            window,
+            half,
+            t: 0,
+            layer: 0,
+            tmp,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Flushes and moves the file to its name.
+    pub fn finish(self) -> Result<()> {
+        let mut file = self.file.clone();
+        std::io::Write::flush(&mut file).with_context(|| format!("{}: cannot write", self.path.display()))?;
+        std::fs::rename(&self.tmp, &self.path).with_context(|| format!("{}: cannot write", self.path.display()))
+    }
+
+    fn write_cycle(&mut self, p: &PortsIn, e: &Events) -> std::io::Result<()> {
+        let t0 = self.t * 2 * self.half;
+        self.w.timestamp(t0)?;
+        self.w.change_scalar(self.clock, vcd::Value::V1)?;
+        for (i, v) in values(self.layer, p, e).into_iter().enumerate() {
+            if self.prev[i] != Some(v) {
+                self.prev[i] = Some(v);
+                let width = SIGNALS[i].1;
+                if width == 1 {
+                    self.w.change_scalar(self.ids[i], vcd::Value::from(v == 1))?;
+                } else {
+                    let bits: Vec<vcd::Value> = (0..width).rev().map(|b| vcd::Value::from((v >> b) & 1 == 1)).collect();
+                    self.w.change_vector(self.ids[i], &bits)?;
+                }
+            }
+        }
+        self.w.timestamp(t0 + self.half)?;
+        self.w.change_scalar(self.clock, vcd::Value::V0)
+    }
+}
+
+impl Drop for Waves {
+    fn drop(&mut self) {
+        // Only a finished VCD is renamed; an abandoned one is removed.
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+impl Probe for Waves {
+    fn layer_start(&mut self, index: usize) {
+        self.layer = index as u64;
+    }
+    fn cycle(&mut self, p: &PortsIn, e: &Events) -> Result<()> {
+        if self.window.contains(&self.t) {
+            self.write_cycle(p, e).with_context(|| format!("{}: cannot write", self.path.display()))?;
+        }
+        self.t += 1;
+        Ok(())
+    }
+}

@@ -1,0 +1,185 @@
+//! The `simulate` program as a user runs it: the default run, the JSON report, the waveform, the
+//! golden check failing, and bad input giving one line and no output.
+
+use cbnn::npyio::{self, Elem};
+use cbnn::tensor::Tensor3;
+use std::path::Path;
+use std::process::Command;
+
+const SIMULATE: &str = env!("CARGO_BIN_EXE_simulate");
+
+fn simulate(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let o = Command::new(SIMULATE).current_dir(dir).args(args).envs(env.iter().copied()).output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
+}
+
+fn report(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("out/simulate/report.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn no_arguments_prints_the_table_and_writes_the_outputs() {
+    let d = tempfile::tempdir().unwrap();
+    let (code, out, err) = simulate(d.path(), &[], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("layer") && out.contains("cycles") && out.contains("bound"), "{out}");
+    assert!(out.contains("every layer bit-exact"), "{out}");
+    let r = report(d.path());
+    let layers = r["layers"].as_array().unwrap();
+    // One table row per layer (the embedded network has 7), plus the total.
+    for l in layers {
+        let name = l["name"].as_str().unwrap();
+        assert!(out.lines().any(|line| line.starts_with(name)), "no row for {name}: {out}");
+    }
+    let sum: u64 = layers.iter().map(|l| l["cycles"].as_u64().unwrap()).sum();
+    assert!(sum > 0);
+    assert_eq!(r["totals"]["cycles"].as_u64(), Some(sum));
+    let total_row = out.lines().find(|l| l.starts_with("total")).unwrap();
+    assert!(total_row.split_whitespace().any(|c| c == sum.to_string()), "{total_row}");
+    // The output file is the last layer's output as the golden program writes it.
+    let golden = env!("CARGO_BIN_EXE_simulate").replace("simulate", "golden");
+    if Path::new(&golden).exists() {
+        let g = Command::new(&golden).current_dir(d.path()).output().unwrap();
+        assert!(g.status.success());
+        assert_eq!(
+            std::fs::read(d.path().join("out/simulate/output.npy")).unwrap(),
+            std::fs::read(d.path().join("out/golden/output.npy")).unwrap()
+        );
+    }
+}
+
+#[test]
+fn json_output_parses_and_matches_the_report_file() {
+    let d = tempfile::tempdir().unwrap();
+    let (code, out, err) = simulate(d.path(), &["--json", "--ideal-memory"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("stdout is JSON");
+    assert_eq!(v, report(d.path()));
+    assert_eq!(v["memory"], "ideal");
+    // Ideal memory: no stalls, and every core layer compute-bound.
+    for l in v["layers"].as_array().unwrap().iter().filter(|l| l["on_core"] == true) {
+        assert_eq!(l["stall_cycles"], 0, "{l}");
+        assert_eq!(l["bound"], "compute", "{l}");
+    }
+}
+
+#[test]
+fn dump_layers_writes_every_layer() {
+    let d = tempfile::tempdir().unwrap();
+    let (code, _, err) = simulate(d.path(), &["--dump-layers", "--no-check"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let n = std::fs::read_dir(d.path().join("out/simulate/layers")).unwrap().count();
+    assert_eq!(n, report(d.path())["layers"].as_array().unwrap().len());
+    assert_eq!(report(d.path())["golden_check"], "skipped");
+}
+
+/// Every value change of a 1-bit signal in a parsed VCD, as (time, signal name, value).
+fn vcd_changes(path: &Path) -> (vcd::Header, Vec<(u64, String, bool)>) {
+    let f = std::io::BufReader::new(std::fs::File::open(path).unwrap());
+    let mut p = vcd::Parser::new(f);
+    let h = p.parse_header().expect("VCD header parses");
+    let mut names = std::collections::HashMap::new();
+    for item in &h.items {
+        if let vcd::ScopeItem::Scope(s) = item {
+            for i in &s.children {
+                if let vcd::ScopeItem::Var(v) = i {
+                    names.insert(v.code, v.reference.clone());
+                }
+            }
+        }
+    }
+    let (mut t, mut changes) = (0, Vec::new());
+    for cmd in p {
+        match cmd.expect("VCD body parses") {
+            vcd::Command::Timestamp(x) => t = x,
+            vcd::Command::ChangeScalar(id, v) => changes.push((t, names[&id].clone(), v == vcd::Value::V1)),
+            _ => {}
+        }
+    }
+    (h, changes)
+}
+
+#[test]
+fn vcd_parses_and_busy_is_high_for_every_counted_cycle() {
+    let d = tempfile::tempdir().unwrap();
+    let (code, _, err) = simulate(d.path(), &["--json", "--vcd", "run.vcd"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let total = report(d.path())["totals"]["cycles"].as_u64().unwrap();
+    let (h, changes) = vcd_changes(&d.path().join("run.vcd"));
+    assert!(h.find_scope(&["cbnn_accel"]).is_some(), "a scope named after the core");
+    for s in ["clock", "busy", "act_valid", "act_ready", "out_valid", "out_ready", "go"] {
+        assert!(h.find_var(&["cbnn_accel", s]).is_some(), "no signal {s}");
+    }
+    // A clock edge per cycle, and busy high from the first to the last cycle of every layer:
+    // the sum of the layers' cycles.
+    let rises: Vec<u64> = changes.iter().filter(|c| c.1 == "clock" && c.2).map(|c| c.0).collect();
+    assert_eq!(rises.len() as u64, total);
+    let period = rises[1] - rises[0];
+    assert_eq!(period, 10_000, "100 MHz in picoseconds");
+    let mut busy = false;
+    let mut high = 0u64;
+    let mut it = changes.iter().peekable();
+    for &r in &rises {
+        while let Some(c) = it.next_if(|c| c.0 <= r) {
+            if c.1 == "busy" {
+                busy = c.2;
+            }
+        }
+        high += busy as u64;
+    }
+    assert_eq!(high, total);
+}
+
+#[test]
+fn vcd_window_limits_the_cycles_written() {
+    let d = tempfile::tempdir().unwrap();
+    let (code, _, err) = simulate(d.path(), &["--json", "--vcd", "w.vcd", "--vcd-window", "100..350"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let (_, changes) = vcd_changes(&d.path().join("w.vcd"));
+    let rises: Vec<u64> = changes.iter().filter(|c| c.1 == "clock" && c.2).map(|c| c.0).collect();
+    assert_eq!(rises.len(), 250);
+    assert_eq!(rises[0], 100 * 10_000);
+}
+
+fn expect_error(dir: &Path, args: &[&str], env: &[(&str, &str)], needles: &[&str]) {
+    let (code, _, err) = simulate(dir, args, env);
+    assert_ne!(code, 0, "expected failure, stderr: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {err}");
+    assert!(lines[0].starts_with("simulate: error: "), "{err}");
+    for n in needles {
+        assert!(lines[0].contains(n), "missing {n:?} in: {err}");
+    }
+    assert!(!dir.join("out/simulate/output.npy").exists(), "an output was written despite the error");
+}
+
+#[test]
+fn a_golden_mismatch_names_the_layer_and_index_and_fails() {
+    let d = tempfile::tempdir().unwrap();
+    // Corrupt layer 3 (conv3): the check must stop there, naming the first differing value.
+    expect_error(d.path(), &[], &[("CBNN_SIM_FAULT", "3")], &["layer conv3", "index 0", "golden"]);
+}
+
+#[test]
+fn bad_input_gives_one_line() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    expect_error(p, &["--config", "missing.toml"], &[], &["missing.toml", "cannot read"]);
+    // A core generated for at most 8 channels cannot run the example network's 16-channel layers.
+    let cfg = cbnn::config::DEFAULT_CONFIG_TOML.replace("max_channels = 256", "max_channels = 8");
+    std::fs::write(p.join("small.toml"), cfg).unwrap();
+    expect_error(p, &["--config", "small.toml"], &[], &["max_channels"]);
+    // An input of the wrong shape for the example network ([3, 32, 32]).
+    let x = Tensor3::from_vec(3, 16, 16, vec![1; 768]);
+    std::fs::write(p.join("x.npy"), npyio::activations_to_npy(&x, Elem::U8)).unwrap();
+    let net = std::env::current_dir().unwrap().join("../examples/tiny/net.toml");
+    let net = net.to_str().unwrap();
+    expect_error(p, &["--network", net, "--input", "x.npy"], &[], &["x.npy", "shape"]);
+    expect_error(p, &["--vcd", "a.vcd", "--vcd-window", "9..3"], &[], &["9..3"]);
+    expect_error(p, &[], &[("CBNN_SIM_FAULT", "x")], &["CBNN_SIM_FAULT"]);
+}
