@@ -11,7 +11,8 @@ use cbnn::golden;
 use cbnn::network::{CodecSettings, Geometry, Layer, Network, Op, OutputFn};
 use cbnn::quant::compile;
 use cbnn::tensor::Tensor3;
-use cbnn_hdl::cosim::{run_layers, LayerCase, Traffic as RtlTraffic};
+use cbnn_hdl::cosim::{run_layers, run_layers_on, LayerCase, Traffic as RtlTraffic};
+use cbnn_hdl::flow::Simulator;
 use cbnn_sim::{run_layer, Stored, Traffic};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -94,9 +95,21 @@ fn input(rng: &mut StdRng, shape: [usize; 3]) -> Tensor3<i32> {
     Tensor3::from_vec(c, h, w, data)
 }
 
-/// Runs `net` on the RTL and on the simulator; asserts equality layer by layer. Returns the
-/// number of layers compared (0 when Icarus is missing on a developer machine).
+/// Runs `net` on the RTL under Icarus and on the simulator; asserts equality layer by layer.
 fn compare(cfg: &AccelConfig, net: &Network, x: &Tensor3<i32>, traffic: Traffic, what: &str) -> usize {
+    compare_on(Simulator::Icarus, cfg, net, x, traffic, what)
+}
+
+/// As `compare`, the RTL run by `simulator`. Returns the number of layers compared (0 when the
+/// simulator is missing on a developer machine).
+fn compare_on(
+    simulator: Simulator,
+    cfg: &AccelConfig,
+    net: &Network,
+    x: &Tensor3<i32>,
+    traffic: Traffic,
+    what: &str,
+) -> usize {
     let q = compile(net, cfg, None).unwrap();
     let outs = golden::run(&q, x);
     let stored_x = golden::stored(x, q.input.bits, &q.input.codec);
@@ -111,7 +124,19 @@ fn compare(cfg: &AccelConfig, net: &Network, x: &Tensor3<i32>, traffic: Traffic,
         Traffic::Free => RtlTraffic::Free,
         Traffic::Dram => RtlTraffic::Dram,
     };
-    let Some(runs) = run_layers(cfg, &cases, rtl_traffic).unwrap() else { return 0 };
+    let runs = match simulator {
+        Simulator::Icarus => match run_layers(cfg, &cases, rtl_traffic).unwrap() {
+            Some(runs) => runs,
+            None => return 0,
+        },
+        Simulator::Verilator => {
+            if !cbnn_hdl::flow::have_verilator(what) {
+                return 0;
+            }
+            let modules = cbnn_hdl::top::core_modules(cfg).unwrap();
+            run_layers_on(simulator, cfg, &modules, &cases, rtl_traffic).unwrap().0
+        }
+    };
     let mut stored = Stored::new(cfg, x.clone(), q.input.bits, &q.input.codec).unwrap();
     for (i, (l, rtl)) in q.layers.iter().zip(&runs).enumerate() {
         let sim = run_layer(cfg, l, &stored, traffic).unwrap();
@@ -208,4 +233,15 @@ fn starved_memory_with_the_codec_cycles_equal_the_rtl() {
     let mut cfg = config(4, 8, 16, 1, true, 2);
     cfg.dram.latency_cycles = 30;
     compare(&cfg, &net, &x, Traffic::Dram, "4x8x16, codec, DRAM 2 B/cycle, latency 30");
+}
+
+/// The same testbench under Verilator (as the speed benchmark runs it): the RTL's cycles do not
+/// depend on the event-driven simulator, and neither do the outputs.
+#[test]
+fn under_verilator_cycles_equal_the_rtl() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let net = network(&mut rng, 11, 8);
+    let x = input(&mut rng, [11, 8, 8]);
+    let cfg = config(2, 4, 32, 1, false, 2);
+    compare_on(Simulator::Verilator, &cfg, &net, &x, Traffic::Dram, "Verilator: 2x4x32, no codec, DRAM 2 B/cycle");
 }
