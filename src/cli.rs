@@ -48,8 +48,15 @@ pub fn parse_args<T: Parser>(program: &str) -> T {
                 std::process::exit(0);
             }
             let text = e.render().to_string();
-            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
-            let msg = first.trim_start_matches("error: ");
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            let first = lines.next().unwrap_or("invalid arguments");
+            let mut msg = first.trim_start_matches("error: ").to_string();
+            // "the following required arguments were not provided:" names them on the next line.
+            if msg.ends_with(':') {
+                if let Some(next) = lines.next() {
+                    msg = format!("{msg} {next}");
+                }
+            }
             eprintln!("{program}: error: {msg} (see {program} --help)");
             std::process::exit(2);
         }

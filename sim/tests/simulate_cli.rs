@@ -181,5 +181,12 @@ fn bad_input_gives_one_line() {
     let net = net.to_str().unwrap();
     expect_error(p, &["--network", net, "--input", "x.npy"], &[], &["x.npy", "shape"]);
     expect_error(p, &["--vcd", "a.vcd", "--vcd-window", "9..3"], &[], &["9..3"]);
+    expect_error(p, &["--vcd-window", "0..3"], &[], &["--vcd"]);
+    expect_error(p, &["--vcd", "a.vcd", "--vcd-window", "1000000000..1000000001"], &[], &["only", "cycles"]);
+    let left: Vec<_> = std::fs::read_dir(p).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    assert!(
+        !left.iter().any(|n| n.to_string_lossy().contains("a.vcd")),
+        "a failed run left a VCD or its temporary behind: {left:?}"
+    );
     expect_error(p, &[], &[("CBNN_SIM_FAULT", "x")], &["CBNN_SIM_FAULT"]);
 }
