@@ -15,6 +15,7 @@ pub mod controller;
 pub mod cosim;
 pub mod drain;
 pub mod flow;
+pub mod fpga;
 pub mod gather;
 pub mod manifest;
 pub mod netlist;

@@ -1,0 +1,130 @@
+//! One run of the flow: Verilog -> Yosys (per-module statistics, netlist) -> nextpnr (placement,
+//! routing, timing report) -> bitstream, in an output directory; and the report of it all.
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use super::area::{parse_stat, AreaReport};
+use super::pnr::{parse_report, PnrReport};
+use super::tools::Tools;
+use super::Target;
+use crate::verilog::{join, Module};
+
+/// What to run.
+pub struct FlowOptions<'a> {
+    pub target: Target,
+    /// The top module, and the design name that prefixes the core's modules.
+    pub top: &'a str,
+    pub design: &'a str,
+    /// Board constraints (pcf/lpf); `None`: ECP5 out-of-context (the core alone, no pins).
+    pub constraints: Option<&'a Path>,
+    pub freq_mhz: f64,
+    pub out: &'a Path,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowReport {
+    pub target: String,
+    pub top: String,
+    pub out_of_context: bool,
+    pub area: AreaReport,
+    pub pnr: PnrReport,
+    /// The bitstream's path (board-level runs).
+    pub bitstream: Option<PathBuf>,
+    pub yosys_s: f64,
+    pub nextpnr_s: f64,
+}
+
+/// Runs `cmd` with its output going to `log`; an error names the log's last lines.
+fn logged(cmd: &mut Command, what: &str, log: &Path) -> Result<f64> {
+    let t = Instant::now();
+    let out = cmd.output().with_context(|| format!("cannot start {what}"))?;
+    let text = [out.stdout, out.stderr].concat();
+    std::fs::write(log, &text).with_context(|| format!("{}: cannot write", log.display()))?;
+    if !out.status.success() {
+        let text = String::from_utf8_lossy(&text);
+        let last = text.lines().rev().find(|l| l.contains("ERROR") || l.contains("rror")).unwrap_or("");
+        bail!("{what} failed ({}): {} (log: {})", out.status, last.trim(), log.display());
+    }
+    Ok(t.elapsed().as_secs_f64())
+}
+
+/// Runs the flow on `modules` into `o.out` (rtl.v, netlist.json, stat.json, logs, report.json
+/// written by the caller, and the bitstream).
+pub fn run_flow(tools: &Tools, modules: &[Module], o: &FlowOptions) -> Result<FlowReport> {
+    cbnn::fsutil::create_dir(o.out)?;
+    cbnn::fsutil::write_atomic(&o.out.join("rtl.v"), join(modules).as_bytes())?;
+    // Every tool runs in the output directory on relative names: the PyPI (WebAssembly) builds
+    // of nextpnr see only the directory they run in.
+    let here = |c: &mut Command| {
+        c.current_dir(o.out);
+    };
+    // Without flattening, so that `stat` counts every module once and the report can multiply
+    // by instances; nextpnr flattens the netlist when it reads it.
+    let script = format!(
+        "read_verilog rtl.v; {} -top {} -noflatten; tee -q -o stat.json stat -json; write_json netlist.json",
+        o.target.synth_command(),
+        o.top,
+    );
+    let mut yosys = Command::new(&tools.yosys);
+    here(yosys.args(["-q", "-p", &script]));
+    let yosys_s = logged(&mut yosys, "yosys", &o.out.join("yosys.log"))?;
+    let stat = std::fs::read_to_string(o.out.join("stat.json")).context("yosys wrote no statistics")?;
+    let area = parse_stat(&stat, o.top, o.design)?;
+
+    let mut pnr = Command::new(&tools.nextpnr);
+    here(&mut pnr);
+    pnr.args(o.target.device_args()).args(["--json", "netlist.json", "--report", "nextpnr-report.json"]).args([
+        "--freq",
+        &format!("{}", o.freq_mhz),
+        "--timing-allow-fail",
+        "--seed",
+        "1",
+    ]);
+    let placed = match (o.constraints, o.target.is_ice40()) {
+        (None, true) => bail!("iCE40 has no out-of-context mode: a run without pins needs an ECP5 target"),
+        (None, false) => {
+            pnr.arg("--out-of-context");
+            None
+        }
+        (Some(c), ice40) => {
+            let (flag, file, out_flag, placed) = if ice40 {
+                ("--pcf", "pins.pcf", "--asc", "design.asc")
+            } else {
+                ("--lpf", "pins.lpf", "--textcfg", "design.config")
+            };
+            std::fs::copy(c, o.out.join(file)).with_context(|| format!("{}: cannot read", c.display()))?;
+            pnr.args([flag, file, out_flag, placed]);
+            Some(placed)
+        }
+    };
+    let nextpnr_s = logged(&mut pnr, "nextpnr", &o.out.join("nextpnr.log"))?;
+    let report = std::fs::read_to_string(o.out.join("nextpnr-report.json")).context("nextpnr wrote no report")?;
+    let pnr_report = parse_report(&report, o.freq_mhz)?;
+    let bitstream = match placed {
+        None => None,
+        Some(placed) => {
+            let ext = if o.target.is_ice40() { "bin" } else { "bit" };
+            let (bit, tmp) = (format!("{}.{ext}", o.top), format!(".{}.{ext}.tmp", o.top));
+            let mut pack = Command::new(&tools.pack);
+            here(pack.args([placed, tmp.as_str()]));
+            logged(&mut pack, "bitstream packing", &o.out.join("pack.log"))?;
+            let bit = o.out.join(bit);
+            std::fs::rename(o.out.join(&tmp), &bit).with_context(|| format!("{}: cannot write", bit.display()))?;
+            Some(bit)
+        }
+    };
+    Ok(FlowReport {
+        target: o.target.name().into(),
+        top: o.top.into(),
+        out_of_context: o.constraints.is_none(),
+        area,
+        pnr: pnr_report,
+        bitstream,
+        yosys_s,
+        nextpnr_s,
+    })
+}
