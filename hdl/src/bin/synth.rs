@@ -80,7 +80,7 @@ fn run(args: Args) -> Result<()> {
     let report = run_flow(
         &tools,
         &modules,
-        &FlowOptions { target, top: &cfg.name, design: &cfg.name, constraints: None, freq_mhz: freq, out: &out },
+        &FlowOptions { target, top: &cfg.name, constraints: None, freq_mhz: freq, out: &out },
     )?;
     let pes = (cfg.array.rows * cfg.array.cols) as f64;
     let json = serde_json::json!({

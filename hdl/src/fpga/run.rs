@@ -1,4 +1,4 @@
-//! One run of the flow: Verilog -> Yosys (per-module statistics, netlist) -> nextpnr (placement,
+//! One run of the flow: Verilog -> Yosys (flattened netlist) -> nextpnr (placement,
 //! routing, timing report) -> bitstream, in an output directory; and the report of it all.
 
 use anyhow::{bail, Context, Result};
@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use super::area::{parse_stat, AreaReport};
+use super::area::{parse_netlist, AreaReport};
 use super::pnr::{parse_report, PnrReport};
 use super::tools::Tools;
 use super::Target;
@@ -16,9 +16,8 @@ use crate::verilog::{join, Module};
 /// What to run.
 pub struct FlowOptions<'a> {
     pub target: Target,
-    /// The top module, and the design name that prefixes the core's modules.
+    /// The top module.
     pub top: &'a str,
-    pub design: &'a str,
     /// Board constraints (pcf/lpf); `None`: ECP5 out-of-context (the core alone, no pins).
     pub constraints: Option<&'a Path>,
     pub freq_mhz: f64,
@@ -52,7 +51,7 @@ fn logged(cmd: &mut Command, what: &str, log: &Path) -> Result<f64> {
     Ok(t.elapsed().as_secs_f64())
 }
 
-/// Runs the flow on `modules` into `o.out` (rtl.v, netlist.json, stat.json, logs, report.json
+/// Runs the flow on `modules` into `o.out` (rtl.v, netlist.json, logs, report.json
 /// written by the caller, and the bitstream).
 pub fn run_flow(tools: &Tools, modules: &[Module], o: &FlowOptions) -> Result<FlowReport> {
     cbnn::fsutil::create_dir(o.out)?;
@@ -62,18 +61,12 @@ pub fn run_flow(tools: &Tools, modules: &[Module], o: &FlowOptions) -> Result<Fl
     let here = |c: &mut Command| {
         c.current_dir(o.out);
     };
-    // Without flattening, so that `stat` counts every module once and the report can multiply
-    // by instances; nextpnr flattens the netlist when it reads it.
-    let script = format!(
-        "read_verilog rtl.v; {} -top {} -noflatten; tee -q -o stat.json stat -json; write_json netlist.json",
-        o.target.synth_command(),
-        o.top,
-    );
+    let script = format!("read_verilog rtl.v; {} -top {}; write_json netlist.json", o.target.synth_command(), o.top);
     let mut yosys = Command::new(&tools.yosys);
     here(yosys.args(["-q", "-p", &script]));
     let yosys_s = logged(&mut yosys, "yosys", &o.out.join("yosys.log"))?;
-    let stat = std::fs::read_to_string(o.out.join("stat.json")).context("yosys wrote no statistics")?;
-    let area = parse_stat(&stat, o.top, o.design)?;
+    let netlist = std::fs::read_to_string(o.out.join("netlist.json")).context("yosys wrote no netlist")?;
+    let area = parse_netlist(&netlist, o.top)?;
 
     let mut pnr = Command::new(&tools.nextpnr);
     here(&mut pnr);
