@@ -190,6 +190,27 @@ pub fn i64_to_npy(shape: &[usize], data: &[i64]) -> Vec<u8> {
     to_npy(shape, data.iter().copied())
 }
 
+/// Writes a run's outputs as the programs do: `out/output.npy` (the last layer's) and, with
+/// `layers_dir`, every layer's as `layers_dir/NN_NAME.npy`, each atomically. Returns the path of
+/// output.npy.
+pub fn write_run_outputs(
+    out: &Path,
+    layers: &[crate::quant::QLayer],
+    outputs: &[Tensor3<i32>],
+    layers_dir: Option<&Path>,
+) -> Result<std::path::PathBuf> {
+    let (last, t) = layers.last().zip(outputs.last()).context("a run without layers has no output")?;
+    let path = out.join("output.npy");
+    crate::fsutil::write_atomic(&path, &activations_to_npy(t, Elem::for_bits(last.out_bits)))?;
+    if let Some(dir) = layers_dir {
+        for (i, (l, t)) in layers.iter().zip(outputs).enumerate() {
+            let p = dir.join(format!("{i:02}_{}.npy", l.name));
+            crate::fsutil::write_atomic(&p, &activations_to_npy(t, Elem::for_bits(l.out_bits)))?;
+        }
+    }
+    Ok(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

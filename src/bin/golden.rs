@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use cbnn::network::{Network, ACC_BITS};
-use cbnn::npyio::{self, Elem};
+use cbnn::npyio;
 use cbnn::quant::{QLayer, QOp};
 use cbnn::tensor::Tensor3;
 use cbnn::{fsutil, golden, reference};
@@ -33,10 +33,6 @@ struct Args {
 fn main() -> ExitCode {
     let args: Args = cbnn::cli::parse_args("golden");
     cbnn::cli::run("golden", || run(args))
-}
-
-fn dtype(bits: u32) -> Elem {
-    Elem::for_bits(bits)
 }
 
 struct LayerReport {
@@ -101,17 +97,7 @@ fn run(args: Args) -> Result<()> {
     let (float_outs, qnet) = (prepared.float_outs, prepared.qnet);
     let outs = golden::run(&qnet, &input);
 
-    let last = qnet.layers.last().expect("networks have at least one layer");
-    let out_path = args.out.join("output.npy");
-    fsutil::write_atomic(&out_path, &npyio::activations_to_npy(outs.last().unwrap(), dtype(last.out_bits)))?;
-    if args.dump_layers {
-        for (i, (l, t)) in qnet.layers.iter().zip(&outs).enumerate() {
-            fsutil::write_atomic(
-                &layers_dir.join(format!("{i:02}_{}.npy", l.name)),
-                &npyio::activations_to_npy(t, dtype(l.out_bits)),
-            )?;
-        }
-    }
+    let out_path = npyio::write_run_outputs(&args.out, &qnet.layers, &outs, args.dump_layers.then_some(&*layers_dir))?;
 
     let reports: Vec<LayerReport> = qnet
         .layers

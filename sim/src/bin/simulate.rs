@@ -10,7 +10,7 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cbnn::npyio::{self, Elem};
+use cbnn::npyio;
 use cbnn::{fsutil, reference};
 use cbnn_sim::report::{describe_core, table, Totals};
 use cbnn_sim::waves::Waves;
@@ -79,7 +79,6 @@ fn run(args: Args) -> Result<()> {
     let prepared = reference::prepare(&net, &cfg, &input)?;
     prepared.print_notes("simulate");
     let qnet = prepared.qnet;
-    cbnn_sim::network::check_fits(&qnet, &cfg)?;
 
     let mut waves = match &args.vcd {
         Some(p) => Some(Waves::create(p, &cfg.name, cfg.clock.mhz, args.vcd_window.clone().unwrap_or(0..u64::MAX))?),
@@ -107,16 +106,8 @@ fn run(args: Args) -> Result<()> {
         w.finish()?;
     }
 
-    let last = qnet.layers.last().expect("networks have at least one layer");
-    let out_path = args.out.join("output.npy");
-    let out = run.outputs.last().expect("one output per layer");
-    fsutil::write_atomic(&out_path, &npyio::activations_to_npy(out, Elem::for_bits(last.out_bits)))?;
-    if args.dump_layers {
-        for (i, (l, t)) in qnet.layers.iter().zip(&run.outputs).enumerate() {
-            let p = layers_dir.join(format!("{i:02}_{}.npy", l.name));
-            fsutil::write_atomic(&p, &npyio::activations_to_npy(t, Elem::for_bits(l.out_bits)))?;
-        }
-    }
+    let dump = args.dump_layers.then_some(&*layers_dir);
+    let out_path = npyio::write_run_outputs(&args.out, &qnet.layers, &run.outputs, dump)?;
     let totals = Totals::of(&cfg, &run.layers);
     let report = serde_json::json!({
         "core": describe_core(&cfg, args.ideal_memory),
