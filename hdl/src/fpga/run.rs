@@ -45,7 +45,12 @@ fn logged(cmd: &mut Command, what: &str, log: &Path) -> Result<f64> {
     std::fs::write(log, &text).with_context(|| format!("{}: cannot write", log.display()))?;
     if !out.status.success() {
         let text = String::from_utf8_lossy(&text);
-        let last = text.lines().rev().find(|l| l.contains("ERROR") || l.contains("rror")).unwrap_or("");
+        // The tool's own error line (nextpnr ends with a count of errors after it).
+        let last = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("ERROR"))
+            .or_else(|| text.lines().rev().find(|l| l.contains("rror")))
+            .unwrap_or("");
         bail!("{what} failed ({}): {} (log: {})", out.status, last.trim(), log.display());
     }
     Ok(t.elapsed().as_secs_f64())
