@@ -67,6 +67,13 @@ fn run(args: Args) -> Result<()> {
     if args.constraints.is_some() && args.core_only {
         bail!("--constraints: a --core-only run has no pins");
     }
+    let pins = match &args.constraints {
+        Some(p) => p.clone(),
+        None => constraints_dir().join(format!("{}.{}", target.board(), if target.is_ice40() { "pcf" } else { "lpf" })),
+    };
+    if !args.core_only && !pins.is_file() {
+        bail!("{}: no such constraints file (give one with --constraints FILE)", pins.display());
+    }
     let tools = match tools::find(target) {
         Ok(t) => t,
         Err(_) if args.install_tools && !target.is_ice40() => {
@@ -85,15 +92,6 @@ fn run(args: Args) -> Result<()> {
         let pll = pll_for(target, freq)?;
         let (mut modules, _) = board_modules(&cfg, pll.mhz(), DEFAULT_BAUD)?;
         modules.insert(0, pin_top(&cfg.name, &board_top_name(&cfg), &pll));
-        let pins = match args.constraints {
-            Some(p) => p,
-            None => {
-                constraints_dir().join(format!("{}.{}", target.board(), if target.is_ice40() { "pcf" } else { "lpf" }))
-            }
-        };
-        if !pins.is_file() {
-            bail!("{}: no such constraints file (give one with --constraints FILE)", pins.display());
-        }
         eprintln!(
             "synth: board top on {} ({}), PLL {:.3} MHz from the board's {} MHz, UART {DEFAULT_BAUD} baud",
             target.board(),
