@@ -121,6 +121,21 @@ fn run(args: Args) -> Result<()> {
         print_summary(&cfg, &report, pes);
         println!("wrote {}", out.join("report.json").display());
     }
+    if !report.pnr.fits {
+        let over: Vec<String> = report
+            .pnr
+            .utilisation
+            .iter()
+            .filter(|(_, u)| u.used > u.available)
+            .map(|(k, u)| format!("{k} {} of {} ({:.0}%)", u.used, u.available, u.percent))
+            .collect();
+        bail!(
+            "the design does not fit {}: {}; its area is in {}",
+            target.name(),
+            over.join(", "),
+            out.join("report.json").display()
+        );
+    }
     Ok(())
 }
 
@@ -138,17 +153,22 @@ fn print_summary(cfg: &AccelConfig, r: &FlowReport, pes: f64) {
         "  cells      {} LUT4, {} FF, {} carry, {} block RAM, {} DSP, {} LUT-RAM, {} other",
         t.luts, t.ffs, t.carry, t.bram, t.dsp, t.lutram, t.other
     );
+    let verb = if r.pnr.fits { "placed" } else { "needs " };
     for (k, u) in &r.pnr.utilisation {
-        println!("  placed     {k:<14} {:>7} of {:>7} ({:.1}%)", u.used, u.available, u.percent);
+        println!("  {verb}     {k:<14} {:>7} of {:>7} ({:.1}%)", u.used, u.available, u.percent);
     }
     let p = &r.pnr;
+    if !p.fits {
+        println!("  placement  DOES NOT FIT: nextpnr counted the sites the design needs and stopped");
+    }
     match p.fmax_mhz {
         Some(f) => println!(
             "  timing     Fmax {f:.1} MHz against {:.1} MHz: {}",
             p.target_mhz,
             if p.timing_met { "met" } else { "NOT met" }
         ),
-        None => println!("  timing     no clocked path"),
+        None if p.fits => println!("  timing     no clocked path"),
+        None => {}
     }
     if let Some(c) = &p.critical_path {
         println!(
