@@ -15,7 +15,7 @@ mod dram;
 use crate::top::{core_modules, TopShape};
 use crate::verilog::Module;
 use cbnn::config::AccelConfig;
-use cbnn::hw::regs::{register_values, REGISTERS};
+use cbnn::hw::regs::register_writes;
 use cbnn::hw::{params, streams, LayerDescriptor};
 use cbnn::quant::QLayer;
 use cbnn::tensor::Tensor3;
@@ -189,33 +189,17 @@ fn testbench(
     for (i, case) in cases.iter().enumerate() {
         let d = LayerDescriptor::new(case.layer, cfg).with_context(|| format!("layer {i}"))?;
         // Descriptor registers, then the PPU parameters.
-        for ((name, w), v) in REGISTERS.iter().zip(register_values(&d, cfg)) {
-            if *w < 32 && v >> w != 0 {
-                bail!("layer {}: register {name} = {v} does not fit {w} bits", case.layer.name);
-            }
-            writeln!(body, "reg_we = 1; reg_addr = {}; reg_data = 32'd{v}; tick;", cbnn::hw::regs::address(name))?;
+        for (addr, v) in register_writes(&d, cfg, &case.layer.name)? {
+            writeln!(body, "reg_we = 1; reg_addr = {addr}; reg_data = 32'd{v}; tick;")?;
         }
         writeln!(body, "reg_we = 0;")?;
         let b = s.bias_bits;
-        for (sel, table) in [
-            (
-                0,
-                params::scale_tables(case.layer, &d, cfg)
-                    .into_iter()
-                    .map(|t| t.into_iter().map(|m| m as i64).collect())
-                    .collect::<Vec<Vec<i64>>>(),
-            ),
-            (1, params::bias_tables(case.layer, &d, cfg)),
-        ] {
-            for (j, t) in table.iter().enumerate() {
-                for (a, v) in t.iter().enumerate() {
-                    let raw = (*v as i128 & ((1i128 << b) - 1)) as u128;
-                    writeln!(
-                        body,
-                        "param_we = 1; param_sel = {sel}; param_ppu = {j}; param_addr = {a}; param_data = {b}'h{raw:x}; tick;"
-                    )?;
-                }
-            }
+        for p in params::param_writes(case.layer, &d, cfg) {
+            writeln!(
+                body,
+                "param_we = 1; param_sel = {}; param_ppu = {}; param_addr = {}; param_data = {b}'h{:x}; tick;",
+                p.sel, p.ppu, p.addr, p.raw
+            )?;
         }
         writeln!(body, "param_we = 0;")?;
         let (a0, a1, w0, w1) = match &dram {

@@ -66,6 +66,33 @@ pub fn bias_tables(layer: &QLayer, d: &LayerDescriptor, cfg: &AccelConfig) -> Ve
         .collect()
 }
 
+/// One write of the parameter port: memory `sel` (0 scales, 1 biases) of PPU `ppu`, address,
+/// and the value as the port's `datapath.bias_bits()`-bit two's complement word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParamWrite {
+    pub sel: u32,
+    pub ppu: u32,
+    pub addr: u32,
+    pub raw: u64,
+}
+
+/// Every parameter write that loads a layer's scales and biases, scales first.
+pub fn param_writes(layer: &QLayer, d: &LayerDescriptor, cfg: &AccelConfig) -> Vec<ParamWrite> {
+    let mask = (1u128 << cfg.datapath.bias_bits()) - 1;
+    let scales = scale_tables(layer, d, cfg).into_iter().map(|t| t.into_iter().map(i64::from).collect::<Vec<_>>());
+    let tables = [(0, scales.collect::<Vec<_>>()), (1, bias_tables(layer, d, cfg))];
+    let mut v = Vec::new();
+    for (sel, table) in tables {
+        for (ppu, t) in table.iter().enumerate() {
+            for (addr, x) in t.iter().enumerate() {
+                let raw = (*x as i128 & mask as i128) as u64;
+                v.push(ParamWrite { sel, ppu: ppu as u32, addr: addr as u32, raw });
+            }
+        }
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

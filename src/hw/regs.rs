@@ -94,6 +94,21 @@ fn m16(v: i64) -> u32 {
     (v & 0xffff) as u32
 }
 
+/// The register writes that load a layer's descriptor: `(address, value)` for every register, an
+/// error naming the register when a value does not fit its width.
+pub fn register_writes(d: &LayerDescriptor, cfg: &AccelConfig, layer: &str) -> anyhow::Result<Vec<(u32, u32)>> {
+    REGISTERS
+        .iter()
+        .zip(register_values(d, cfg))
+        .map(|((name, w), v)| {
+            if *w < 32 && v >> w != 0 {
+                anyhow::bail!("layer {layer}: register {name} = {v} does not fit {w} bits");
+            }
+            Ok((address(name), v))
+        })
+        .collect()
+}
+
 /// The value of every register for a layer, in address order.
 pub fn register_values(d: &LayerDescriptor, cfg: &AccelConfig) -> Vec<u32> {
     let s = SequencerRegs::new(d, cfg, 0..1, 0);

@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 
 use cbnn::config::AccelConfig;
 use cbnn::golden;
-use cbnn::hw::regs::{address, register_values, REGISTERS};
+use cbnn::hw::regs::register_writes;
 use cbnn::hw::{params, streams, LayerDescriptor};
 use cbnn::network::{Geometry, Network, Op, OutputFn};
 use cbnn::quant::{compile, QLayer};
@@ -109,28 +109,15 @@ impl SelfTestData {
         }
         let (layer, input) = layer_for(cfg)?;
         let d = LayerDescriptor::new(&layer, cfg)?;
-        let mut setup = Vec::new();
-        for ((name, w), v) in REGISTERS.iter().zip(register_values(&d, cfg)) {
-            if *w < 32 && v >> w != 0 {
-                bail!("self-test layer: register {name} = {v} does not fit {w} bits");
-            }
-            setup.push(setup_word(KIND_REG, 0, 0, address(name) as u128, v as u128));
-        }
-        let b = cfg.datapath.bias_bits();
-        let scales = params::scale_tables(&layer, &d, cfg);
-        let biases = params::bias_tables(&layer, &d, cfg);
-        let tables = [
-            (0u128, scales.into_iter().map(|t| t.into_iter().map(|m| m as i64).collect()).collect::<Vec<Vec<i64>>>()),
-            (1, biases),
-        ];
-        for (sel, table) in tables {
-            for (j, t) in table.iter().enumerate() {
-                for (a, v) in t.iter().enumerate() {
-                    let raw = (*v as i128 & ((1i128 << b) - 1)) as u128;
-                    setup.push(setup_word(KIND_PARAM, sel, j as u128, a as u128, raw));
-                }
-            }
-        }
+        let mut setup: Vec<u128> = register_writes(&d, cfg, "self-test")?
+            .into_iter()
+            .map(|(addr, v)| setup_word(KIND_REG, 0, 0, addr as u128, v as u128))
+            .collect();
+        setup.extend(
+            params::param_writes(&layer, &d, cfg)
+                .into_iter()
+                .map(|p| setup_word(KIND_PARAM, p.sel as u128, p.ppu as u128, p.addr as u128, p.raw as u128)),
+        );
         setup.push(setup_word(KIND_END, 0, 0, 0, 0));
         let acts: Vec<u128> =
             streams::layer_act_stream(&d, cfg, &input, layer.in_bits).iter().map(|b| b.word()).collect();
