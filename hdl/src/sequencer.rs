@@ -52,6 +52,9 @@ pub struct Sequencer<const NX: usize> {
     running: DFF<Bit>,
     ld_idx: DFF<Bits<32>>,
     ld_active: DFF<Bit>,
+    /// The load engine is one pass ahead (`ld_idx == ps_idx + 1`; it is never further ahead, and
+    /// never behind): a flag instead of two 32-bit compares on the path to `issue`.
+    ld_ahead: DFF<Bit>,
     ld_r: DFF<Bits<16>>,
     ld_base: DFF<Bits<16>>,
     ps_idx: DFF<Bits<32>>,
@@ -69,7 +72,6 @@ pub struct Sequencer<const NX: usize> {
     ix_row: DFF<Bits<16>>,
     pass_start: Signal<Local, Bit>,
     load_start: Signal<Local, Bit>,
-    ps_after: Signal<Local, Bits<32>>,
     issue: Signal<Local, Bit>,
     n_g: Signal<Local, Bits<16>>,
     n_kx: Signal<Local, Bits<16>>,
@@ -124,6 +126,7 @@ impl<const NX: usize> Default for Sequencer<NX> {
             running: Default::default(),
             ld_idx: Default::default(),
             ld_active: Default::default(),
+            ld_ahead: Default::default(),
             ld_r: Default::default(),
             ld_base: Default::default(),
             ps_idx: Default::default(),
@@ -141,7 +144,6 @@ impl<const NX: usize> Default for Sequencer<NX> {
             ix_row: Default::default(),
             pass_start: Default::default(),
             load_start: Default::default(),
-            ps_after: Default::default(),
             issue: Default::default(),
             n_g: Default::default(),
             n_kx: Default::default(),
@@ -163,8 +165,8 @@ impl<const NX: usize> Logic for Sequencer<NX> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, running, ld_idx, ld_active, ld_r, ld_base, ps_idx, ps_active, x, plane, addr_x, ix, pass_base,
-            g, kx, ky, yi, iy, ix_row
+            self, clock, running, ld_idx, ld_active, ld_ahead, ld_r, ld_base, ps_idx, ps_active, x, plane, addr_x, ix,
+            pass_base, g, kx, ky, yi, iy, ix_row
         );
         self.busy.next = self.running.q.val();
         self.step_valid.next = false;
@@ -172,18 +174,22 @@ impl<const NX: usize> Logic for Sequencer<NX> {
         self.w_start.next = false;
         self.w_addr.next = self.ld_base.q.val();
         // When may a pass and a load start (array timing contract)?
+        // (`ld_idx > ps_idx` is `ld_ahead`; `ps_idx + pass_start >= ld_idx` is
+        // `pass_start | !ld_ahead`.)
         self.pass_start.next = self.running.q.val()
             & !self.ps_active.q.val()
             & (self.ps_idx.q.val() < self.passes.val())
-            & (self.ld_idx.q.val() > self.ps_idx.q.val());
-        self.ps_after.next = self.ps_idx.q.val();
-        if self.pass_start.val() {
-            self.ps_after.next = self.ps_idx.q.val() + self.one32.val();
-        }
+            & self.ld_ahead.q.val();
         self.load_start.next = self.running.q.val()
             & !self.ld_active.q.val()
             & (self.ld_idx.q.val() < self.passes.val())
-            & (self.ps_after.val() >= self.ld_idx.q.val());
+            & (self.pass_start.val() | !self.ld_ahead.q.val());
+        if self.load_start.val() & !self.pass_start.val() {
+            self.ld_ahead.d.next = true;
+        }
+        if !self.load_start.val() & self.pass_start.val() {
+            self.ld_ahead.d.next = false;
+        }
         // Load engine: R weight reads, addresses ld_base + r.
         self.next_ld_base.next = self.ld_base.q.val() + self.array_rows.val();
         if (self.ld_base.q.val() + self.array_rows.val()) == self.weight_words.val() {
@@ -299,6 +305,7 @@ impl<const NX: usize> Logic for Sequencer<NX> {
             self.ld_idx.d.next = self.zero32.val();
             self.ps_idx.d.next = self.zero32.val();
             self.ld_active.d.next = false;
+            self.ld_ahead.d.next = false;
             self.ps_active.d.next = false;
             self.ld_r.d.next = self.zero16.val();
             self.ld_base.d.next = self.zero16.val();
