@@ -198,7 +198,7 @@ impl<const L: usize, const B: usize, const D: usize, const G: usize> Logic for A
     }
 
     fn hdl(&self) -> Verilog {
-        Verilog::Custom(verilog_body(L, B, G))
+        Verilog::Custom(verilog_body(L, B, G, self.seg_c.val().index() > B))
     }
 }
 
@@ -219,7 +219,7 @@ fn load_pend(indent: &str, groups: &str, word: &str) -> String {
 pub const WRITE_LAG: usize = 2;
 
 /// The loader's Verilog for `l` lanes, `b` values per beat and `g = l / b` lane groups.
-fn verilog_body(l: usize, b: usize, g: usize) -> String {
+fn verilog_body(l: usize, b: usize, g: usize, segment_gt_beat: bool) -> String {
     let lb = l.trailing_zeros();
     let bb = b.trailing_zeros();
     let w2 = 2 * l;
@@ -253,11 +253,12 @@ fn verilog_body(l: usize, b: usize, g: usize) -> String {
     line("wire [15:0] next_len = (rem > seg_c) ? seg_c : rem;");
     line("wire x_last = (x + 16'd1) == t_w;");
     line("wire [15:0] pix_len = seg_end_r - seg_c0;");
-    // `big_r` of each next `left_r`.
-    line(&format!("wire first_big = first_end > 16'd{b};"));
+    // `big_r` of each next `left_r`, compared before the `min` with S rather than after it.
+    let s_big = if segment_gt_beat { "1'b1" } else { "1'b0" };
+    line(&format!("wire first_big = (t_ch > seg_c) ? {s_big} : (t_ch > 16'd{b});"));
     line(&format!("wire step_big = left_r > 16'd{};", 2 * b));
     line(&format!("wire pix_big = pix_len > 16'd{b};"));
-    line(&format!("wire next_big = next_len > 16'd{b};"));
+    line(&format!("wire next_big = (rem > seg_c) ? {s_big} : (rem > 16'd{b});"));
     // The beat's valid lanes and their bit-planes, placed at lane l0 of a two-word window.
     line(&format!("wire [{}:0] l0 = ch0[{}:0];", lb - 1, lb - 1));
     line(&format!("wire [{}:0] nmask = ~({{{b}{{1'b1}}}} << n_s);", b - 1));

@@ -506,7 +506,8 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
         wbank_q.push(delay_chain(&mut m, d, &format!("wbank_q_c{c}"), format!("wbank_c{c}"), l, READ_TO_ARRAY - 1));
     }
     m.assign("overflow", &overflow.join(" | "));
-    // The array.
+    // The array. The tail mask is layer-static: registered, its compare leaves the PEs' path.
+    let tail_mask_q = delay_chain(&mut m, d, "tail_mask_q", "tail_mask".into(), l, 1);
     m.wire("psum", c_n * sw);
     m.instance(
         &format!("{d}_array"),
@@ -514,7 +515,7 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
         &[
             ("clock", "clock".into()),
             ("bwn", "bwn".into()),
-            ("tail_mask", format!("{{{r_n}{{tail_mask}}}}")),
+            ("tail_mask", format!("{{{r_n}{{{tail_mask_q}}}}}")),
             ("a_in", concat(a_q.into_iter())),
             ("pad_in", concat(pad_q.into_iter())),
             ("tail_in", concat(tail_q.into_iter())),
