@@ -145,7 +145,7 @@ fn ppu_verilog(a: usize, s: usize, b: usize, z: usize) -> String {
         "    half_r <= ((mode == 2'd{MODE_SIGN}) | (shift == {sb}'d0)) ? {z}'d0 : (one_z << (shift - {sb}'d1));\n"
     );
     v += &format!("    mask_r <= {{{z}{{1'b1}}}} << sat_at;\n");
-    v += &format!("    top_r <= (one_a << out_bits) - one_a;\n");
+    v += "    top_r <= (one_a << out_bits) - one_a;\n";
     v += "    v1 <= in_valid; acc1 <= acc; m1 <= m; bias1 <= bias;\n";
     v += "    v2 <= v1; acc2 <= acc1; pl2 <= m_z * lo_z; ph2 <= m_z * hi_z; bh2 <= bias_z + half_r;\n";
     v += "    v3 <= v2; acc3 <= acc2; zr3 <= (ph2 << 16) + pl2 + bh2;\n";
