@@ -9,6 +9,7 @@ pub mod act_loader;
 pub mod array;
 pub mod bank;
 pub mod bitconv;
+pub mod board;
 pub mod codec;
 pub mod compute;
 pub mod controller;

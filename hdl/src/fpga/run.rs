@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use super::area::{parse_netlist, AreaReport};
-use super::pnr::{parse_report, PnrReport};
+use super::pnr::{overflow_from_log, parse_report, PnrReport};
 use super::tools::Tools;
 use super::Target;
 use crate::verilog::{join, Module};
@@ -45,7 +45,12 @@ fn logged(cmd: &mut Command, what: &str, log: &Path) -> Result<f64> {
     std::fs::write(log, &text).with_context(|| format!("{}: cannot write", log.display()))?;
     if !out.status.success() {
         let text = String::from_utf8_lossy(&text);
-        let last = text.lines().rev().find(|l| l.contains("ERROR") || l.contains("rror")).unwrap_or("");
+        // The tool's own error line (nextpnr ends with a count of errors after it).
+        let last = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("ERROR"))
+            .or_else(|| text.lines().rev().find(|l| l.contains("rror")))
+            .unwrap_or("");
         bail!("{what} failed ({}): {} (log: {})", out.status, last.trim(), log.display());
     }
     Ok(t.elapsed().as_secs_f64())
@@ -94,7 +99,25 @@ pub fn run_flow(tools: &Tools, modules: &[Module], o: &FlowOptions) -> Result<Fl
             Some(placed)
         }
     };
-    let nextpnr_s = logged(&mut pnr, "nextpnr", &o.out.join("nextpnr.log"))?;
+    let t = Instant::now();
+    let nextpnr_s = match logged(&mut pnr, "nextpnr", &o.out.join("nextpnr.log")) {
+        Ok(s) => s,
+        Err(e) => {
+            // A design larger than the FPGA still gets its area reported, and what it needs.
+            let log = std::fs::read_to_string(o.out.join("nextpnr.log")).unwrap_or_default();
+            let Some(pnr) = overflow_from_log(&log, o.freq_mhz) else { return Err(e) };
+            return Ok(FlowReport {
+                target: o.target.name().into(),
+                top: o.top.into(),
+                out_of_context: o.constraints.is_none(),
+                area,
+                pnr,
+                bitstream: None,
+                yosys_s,
+                nextpnr_s: t.elapsed().as_secs_f64(),
+            });
+        }
+    };
     let report = std::fs::read_to_string(o.out.join("nextpnr-report.json")).context("nextpnr wrote no report")?;
     let pnr_report = parse_report(&report, o.freq_mhz)?;
     let bitstream = match placed {
