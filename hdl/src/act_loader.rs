@@ -62,6 +62,13 @@ pub struct ActLoader<const L: usize, const B: usize, const D: usize, const G: us
     pbase: Signal<Local, Bits<16>>,
     row_pbase: Signal<Local, Bits<16>>,
     fc_ch: Signal<Local, Bits<16>>,
+    // The head beat's geometry, kept in registers so that `in_ready` depends on no adder chain:
+    // `seg_end_r = min(seg_c0 + S, t_ch)`, `left_r = seg_end_r - tch`, `big_r = left_r > B`,
+    // `cin_left_r = c_in - ch0`.
+    seg_end_r: Signal<Local, Bits<16>>,
+    left_r: Signal<Local, Bits<16>>,
+    big_r: Signal<Local, Bit>,
+    cin_left_r: Signal<Local, Bits<16>>,
     // The word being filled.
     cur_valid: Signal<Local, Bit>,
     cur_done: Signal<Local, Bit>,
@@ -72,10 +79,19 @@ pub struct ActLoader<const L: usize, const B: usize, const D: usize, const G: us
     // The word being written, one plane per cycle.
     pend_valid: Signal<Local, Bit>,
     pend_b: Signal<Local, Bits<4>>,
-    pend_base: Signal<Local, Bits<16>>,
-    pend_row: Signal<Local, Bits<16>>,
+    pend_last: Signal<Local, Bit>,
+    pend_q: Signal<Local, Bits<16>>,
+    pend_pbase: Signal<Local, Bits<16>>,
     pend_groups: Signal<Local, Bits<G>>,
     pend: [Signal<Local, Bits<L>>; 8],
+    // Write pipeline stage 1: bank, address parts (the chunk group's offset is a multiply),
+    // the plane's data; stage 2 is the `wr_*` outputs.
+    w1_valid: Signal<Local, Bit>,
+    w1_row: Signal<Local, Bits<16>>,
+    w1_base: Signal<Local, Bits<16>>,
+    w1_off: Signal<Local, Bits<16>>,
+    w1_groups: Signal<Local, Bits<G>>,
+    w1_data: Signal<Local, Bits<L>>,
 }
 
 impl<const L: usize, const B: usize, const D: usize, const G: usize> ActLoader<L, B, D, G> {
@@ -113,6 +129,10 @@ impl<const L: usize, const B: usize, const D: usize, const G: usize> ActLoader<L
             pbase: Default::default(),
             row_pbase: Default::default(),
             fc_ch: Default::default(),
+            seg_end_r: Default::default(),
+            left_r: Default::default(),
+            big_r: Default::default(),
+            cin_left_r: Default::default(),
             cur_valid: Default::default(),
             cur_done: Default::default(),
             cur_q: Default::default(),
@@ -121,10 +141,17 @@ impl<const L: usize, const B: usize, const D: usize, const G: usize> ActLoader<L
             cur: std::array::from_fn(|_| Default::default()),
             pend_valid: Default::default(),
             pend_b: Default::default(),
-            pend_base: Default::default(),
-            pend_row: Default::default(),
+            pend_last: Default::default(),
+            pend_q: Default::default(),
+            pend_pbase: Default::default(),
             pend_groups: Default::default(),
             pend: std::array::from_fn(|_| Default::default()),
+            w1_valid: Default::default(),
+            w1_row: Default::default(),
+            w1_base: Default::default(),
+            w1_off: Default::default(),
+            w1_groups: Default::default(),
+            w1_data: Default::default(),
         }
     }
 }
@@ -144,14 +171,25 @@ impl<const L: usize, const B: usize, const D: usize, const G: usize> Logic for A
         for s in [&mut self.tch, &mut self.seg_c0, &mut self.x, &mut self.pbase, &mut self.row_pbase, &mut self.fc_ch] {
             s.connect();
         }
-        for s in [&mut self.cur_valid, &mut self.cur_done, &mut self.pend_valid] {
+        for s in [&mut self.seg_end_r, &mut self.left_r, &mut self.cin_left_r] {
             s.connect();
         }
-        for s in [&mut self.cur_q, &mut self.cur_pbase, &mut self.pend_base, &mut self.pend_row] {
+        self.big_r.connect();
+        for s in
+            [&mut self.cur_valid, &mut self.cur_done, &mut self.pend_valid, &mut self.pend_last, &mut self.w1_valid]
+        {
+            s.connect();
+        }
+        for s in [&mut self.cur_q, &mut self.cur_pbase, &mut self.pend_q, &mut self.pend_pbase] {
+            s.connect();
+        }
+        for s in [&mut self.w1_row, &mut self.w1_base, &mut self.w1_off] {
             s.connect();
         }
         self.cur_groups.connect();
         self.pend_groups.connect();
+        self.w1_groups.connect();
+        self.w1_data.connect();
         self.pend_b.connect();
         for k in 0..8 {
             self.cur[k].connect();
@@ -160,7 +198,7 @@ impl<const L: usize, const B: usize, const D: usize, const G: usize> Logic for A
     }
 
     fn hdl(&self) -> Verilog {
-        Verilog::Custom(verilog_body(L, B, G))
+        Verilog::Custom(verilog_body(L, B, G, self.seg_c.val().index() > B))
     }
 }
 
@@ -168,7 +206,7 @@ impl<const L: usize, const B: usize, const D: usize, const G: usize> Logic for A
 /// lane groups `groups`.
 fn load_pend(indent: &str, groups: &str, word: &str) -> String {
     let mut v = format!(
-        "{indent}pend_valid <= 1'b1; pend_b <= 4'd0; pend_base <= mv_addr; pend_row <= mv_row; pend_groups <= {groups};"
+        "{indent}pend_valid <= 1'b1; pend_b <= 4'd0; pend_last <= (planes == 16'd1); pend_q <= mv_q; pend_pbase <= mv_pbase; pend_groups <= {groups};"
     );
     for k in 0..8 {
         v += &format!("\n{indent}pend${k} <= {word}{k};");
@@ -176,8 +214,12 @@ fn load_pend(indent: &str, groups: &str, word: &str) -> String {
     v
 }
 
+/// Cycles from `busy` falling to the loader's last bank write: the write pipeline behind `pend`
+/// (stage 1 and the `wr_*` registers). The controller's `ACT_SETTLE` wait covers them.
+pub const WRITE_LAG: usize = 2;
+
 /// The loader's Verilog for `l` lanes, `b` values per beat and `g = l / b` lane groups.
-fn verilog_body(l: usize, b: usize, g: usize) -> String {
+fn verilog_body(l: usize, b: usize, g: usize, segment_gt_beat: bool) -> String {
     let lb = l.trailing_zeros();
     let bb = b.trailing_zeros();
     let w2 = 2 * l;
@@ -186,25 +228,40 @@ fn verilog_body(l: usize, b: usize, g: usize) -> String {
         v.push_str(s);
         v.push('\n');
     };
-    // Geometry of the beat at the head of the stream (all 17/32-bit arithmetic explicit).
-    line("wire [16:0] seg_top = {1'b0, seg_c0} + {1'b0, seg_c};");
-    line("wire [15:0] seg_end = (seg_top > {1'b0, t_ch}) ? t_ch : seg_top[15:0];");
-    line("wire [15:0] left = seg_end - tch;");
-    line(&format!("wire [15:0] n = (left > 16'd{b}) ? 16'd{b} : left;"));
+    // Geometry of the beat at the head of the stream, from the position registers and the
+    // geometry registers (`seg_end_r`, `left_r`, `cin_left_r`): no adder lies between a register
+    // and `in_ready` except the lane offset's few bits (`l_end`).
+    line("wire big = big_r;");
+    line(&format!("wire [{bb}:0] n_s = big ? {}'d{b} : left_r[{bb}:0];", bb + 1));
+    line(&format!("wire [15:0] n = {{{}'d0, n_s}};", 15 - bb));
     line("wire [15:0] ch0 = fc ? fc_ch : tch;");
     line(&format!("wire [15:0] q = {{{lb}'d0, ch0[15:{lb}]}};"));
-    line(&format!("wire [15:0] l0 = {{{}'d0, ch0[{}:0]}};", 16 - lb, lb - 1));
-    line("wire [16:0] l_end = {1'b0, l0} + {1'b0, n};");
-    line("wire end_px = ({1'b0, ch0} + {1'b0, n}) == {1'b0, c_in};");
-    line("wire blk_last = ({1'b0, tch} + {1'b0, n}) == {1'b0, seg_end};");
-    line(&format!("wire full = l_end >= 17'd{l};"));
-    line(&format!("wire spill = l_end > 17'd{l};"));
+    let n_wide = if lb == bb { "n_s".to_string() } else { format!("{{{}'d0, n_s}}", lb - bb) };
+    line(&format!("wire [{lb}:0] l_end = {{1'b0, ch0[{}:0]}} + {n_wide};", lb - 1));
+    line(&format!("wire end_px = big ? (cin_left_r == 16'd{b}) : (cin_left_r == left_r);"));
+    line("wire blk_last = ~big;");
+    line(&format!("wire full = l_end >= {}'d{l};", lb + 1));
+    line(&format!("wire spill = l_end > {}'d{l};", lb + 1));
     line("wire done = full | end_px | (~fc & blk_last);");
-    line("wire pend_last = ({12'd0, pend_b} == planes - 16'd1);");
     line("wire pend_free = ~pend_valid | pend_last;");
     line("wire take = in_valid & in_ready;");
+    // The next position's geometry (used only on the clock edge of a `take`).
+    line("wire [15:0] first_end = (t_ch > seg_c) ? seg_c : t_ch;");
+    line("wire [16:0] seg_top = {1'b0, seg_end_r} + {1'b0, seg_c};");
+    line("wire [15:0] next_end = (seg_top > {1'b0, t_ch}) ? t_ch : seg_top[15:0];");
+    line("wire [15:0] rem = t_ch - seg_end_r;");
+    line("wire [15:0] next_len = (rem > seg_c) ? seg_c : rem;");
+    line("wire x_last = (x + 16'd1) == t_w;");
+    line("wire [15:0] pix_len = seg_end_r - seg_c0;");
+    // `big_r` of each next `left_r`, compared before the `min` with S rather than after it.
+    let s_big = if segment_gt_beat { "1'b1" } else { "1'b0" };
+    line(&format!("wire first_big = (t_ch > seg_c) ? {s_big} : (t_ch > 16'd{b});"));
+    line(&format!("wire step_big = left_r > 16'd{};", 2 * b));
+    line(&format!("wire pix_big = pix_len > 16'd{b};"));
+    line(&format!("wire next_big = (rem > seg_c) ? {s_big} : (rem > 16'd{b});"));
     // The beat's valid lanes and their bit-planes, placed at lane l0 of a two-word window.
-    line(&format!("wire [{}:0] nmask = ~({{{b}{{1'b1}}}} << n);", b - 1));
+    line(&format!("wire [{}:0] l0 = ch0[{}:0];", lb - 1, lb - 1));
+    line(&format!("wire [{}:0] nmask = ~({{{b}{{1'b1}}}} << n_s);", b - 1));
     line(&format!("wire [{}:0] lmask = {{{{{}{{1'b0}}}}, nmask}} << l0;", w2 - 1, w2 - b));
     for k in 0..8 {
         let lanes: Vec<String> = (0..b).rev().map(|i| format!("in_data[{}]", 8 * i + k)).collect();
@@ -231,30 +288,35 @@ fn verilog_body(l: usize, b: usize, g: usize) -> String {
         g - 1
     ));
     line(&format!("wire [{}:0] g_hi_w = g_hi | (end_px ? {{{g}{{1'b1}}}} : {g}'d0);", g - 1));
-    // Buffer address of a chunk: bank q % R, word (q / R) * planes past the pixel's base.
+    // The word's chunk and pixel base; its bank and address are computed in the write pipeline.
     line("wire [15:0] base_now = fc ? 16'd0 : pbase;");
     line("wire [15:0] mv_q = cur_done ? cur_q : q;");
     line("wire [15:0] mv_pbase = cur_done ? cur_pbase : base_now;");
-    line("wire [15:0] mv_grp = mv_q / rows_c;");
-    line("wire [15:0] mv_row = mv_q % rows_c;");
-    line("wire [15:0] mv_addr = mv_pbase + mv_grp * planes;");
+    // Buffer address of a chunk: bank q % R, word (q / R) * planes past the pixel's base.
+    line("wire [15:0] pend_grp = pend_q / rows_c;");
+    line("wire [15:0] pend_row = pend_q % rows_c;");
     line("always @(*) begin");
     line("    in_ready = ~cur_done & (pend_free | ~done);");
     line("    busy = cur_valid | pend_valid;");
-    // A bank index past 255 cannot occur (R <= 255); the guard keeps every bit of it in use.
-    line("    wr_en = pend_valid & (pend_row[15:8] == 8'd0); wr_row = pend_row[7:0];");
-    line("    wr_addr = pend_base + {12'd0, pend_b}; wr_groups = pend_groups;");
-    line("    case (pend_b)\n        4'd0: wr_data = pend$0;");
-    for k in 1..8 {
-        line(&format!("        4'd{k}: wr_data = pend${k};"));
-    }
-    line(&format!("        default: wr_data = {{{l}{{1'b0}}}};\n    endcase\nend"));
+    line("end");
     line("always @(posedge clock) begin");
+    // Write pipeline: stage 1 (bank, address parts, the plane's word), stage 2 (the outputs).
+    // A bank index past 255 cannot occur (R <= 255); the guard keeps every bit of it in use.
+    line("    w1_valid <= pend_valid & ~start; w1_row <= pend_row; w1_groups <= pend_groups;");
+    line("    w1_base <= pend_pbase + {12'd0, pend_b}; w1_off <= pend_grp * planes;");
+    line("    case (pend_b)\n        4'd0: w1_data <= pend$0;");
+    for k in 1..8 {
+        line(&format!("        4'd{k}: w1_data <= pend${k};"));
+    }
+    line(&format!("        default: w1_data <= {{{l}{{1'b0}}}};\n    endcase"));
+    line("    wr_en <= w1_valid & (w1_row[15:8] == 8'd0) & ~start; wr_row <= w1_row[7:0];");
+    line("    wr_addr <= w1_base + w1_off; wr_groups <= w1_groups; wr_data <= w1_data;");
     line("    if (start) begin");
     line("        tch <= 16'd0; seg_c0 <= 16'd0; x <= 16'd0; pbase <= 16'd0; row_pbase <= 16'd0; fc_ch <= 16'd0;");
+    line("        seg_end_r <= first_end; left_r <= first_end; big_r <= first_big; cin_left_r <= c_in;");
     line("        cur_valid <= 1'b0; cur_done <= 1'b0; pend_valid <= 1'b0; pend_b <= 4'd0;");
     line("    end else begin");
-    line("        if (pend_valid) begin\n            if (pend_last) pend_valid <= 1'b0;\n            else pend_b <= pend_b + 4'd1;\n        end");
+    line("        if (pend_valid) begin\n            if (pend_last) pend_valid <= 1'b0;\n            else begin\n                pend_b <= pend_b + 4'd1; pend_last <= ({12'd0, pend_b} + 16'd2) == planes;\n            end\n        end");
     // A finished word waiting for the writer (only after a straddling last beat).
     line("        if (cur_done & pend_free) begin");
     line(&load_pend("            ", "cur_groups", "cur$"));
@@ -273,12 +335,17 @@ fn verilog_body(l: usize, b: usize, g: usize) -> String {
         line(&format!("                cur${k} <= merged{k};"));
     }
     line("            end");
-    // Next stream position: blocks of a segment, then pixels, then segments, then rows.
+    // Next stream position: blocks of a segment, then pixels, then segments, then rows; the
+    // geometry registers follow it. An fc layer counts its channels across the whole input.
     line("            fc_ch <= fc_ch + n;");
-    line("            if (~blk_last) tch <= tch + n;");
-    line("            else if (x != t_w - 16'd1) begin\n                tch <= seg_c0; x <= x + 16'd1; pbase <= pbase + pixel_words;\n            end");
-    line("            else if (seg_end != t_ch) begin\n                x <= 16'd0; pbase <= row_pbase; seg_c0 <= seg_end; tch <= seg_end;\n            end");
-    line("            else begin\n                x <= 16'd0; seg_c0 <= 16'd0; tch <= 16'd0;\n                pbase <= pbase + pixel_words; row_pbase <= pbase + pixel_words;\n            end");
+    line("            if (fc | ~blk_last) cin_left_r <= cin_left_r - n;");
+    line("            if (~blk_last) begin\n                tch <= tch + n; left_r <= left_r - n; big_r <= step_big;\n            end");
+    line("            else if (~x_last) begin\n                tch <= seg_c0; x <= x + 16'd1; pbase <= pbase + pixel_words;");
+    line("                left_r <= pix_len; big_r <= pix_big;\n                if (~fc) cin_left_r <= c_in - seg_c0;\n            end");
+    line("            else if (seg_end_r != t_ch) begin\n                x <= 16'd0; pbase <= row_pbase; seg_c0 <= seg_end_r; tch <= seg_end_r;");
+    line("                seg_end_r <= next_end; left_r <= next_len; big_r <= next_big;\n                if (~fc) cin_left_r <= cin_left_r - n;\n            end");
+    line("            else begin\n                x <= 16'd0; seg_c0 <= 16'd0; tch <= 16'd0;\n                pbase <= pbase + pixel_words; row_pbase <= pbase + pixel_words;");
+    line("                seg_end_r <= first_end; left_r <= first_end; big_r <= first_big;\n                if (~fc) cin_left_r <= c_in;\n            end");
     line("        end");
     line("    end");
     line("end");

@@ -1,6 +1,7 @@
 //! One buffer bank: a synchronous-read RAM of `2^N` words of `W` bits behind the controller's
 //! 16-bit addresses. Writes are steered by a bank index (`wr_sel == my_id`, `my_id` tied to a
-//! constant where the bank is instantiated); an access beyond the bank raises `overflow`, which
+//! constant where the bank is instantiated); an access beyond the bank raises `overflow` a cycle
+//! later (registered: the range check sits behind the address adders of the bank's users), which
 //! the core reports as an error flag (a layer descriptor that does not fit the buffers).
 
 use rust_hdl::prelude::*;
@@ -21,6 +22,7 @@ pub struct Bank<const W: usize, const N: usize> {
     depth: Constant<Bits<16>>,
     ram: RAM<Bits<W>, N>,
     hit: Signal<Local, Bit>,
+    overflow_q: DFF<Bit>,
 }
 
 impl<const W: usize, const N: usize> Default for Bank<W, N> {
@@ -43,6 +45,7 @@ impl<const W: usize, const N: usize> Default for Bank<W, N> {
             depth: Constant::new(((1u64 << N) as LiteralType).into()),
             ram: Default::default(),
             hit: Default::default(),
+            overflow_q: Default::default(),
         }
     }
 }
@@ -58,8 +61,10 @@ impl<const W: usize, const N: usize> Logic for Bank<W, N> {
         self.ram.write_data.next = self.wr_data.val();
         self.ram.read_address.next = self.rd_addr.val().get_bits::<N>(0);
         self.rd_data.next = self.ram.read_data.val();
-        self.overflow.next = (self.hit.val() & (self.wr_addr.val() >= self.depth.val()))
+        dff_setup!(self, clock, overflow_q);
+        self.overflow_q.d.next = (self.hit.val() & (self.wr_addr.val() >= self.depth.val()))
             | (self.rd_en.val() & (self.rd_addr.val() >= self.depth.val()));
+        self.overflow.next = self.overflow_q.q.val();
     }
 }
 
@@ -71,7 +76,7 @@ mod tests {
     use std::fmt::Write as _;
 
     /// Writes to this bank land, writes to other banks do not, reads return them a cycle later,
-    /// and out-of-range accesses raise `overflow`.
+    /// and out-of-range accesses raise `overflow` (registered: after the access's clock edge).
     #[test]
     fn verilog_reads_writes_and_flags_overflow() {
         let mut tb = String::from(
@@ -94,9 +99,11 @@ mod tests {
             )
             .unwrap();
         }
-        writeln!(tb, "rd_addr = 16; #1 $display(\"%0d %0d\", 0, overflow);").unwrap();
-        writeln!(tb, "rd_en = 0; wr_en = 1; wr_sel = 3; wr_addr = 40; #1 $display(\"%0d %0d\", 0, overflow);").unwrap();
-        writeln!(tb, "wr_sel = 2; #1 $display(\"%0d %0d\", 0, overflow);\n$finish;\nend\nendmodule").unwrap();
+        let edge = "#1 clock = 1; #1 clock = 0;";
+        writeln!(tb, "rd_addr = 16; {edge} $display(\"%0d %0d\", 0, overflow);").unwrap();
+        writeln!(tb, "rd_en = 0; wr_en = 1; wr_sel = 3; wr_addr = 40; {edge} $display(\"%0d %0d\", 0, overflow);")
+            .unwrap();
+        writeln!(tb, "wr_sel = 2; {edge} $display(\"%0d %0d\", 0, overflow);\n$finish;\nend\nendmodule").unwrap();
         if !flow::have_icarus("bank co-simulation") {
             return;
         }

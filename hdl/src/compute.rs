@@ -21,6 +21,7 @@ use crate::verilog::{emit_block, merge_checked, Module};
 use crate::weight_loader::WeightLoader;
 use cbnn::config::AccelConfig;
 use cbnn::hw::descriptor::{act_bank_words, pixel_index_bits, weight_bank_words};
+use cbnn::hw::pipeline::READ_TO_ARRAY;
 use cbnn::hw::regs::REGISTERS;
 use rust_hdl::prelude::*;
 
@@ -85,9 +86,10 @@ impl ComputeShape {
         })
     }
 
-    /// Cycles from a sequencer read to the accumulators taking its column sums.
+    /// Cycles from a sequencer read to the accumulators taking its column sums
+    /// (`cbnn::hw::pipeline::step_to_acc`, which the cycle simulator uses).
     pub fn step_to_acc(&self) -> usize {
-        1 + self.array.latency()
+        READ_TO_ARRAY + self.array.latency()
     }
 }
 
@@ -183,6 +185,8 @@ fn lane_blocks<const L: usize>(s: &ComputeShape, n: &Names) -> Option<Vec<Module
         (128, 1, 8, 128), (128, 2, 16, 64), (128, 4, 32, 32), (128, 8, 64, 16), (128, 16, 128, 8)
     )?);
     v.extend(by_width!(s.weight_addr, bank[L](&n.weight_bank); 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)?);
+    // The register between the banks and the array (`READ_TO_ARRAY`).
+    v.extend(reg::<L>(&n.design));
     Some(v)
 }
 
@@ -425,11 +429,14 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
     // Row banks, step flags one cycle later (with the bank data), row control.
     let outside = delay_chain(&mut m, d, "outside", "s_outside".into(), 1, 1);
     let last = delay_chain(&mut m, d, "last_group", "s_last".into(), 1, 1);
-    let first = delay_chain(&mut m, d, "first", "s_first".into(), 1, 1);
-    let wl_en = delay_chain(&mut m, d, "wl_en", "w_start".into(), 1, 1);
+    // The array's inputs leave a register after the banks' read (`READ_TO_ARRAY`): the step's
+    // `first` and the weight load's start are delayed to match.
+    let first = delay_chain(&mut m, d, "first", "s_first".into(), 1, READ_TO_ARRAY);
+    let wl_en = delay_chain(&mut m, d, "wl_en", "w_start".into(), 1, READ_TO_ARRAY);
     m.wire("tail_mask", l);
     m.instance(&n.tail_mask, "tail_mask_gen", &[("tail_lanes", "tail_lanes".into()), ("mask", "tail_mask".into())]);
     let mut overflow = Vec::new();
+    let (mut a_q, mut pad_q, mut tail_q) = (Vec::new(), Vec::new(), Vec::new());
     for r in 0..r_n {
         for (w, name) in
             [(l, format!("abank_r{r}")), (l, format!("a_r{r}")), (1, format!("pad_r{r}")), (1, format!("tail_r{r}"))]
@@ -475,7 +482,12 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
                 ("tail", format!("tail_r{r}")),
             ],
         );
+        let late = READ_TO_ARRAY - 1;
+        a_q.push(delay_chain(&mut m, d, &format!("a_q_r{r}"), format!("a_r{r}"), l, late));
+        pad_q.push(delay_chain(&mut m, d, &format!("pad_q_r{r}"), format!("pad_r{r}"), 1, late));
+        tail_q.push(delay_chain(&mut m, d, &format!("tail_q_r{r}"), format!("tail_r{r}"), 1, late));
     }
+    let mut wbank_q = Vec::new();
     // Column banks.
     for c in 0..c_n {
         m.wire(&format!("wbank_c{c}"), l);
@@ -491,9 +503,11 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
             (&format!("wbank_c{c}"), &format!("wovf_c{c}")),
         );
         overflow.push(format!("wovf_c{c}"));
+        wbank_q.push(delay_chain(&mut m, d, &format!("wbank_q_c{c}"), format!("wbank_c{c}"), l, READ_TO_ARRAY - 1));
     }
     m.assign("overflow", &overflow.join(" | "));
-    // The array.
+    // The array. The tail mask is layer-static: registered, its compare leaves the PEs' path.
+    let tail_mask_q = delay_chain(&mut m, d, "tail_mask_q", "tail_mask".into(), l, 1);
     m.wire("psum", c_n * sw);
     m.instance(
         &format!("{d}_array"),
@@ -501,12 +515,12 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
         &[
             ("clock", "clock".into()),
             ("bwn", "bwn".into()),
-            ("tail_mask", format!("{{{r_n}{{tail_mask}}}}")),
-            ("a_in", concat((0..r_n).map(|r| format!("a_r{r}")))),
-            ("pad_in", concat((0..r_n).map(|r| format!("pad_r{r}")))),
-            ("tail_in", concat((0..r_n).map(|r| format!("tail_r{r}")))),
+            ("tail_mask", format!("{{{r_n}{{{tail_mask_q}}}}}")),
+            ("a_in", concat(a_q.into_iter())),
+            ("pad_in", concat(pad_q.into_iter())),
+            ("tail_in", concat(tail_q.into_iter())),
             ("first_in", format!("{{{r_n}{{{first}}}}}")),
-            ("wl_data", concat((0..c_n).map(|c| format!("wbank_c{c}")))),
+            ("wl_data", concat(wbank_q.into_iter())),
             ("wl_en", wl_en),
             ("psum_out", "psum".into()),
         ],

@@ -35,6 +35,9 @@ pub const WEIGHT_SETTLE: u64 = 3;
 /// Cycles after the activation loader has written its last word (`act_busy` fell) before the
 /// banks may be read.
 pub const ACT_SETTLE: u64 = 3;
+// The loader's last bank writes trail `act_busy` by its write pipeline; the settle wait (and the
+// states after it) keep the first read behind them.
+const _: () = assert!(ACT_SETTLE as usize >= crate::act_loader::WRITE_LAG);
 
 #[derive(LogicBlock)]
 pub struct Controller {
@@ -119,10 +122,11 @@ pub struct Controller {
     run_bank: DFF<Bit>,
     run_active: DFF<Bit>,
     run_wait: DFF<Bit>,
-    // Drain scheduling: runs issued, runs stored, drains finished; each bank's tile.
-    issued: DFF<Bits<32>>,
-    stored: DFF<Bits<32>>,
-    drained: DFF<Bits<32>>,
+    // Drain scheduling: runs stored and not yet drained, runs issued and not yet drained (each
+    // at most 2, one per accumulator bank: small counters keep the compares off the `go` path);
+    // each bank's tile.
+    to_drain: DFF<Bits<2>>,
+    in_flight: DFF<Bits<2>>,
     scale0: DFF<Bits<16>>,
     scale1: DFF<Bits<16>>,
     bias0: DFF<Bits<16>>,
@@ -139,6 +143,7 @@ pub struct Controller {
     lo: Signal<Local, Bits<16>>,
     y_lim: Signal<Local, Bits<16>>,
     may_go: Signal<Local, Bit>,
+    drain_done: Signal<Local, Bit>,
     s_idle: Constant<Bits<4>>,
     s_band: Constant<Bits<4>>,
     s_load_a: Constant<Bits<4>>,
@@ -151,7 +156,8 @@ pub struct Controller {
     one16: Constant<Bits<16>>,
     zero16: Constant<Bits<16>>,
     one32: Constant<Bits<32>>,
-    zero32: Constant<Bits<32>>,
+    zero2: Constant<Bits<2>>,
+    one2: Constant<Bits<2>>,
     w_settle: Constant<Bits<16>>,
     a_settle: Constant<Bits<16>>,
 }
@@ -228,9 +234,8 @@ impl Default for Controller {
             run_bank: Default::default(),
             run_active: Default::default(),
             run_wait: Default::default(),
-            issued: Default::default(),
-            stored: Default::default(),
-            drained: Default::default(),
+            to_drain: Default::default(),
+            in_flight: Default::default(),
             scale0: Default::default(),
             scale1: Default::default(),
             bias0: Default::default(),
@@ -246,6 +251,7 @@ impl Default for Controller {
             lo: Default::default(),
             y_lim: Default::default(),
             may_go: Default::default(),
+            drain_done: Default::default(),
             s_idle: c4(IDLE),
             s_band: c4(BAND),
             s_load_a: c4(LOAD_A),
@@ -258,7 +264,8 @@ impl Default for Controller {
             one16: Constant::new(1u64.into()),
             zero16: Constant::new(0u64.into()),
             one32: Constant::new(1u64.into()),
-            zero32: Constant::new(0u64.into()),
+            zero2: Constant::new(0u64.into()),
+            one2: Constant::new(1u64.into()),
             w_settle: Constant::new(WEIGHT_SETTLE.into()),
             a_settle: Constant::new(ACT_SETTLE.into()),
         }
@@ -295,9 +302,8 @@ impl Logic for Controller {
             run_bank,
             run_active,
             run_wait,
-            issued,
-            stored,
-            drained,
+            to_drain,
+            in_flight,
             scale0,
             scale1,
             bias0,
@@ -328,9 +334,21 @@ impl Logic for Controller {
         self.base0.next = self.run_base.q.val();
         self.first_row.next = self.first.q.val();
         self.acc_bank.next = self.run_bank.q.val();
+        // The drain's row parameters: the running drain's, else those of the next one (its bank
+        // `drain_sel`), chosen from registers only so that they do not wait for the `to_drain`
+        // compare behind `drain_start` (the drain reads them from its start cycle on).
         self.drain_bank.next = self.d_bank.q.val();
         self.drain_scale_addr.next = self.d_scale.q.val();
         self.drain_bias_base.next = self.d_bias.q.val();
+        if !self.drain_active.q.val() {
+            self.drain_bank.next = self.drain_sel.q.val();
+            self.drain_scale_addr.next = self.scale0.q.val();
+            self.drain_bias_base.next = self.bias0.q.val();
+            if self.drain_sel.q.val() {
+                self.drain_scale_addr.next = self.scale1.q.val();
+                self.drain_bias_base.next = self.bias1.q.val();
+            }
+        }
 
         // The band's input rows: from max(iy_band, 0) to min(iy_band + band_span, h) (iy_band is
         // two's complement: negative in the top padding); its output rows end at
@@ -358,33 +376,26 @@ impl Logic for Controller {
                 self.run_end.next = true;
             }
         }
-        if self.run_stored.val() {
-            self.stored.d.next = self.stored.q.val() + self.one32.val();
-        }
 
         // Drain scheduling, in run order.
+        self.drain_done.next = false;
         if self.drain_active.q.val() {
             if self.drain_wait.q.val() {
                 self.drain_wait.d.next = false;
             } else if !self.drain_busy.val() {
                 self.drain_active.d.next = false;
-                self.drained.d.next = self.drained.q.val() + self.one32.val();
+                self.drain_done.next = true;
             }
-        } else if self.drained.q.val() < self.stored.q.val() {
+        } else if self.to_drain.q.val() != self.zero2.val() {
             self.drain_start.next = true;
             self.drain_active.d.next = true;
             self.drain_wait.d.next = true;
             self.drain_sel.d.next = !self.drain_sel.q.val();
-            self.drain_bank.next = self.drain_sel.q.val();
             self.d_bank.d.next = self.drain_sel.q.val();
             if self.drain_sel.q.val() {
-                self.drain_scale_addr.next = self.scale1.q.val();
-                self.drain_bias_base.next = self.bias1.q.val();
                 self.d_scale.d.next = self.scale1.q.val();
                 self.d_bias.d.next = self.bias1.q.val();
             } else {
-                self.drain_scale_addr.next = self.scale0.q.val();
-                self.drain_bias_base.next = self.bias0.q.val();
                 self.d_scale.d.next = self.scale0.q.val();
                 self.d_bias.d.next = self.bias0.q.val();
             }
@@ -392,8 +403,7 @@ impl Logic for Controller {
 
         // A run may start when the sequencer is free and the drain of the run two before it (the
         // same accumulator bank) has finished.
-        self.may_go.next =
-            !self.run_active.q.val() & ((self.issued.q.val()) <= (self.drained.q.val() + self.one32.val()));
+        self.may_go.next = !self.run_active.q.val() & !self.in_flight.q.val().get_bits::<1>(1).any();
 
         if self.state.q.val() == self.s_idle.val() {
             if self.start.val() {
@@ -403,9 +413,6 @@ impl Logic for Controller {
                 self.y_band.d.next = self.zero16.val();
                 self.iy_band.d.next = self.iy0_first.val();
                 self.base_iy.d.next = self.band_base_first.val();
-                self.issued.d.next = self.zero32.val();
-                self.stored.d.next = self.zero32.val();
-                self.drained.d.next = self.zero32.val();
                 self.next_bank.d.next = false;
                 self.drain_sel.d.next = false;
             }
@@ -489,7 +496,6 @@ impl Logic for Controller {
                 self.go.next = true;
                 self.run_active.d.next = true;
                 self.run_wait.d.next = true;
-                self.issued.d.next = self.issued.q.val() + self.one32.val();
                 self.run_y.d.next = self.y.q.val();
                 self.run_iy.d.next = self.iy.q.val();
                 self.run_base.d.next = self.base.q.val();
@@ -511,19 +517,33 @@ impl Logic for Controller {
                 self.base.d.next = self.base.q.val() + self.row_base_step.val();
             }
         } else if self.state.q.val() == self.s_finish.val() {
-            if (self.drained.q.val() == self.issued.q.val()) & !self.run_active.q.val() {
+            if (self.in_flight.q.val() == self.zero2.val()) & !self.run_active.q.val() {
                 self.state.d.next = self.s_idle.val();
             }
         } else {
             self.state.d.next = self.s_idle.val();
         }
+        // The drain counters: +1 for a run stored / issued, -1 for a drain finished.
+        if self.run_stored.val() & !self.drain_done.val() {
+            self.to_drain.d.next = self.to_drain.q.val() + self.one2.val();
+        }
+        if !self.run_stored.val() & self.drain_done.val() {
+            self.to_drain.d.next = self.to_drain.q.val() - self.one2.val();
+        }
+        if self.go.val() & !self.drain_done.val() {
+            self.in_flight.d.next = self.in_flight.q.val() + self.one2.val();
+        }
+        if !self.go.val() & self.drain_done.val() {
+            self.in_flight.d.next = self.in_flight.q.val() - self.one2.val();
+        }
+        if ((self.state.q.val() == self.s_idle.val()) & self.start.val()) | self.reset.val() {
+            self.to_drain.d.next = self.zero2.val();
+            self.in_flight.d.next = self.zero2.val();
+        }
         if self.reset.val() {
             self.state.d.next = self.s_idle.val();
             self.run_active.d.next = false;
             self.drain_active.d.next = false;
-            self.issued.d.next = self.zero32.val();
-            self.stored.d.next = self.zero32.val();
-            self.drained.d.next = self.zero32.val();
         }
     }
 }

@@ -12,16 +12,17 @@
 //!
 //! Pipeline (cycle 0 = the cycle `start` is high): the controller block issues one accumulator +
 //! bias read per cycle (the first in cycle 0); sums and bias arrive a cycle later and pass the
-//! column select into the PPUs (2 cycles); the PPU values are written into the output FIFO and
-//! become visible on `out_*` two cycles after that: the first beat is offered in cycle
-//! `FIRST_BEAT` = 5, and with `out_ready` high the last of the row's `N = w_out * G_hw` beats
-//! transfers in cycle `N + 4`; `busy` is high from cycle 1 to cycle `N + 4`.
+//! column select into the PPUs (`PPU_LATENCY` = 4 cycles); the PPU values are written into the
+//! output FIFO and become visible on `out_*` two cycles after that: the first beat is offered in
+//! cycle `FIRST_BEAT` = 7, and with `out_ready` high the last of the row's `N = w_out * G_hw`
+//! beats transfers in cycle `N + 6`; `busy` is high from cycle 1 to cycle `N + 6`.
 //!
 //! Backpressure: a credit counter (`DrainCtl::used`) counts beats issued and not yet accepted on
 //! the output stream; a read is issued only while it is below the FIFO depth (8), so every beat
 //! in flight has a FIFO slot waiting and nothing ever needs to stall mid-pipeline (the PPUs and
-//! memories have no enables, no skid buffers). The round trip from issue to acceptance is 5
-//! cycles, so 8 credits keep one beat per cycle flowing while `out_ready` stays high. The FIFO is
+//! memories have no enables, no skid buffers). The round trip from issue to acceptance is
+//! `FIRST_BEAT` = 7 cycles, so 8 credits keep one beat per cycle flowing while `out_ready` stays
+//! high (a longer PPU pipeline would need a deeper FIFO: `FIRST_BEAT < 2^FIFO_BITS`). The FIFO is
 //! a RAM (`P` lanes of 8 x `A` bits, one per PPU) with the pointers in `DrainCtl`, not a bank of
 //! registers: on iCE40 a flip-flop costs a logic cell, and `P*A*8` of them would cost more than
 //! the PPUs' multipliers. Its read port is addressed with the next head (`rp + pop`), so the RAM's
@@ -50,6 +51,8 @@ pub const FIFO_BITS: usize = 3;
 /// Cycles from the `start` cycle to the cycle the row's first beat is offered (`out_valid`): the
 /// accumulator and bias read (1), the PPU (2), the FIFO write (1) and the FIFO read (1).
 pub const FIRST_BEAT: usize = 1 + PPU_LATENCY + 2;
+// Credits for a beat per cycle: a credit returns `FIRST_BEAT` cycles after its read.
+const _: () = assert!(FIRST_BEAT < 1 << FIFO_BITS);
 
 /// Cycles from the `start` cycle to the transfer of a row's last beat of `beats = w_out * G_hw`
 /// when `out_ready` stays high (`busy` falls in the next cycle, when `start` may come again).

@@ -2,136 +2,31 @@
 //! columns. Per value: `z = m_g * acc + b_o`, then the output function: the raw accumulator, the
 //! sign bit (1 = +1) of `z`, or `clamp((z + 2^(F-1)) >> F, 0, 2^k - 1)`.
 //!
-//! Two pipeline stages: the multiply, then bias, rounding, shift and clamp. The arithmetic is in
-//! custom Verilog with explicit sign- and zero-extension (rust-hdl's kernel language has only a
-//! 16x16 multiply and emits width-mismatched masks for casts); each combinational block's
-//! `update()` is the same function for rust-hdl's simulator.
+//! Four pipeline stages (`PPU_LATENCY`), each short enough for the core's clock:
+//! 1. input registers (the accumulator read and the column select arrive late in the cycle);
+//! 2. the two partial products `m * acc[15:0]` and `m * acc[A-1:16]` (one DSP each), and the
+//!    bias plus the rounding constant `2^(F-1)` (0 for sign layers);
+//! 3. `zr = z + 2^(F-1)`, one three-operand add;
+//! 4. the output function: `zr >> F` for its low `A` bits, and the clamp decided on `zr` itself
+//!    (`zr >> F > 2^k - 1` exactly when `zr` has a bit at or above `k + F`, a layer-static mask),
+//!    so the shift and the clamp run side by side.
+//!
+//! `shift`, `mode` and `out_bits` are layer-static: the constants derived from them are
+//! registered, a cycle behind the ports, and used only from stage 2 on. The block is custom
+//! Verilog (explicit sign and zero extension; rust-hdl's kernel language has only a 16x16
+//! multiply); rust-hdl's simulator does not model it: its behaviour is the Verilog, co-simulated
+//! under Icarus against the golden model (`ppu/tests.rs`).
 
 use rust_hdl::prelude::*;
 
 pub use cbnn::hw::descriptor::{MODE_ACC, MODE_RELU, MODE_SIGN};
+pub use cbnn::hw::pipeline::PPU_LATENCY;
 use cbnn::quant::scale::SHIFT_BITS;
 
-use crate::bitconv::{from_i128, sext, to_u128};
-
-/// `prod = m * acc`: `m` unsigned `S` bits, `acc` signed `A` bits, `P = A + S + 1` bits.
-#[derive(LogicBlock)]
-pub struct Mul<const A: usize, const S: usize, const P: usize> {
-    pub acc: Signal<In, Bits<A>>,
-    pub m: Signal<In, Bits<S>>,
-    pub prod: Signal<Out, Bits<P>>,
-}
-
-impl<const A: usize, const S: usize, const P: usize> Default for Mul<A, S, P> {
-    fn default() -> Self {
-        assert_eq!(P, A + S + 1, "Mul<{A}, {S}> needs P = A + S + 1");
-        Mul { acc: Default::default(), m: Default::default(), prod: Default::default() }
-    }
-}
-
-impl<const A: usize, const S: usize, const P: usize> Logic for Mul<A, S, P> {
-    fn update(&mut self) {
-        let p = to_u128(self.m.val()) as i128 * sext(to_u128(self.acc.val()), A);
-        self.prod.next = from_i128(p);
-    }
-    fn connect(&mut self) {
-        self.prod.connect();
-    }
-    fn hdl(&self) -> Verilog {
-        Verilog::Custom(format!(
-            "wire signed [{p1}:0] ma = {{{{{ms}{{1'b0}}}}, m}};\n\
-             wire signed [{p1}:0] aa = {{{{{as_}{{acc[{a1}]}}}}, acc}};\n\
-             always @(*) prod = ma * aa;\n",
-            p1 = P - 1,
-            ms = P - S,
-            as_ = P - A,
-            a1 = A - 1
-        ))
-    }
-}
-
-/// Bias, rounding shift and output function on the product; `Z` internal bits (>= P + 1, >= 34 so
-/// that the rounding constant 2^30 fits).
-#[derive(LogicBlock)]
-pub struct Requant<const A: usize, const P: usize, const B: usize, const Z: usize> {
-    pub acc: Signal<In, Bits<A>>,
-    pub prod: Signal<In, Bits<P>>,
-    pub bias: Signal<In, Bits<B>>,
-    pub shift: Signal<In, Bits<SHIFT_BITS>>,
-    pub mode: Signal<In, Bits<2>>,
-    pub out_bits: Signal<In, Bits<4>>,
-    pub value: Signal<Out, Bits<A>>,
-}
-
-impl<const A: usize, const P: usize, const B: usize, const Z: usize> Default for Requant<A, P, B, Z> {
-    fn default() -> Self {
-        assert!(Z > P && Z > B && Z >= 34, "Requant needs Z > P, Z > B and Z >= 34");
-        assert!(A >= 8, "the output word must hold an 8-bit activation");
-        Requant {
-            acc: Default::default(),
-            prod: Default::default(),
-            bias: Default::default(),
-            shift: Default::default(),
-            mode: Default::default(),
-            out_bits: Default::default(),
-            value: Default::default(),
-        }
-    }
-}
-
-impl<const A: usize, const P: usize, const B: usize, const Z: usize> Logic for Requant<A, P, B, Z> {
-    fn update(&mut self) {
-        let z = sext(to_u128(self.prod.val()), P) + sext(to_u128(self.bias.val()), B);
-        let shift = to_u128(self.shift.val()) as u32;
-        let bits = to_u128(self.out_bits.val()) as u32;
-        let v: i128 = match to_u128(self.mode.val()) as u32 {
-            MODE_ACC => to_u128(self.acc.val()) as i128,
-            MODE_SIGN => (z >= 0) as i128,
-            _ => {
-                let h = if shift > 0 { 1i128 << (shift - 1) } else { 0 };
-                ((z + h) >> shift).clamp(0, (1i128 << bits) - 1)
-            }
-        };
-        self.value.next = from_i128(v);
-    }
-    fn connect(&mut self) {
-        self.value.connect();
-    }
-    fn hdl(&self) -> Verilog {
-        Verilog::Custom(format!(
-            "wire signed [{z1}:0] zp = {{{{{zp}{{prod[{p1}]}}}}, prod}};\n\
-             wire signed [{z1}:0] zb = {{{{{zb}{{bias[{b1}]}}}}, bias}};\n\
-             wire signed [{z1}:0] one = {{{{{z1}{{1'b0}}}}, 1'b1}};\n\
-             wire signed [{z1}:0] z = zp + zb;\n\
-             wire signed [{z1}:0] half = (shift == {sb}'d0) ? {{{z}{{1'b0}}}} : (one <<< (shift - {sb}'d1));\n\
-             wire signed [{z1}:0] shifted = (z + half) >>> shift;\n\
-             wire signed [{z1}:0] top = (one <<< out_bits) - one;\n\
-             always @(*) begin\n\
-             \x20   case (mode)\n\
-             \x20       2'd0: value = acc;\n\
-             \x20       2'd1: value = {{{{{a1}{{1'b0}}}}, ~z[{z1}]}};\n\
-             \x20       default: begin\n\
-             \x20           if (shifted[{z1}]) value = {{{a}{{1'b0}}}};\n\
-             \x20           else if (shifted > top) value = top[{a1}:0];\n\
-             \x20           else value = shifted[{a1}:0];\n\
-             \x20       end\n\
-             \x20   endcase\n\
-             end\n",
-            sb = SHIFT_BITS,
-            z = Z,
-            z1 = Z - 1,
-            zp = Z - P,
-            p1 = P - 1,
-            zb = Z - B,
-            b1 = B - 1,
-            a = A,
-            a1 = A - 1
-        ))
-    }
-}
-
-/// A pipelined PPU: values enter with `in_valid`, leave two cycles later with `out_valid`.
-/// `shift`, `mode` and `out_bits` are layer-static.
+/// A pipelined PPU for `A`-bit accumulators and `S`-bit multipliers; `P = A + S + 1` (the
+/// product's width), `B` bias bits, `Z` internal bits (`> P`, `> B`, `>= 34` so that the
+/// rounding constant 2^30 fits). Values enter with `in_valid` and leave `PPU_LATENCY` cycles
+/// later with `out_valid`.
 #[derive(LogicBlock)]
 pub struct Ppu<const A: usize, const S: usize, const P: usize, const B: usize, const Z: usize> {
     pub clock: Signal<In, Clock>,
@@ -144,18 +39,29 @@ pub struct Ppu<const A: usize, const S: usize, const P: usize, const B: usize, c
     pub out_bits: Signal<In, Bits<4>>,
     pub out_valid: Signal<Out, Bit>,
     pub value: Signal<Out, Bits<A>>,
-    mul: Mul<A, S, P>,
-    requant: Requant<A, P, B, Z>,
-    prod_q: DFF<Bits<P>>,
-    acc_q: DFF<Bits<A>>,
-    bias_q: DFF<Bits<B>>,
-    valid_q: DFF<Bit>,
-    value_q: DFF<Bits<A>>,
-    valid_qq: DFF<Bit>,
+    // Stage registers (named by the stage that writes them) and the layer constants.
+    v1: Signal<Local, Bit>,
+    acc1: Signal<Local, Bits<A>>,
+    m1: Signal<Local, Bits<S>>,
+    bias1: Signal<Local, Bits<B>>,
+    v2: Signal<Local, Bit>,
+    acc2: Signal<Local, Bits<A>>,
+    pl2: Signal<Local, Bits<Z>>,
+    ph2: Signal<Local, Bits<Z>>,
+    bh2: Signal<Local, Bits<Z>>,
+    v3: Signal<Local, Bit>,
+    acc3: Signal<Local, Bits<A>>,
+    zr3: Signal<Local, Bits<Z>>,
+    half_r: Signal<Local, Bits<Z>>,
+    mask_r: Signal<Local, Bits<Z>>,
+    top_r: Signal<Local, Bits<A>>,
 }
 
 impl<const A: usize, const S: usize, const P: usize, const B: usize, const Z: usize> Default for Ppu<A, S, P, B, Z> {
     fn default() -> Self {
+        assert_eq!(P, A + S + 1, "Ppu<{A}, {S}> needs P = A + S + 1");
+        assert!(Z > P && Z > B && Z >= 34, "Ppu needs Z > P, Z > B and Z >= 34");
+        assert!((16..=32).contains(&A) && S <= 16, "Ppu<{A}, {S}>: 16..=32 accumulator bits, at most 16 scale bits");
         Ppu {
             clock: Default::default(),
             in_valid: Default::default(),
@@ -167,45 +73,93 @@ impl<const A: usize, const S: usize, const P: usize, const B: usize, const Z: us
             out_bits: Default::default(),
             out_valid: Default::default(),
             value: Default::default(),
-            mul: Default::default(),
-            requant: Default::default(),
-            prod_q: Default::default(),
-            acc_q: Default::default(),
-            bias_q: Default::default(),
-            valid_q: Default::default(),
-            value_q: Default::default(),
-            valid_qq: Default::default(),
+            v1: Default::default(),
+            acc1: Default::default(),
+            m1: Default::default(),
+            bias1: Default::default(),
+            v2: Default::default(),
+            acc2: Default::default(),
+            pl2: Default::default(),
+            ph2: Default::default(),
+            bh2: Default::default(),
+            v3: Default::default(),
+            acc3: Default::default(),
+            zr3: Default::default(),
+            half_r: Default::default(),
+            mask_r: Default::default(),
+            top_r: Default::default(),
         }
     }
 }
 
 impl<const A: usize, const S: usize, const P: usize, const B: usize, const Z: usize> Logic for Ppu<A, S, P, B, Z> {
-    #[hdl_gen]
-    fn update(&mut self) {
-        dff_setup!(self, clock, prod_q, acc_q, bias_q, valid_q, value_q, valid_qq);
-        // Stage 1: multiply.
-        self.mul.acc.next = self.acc.val();
-        self.mul.m.next = self.m.val();
-        self.prod_q.d.next = self.mul.prod.val();
-        self.acc_q.d.next = self.acc.val();
-        self.bias_q.d.next = self.bias.val();
-        self.valid_q.d.next = self.in_valid.val();
-        // Stage 2: bias, rounding, shift, output function.
-        self.requant.acc.next = self.acc_q.q.val();
-        self.requant.prod.next = self.prod_q.q.val();
-        self.requant.bias.next = self.bias_q.q.val();
-        self.requant.shift.next = self.shift.val();
-        self.requant.mode.next = self.mode.val();
-        self.requant.out_bits.next = self.out_bits.val();
-        self.value_q.d.next = self.requant.value.val();
-        self.valid_qq.d.next = self.valid_q.q.val();
-        self.value.next = self.value_q.q.val();
-        self.out_valid.next = self.valid_qq.q.val();
+    /// Not modelled for rust-hdl's simulator (see the module comment): the Verilog is the block.
+    fn update(&mut self) {}
+
+    fn connect(&mut self) {
+        self.out_valid.connect();
+        self.value.connect();
+        for s in [&mut self.v1, &mut self.v2, &mut self.v3] {
+            s.connect();
+        }
+        for s in [&mut self.acc1, &mut self.acc2, &mut self.acc3, &mut self.top_r] {
+            s.connect();
+        }
+        for s in [&mut self.pl2, &mut self.ph2, &mut self.bh2, &mut self.zr3, &mut self.half_r, &mut self.mask_r] {
+            s.connect();
+        }
+        self.m1.connect();
+        self.bias1.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(ppu_verilog(A, S, B, Z))
     }
 }
 
-/// Cycles from `in_valid` to `out_valid`.
-pub const PPU_LATENCY: usize = 2;
+/// The PPU's Verilog for `a` accumulator, `s` scale, `b` bias and `z` internal bits.
+fn ppu_verilog(a: usize, s: usize, b: usize, z: usize) -> String {
+    let (z1, a1, sb) = (z - 1, a - 1, SHIFT_BITS);
+    let mut v = String::new();
+    // Partial products at `z` bits: m (unsigned) times the low 16 accumulator bits (unsigned)
+    // and times the signed high bits; explicit extension keeps every operand at `z` bits.
+    v += &format!("wire signed [{z1}:0] m_z = {{{}'d0, m1}};\n", z - s);
+    v += &format!("wire signed [{z1}:0] lo_z = {{{}'d0, acc1[15:0]}};\n", z - 16);
+    if a > 16 {
+        v += &format!("wire signed [{z1}:0] hi_z = {{{{{}{{acc1[{a1}]}}}}, acc1[{a1}:16]}};\n", z - (a - 16));
+    } else {
+        // 16-bit accumulators: the high part is the sign alone (-1 or 0).
+        v += &format!("wire signed [{z1}:0] hi_z = {{{z}{{acc1[15]}}}};\n");
+    }
+    v += &format!("wire signed [{z1}:0] bias_z = {{{{{}{{bias1[{}]}}}}, bias1}};\n", z - b, b - 1);
+    v += &format!("wire [{z1}:0] one_z = {{{z1}'d0, 1'b1}};\n");
+    v += &format!("wire [{a1}:0] one_a = {{{a1}'d0, 1'b1}};\n");
+    v += &format!("wire [5:0] sat_at = {{2'b00, out_bits}} + {{{}'d0, shift}};\n", 6 - sb);
+    // Only the low `a` bits of the shift are an output (the clamp covers the rest).
+    v += &format!("wire [{z1}:0] shifted = zr3 >> shift;\n");
+    v += &format!("wire unused_shifted = &{{1'b0, shifted[{z1}:{a}], 1'b0}};\n");
+    v += "wire sat = |(zr3 & mask_r);\n";
+    v += "always @(posedge clock) begin\n";
+    // Layer constants (a cycle behind the layer-static ports).
+    v += &format!(
+        "    half_r <= ((mode == 2'd{MODE_SIGN}) | (shift == {sb}'d0)) ? {z}'d0 : (one_z << (shift - {sb}'d1));\n"
+    );
+    v += &format!("    mask_r <= {{{z}{{1'b1}}}} << sat_at;\n");
+    v += "    top_r <= (one_a << out_bits) - one_a;\n";
+    v += "    v1 <= in_valid; acc1 <= acc; m1 <= m; bias1 <= bias;\n";
+    v += "    v2 <= v1; acc2 <= acc1; pl2 <= m_z * lo_z; ph2 <= m_z * hi_z; bh2 <= bias_z + half_r;\n";
+    v += "    v3 <= v2; acc3 <= acc2; zr3 <= (ph2 << 16) + pl2 + bh2;\n";
+    v += "    out_valid <= v3;\n";
+    v += "    case (mode)\n";
+    v += &format!("        2'd{MODE_ACC}: value <= acc3;\n");
+    v += &format!("        2'd{MODE_SIGN}: value <= {{{a1}'d0, ~zr3[{z1}]}};\n");
+    v += "        default: begin\n";
+    v += &format!("            if (zr3[{z1}]) value <= {a}'d0;\n");
+    v += "            else if (sat) value <= top_r;\n";
+    v += &format!("            else value <= shifted[{a1}:0];\n");
+    v += "        end\n    endcase\nend\n";
+    v
+}
 
 #[cfg(test)]
 mod tests;

@@ -52,9 +52,23 @@ pub struct Sequencer<const NX: usize> {
     running: DFF<Bit>,
     ld_idx: DFF<Bits<32>>,
     ld_active: DFF<Bit>,
+    /// The load engine is one pass ahead (`ld_idx == ps_idx + 1`; it is never further ahead, and
+    /// never behind): a flag instead of two 32-bit compares on the path to `issue`.
+    ld_ahead: DFF<Bit>,
     ld_r: DFF<Bits<16>>,
     ld_base: DFF<Bits<16>>,
     ps_idx: DFF<Bits<32>>,
+    /// Flags kept beside the counters so that `issue` and the pass end (which enables most of
+    /// the pass engine's registers) do not wait for adders and wide compares:
+    /// `ld_more = ld_idx < passes`, `ps_more = ps_idx < passes`, `x_last = x + 1 == w_out`,
+    /// `plane_last = plane + 1 == planes`, and the same for the pass loop's `g`, `kx`, `ky`.
+    ld_more: DFF<Bit>,
+    g_last: DFF<Bit>,
+    kx_last: DFF<Bit>,
+    ky_last: DFF<Bit>,
+    ps_more: DFF<Bit>,
+    x_last: DFF<Bit>,
+    plane_last: DFF<Bit>,
     ps_active: DFF<Bit>,
     x: DFF<Bits<16>>,
     plane: DFF<Bits<16>>,
@@ -69,7 +83,6 @@ pub struct Sequencer<const NX: usize> {
     ix_row: DFF<Bits<16>>,
     pass_start: Signal<Local, Bit>,
     load_start: Signal<Local, Bit>,
-    ps_after: Signal<Local, Bits<32>>,
     issue: Signal<Local, Bit>,
     n_g: Signal<Local, Bits<16>>,
     n_kx: Signal<Local, Bits<16>>,
@@ -80,6 +93,7 @@ pub struct Sequencer<const NX: usize> {
     n_base: Signal<Local, Bits<16>>,
     next_ld_base: Signal<Local, Bits<16>>,
     one16: Constant<Bits<16>>,
+    two16: Constant<Bits<16>>,
     zero16: Constant<Bits<16>>,
     one32: Constant<Bits<32>>,
     zero32: Constant<Bits<32>>,
@@ -124,9 +138,17 @@ impl<const NX: usize> Default for Sequencer<NX> {
             running: Default::default(),
             ld_idx: Default::default(),
             ld_active: Default::default(),
+            ld_ahead: Default::default(),
             ld_r: Default::default(),
             ld_base: Default::default(),
             ps_idx: Default::default(),
+            ld_more: Default::default(),
+            g_last: Default::default(),
+            kx_last: Default::default(),
+            ky_last: Default::default(),
+            ps_more: Default::default(),
+            x_last: Default::default(),
+            plane_last: Default::default(),
             ps_active: Default::default(),
             x: Default::default(),
             plane: Default::default(),
@@ -141,7 +163,6 @@ impl<const NX: usize> Default for Sequencer<NX> {
             ix_row: Default::default(),
             pass_start: Default::default(),
             load_start: Default::default(),
-            ps_after: Default::default(),
             issue: Default::default(),
             n_g: Default::default(),
             n_kx: Default::default(),
@@ -152,6 +173,7 @@ impl<const NX: usize> Default for Sequencer<NX> {
             n_base: Default::default(),
             next_ld_base: Default::default(),
             one16: Constant::new(1u64.into()),
+            two16: Constant::new(2u64.into()),
             zero16: Constant::new(0u64.into()),
             one32: Constant::new(1u64.into()),
             zero32: Constant::new(0u64.into()),
@@ -163,8 +185,9 @@ impl<const NX: usize> Logic for Sequencer<NX> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, running, ld_idx, ld_active, ld_r, ld_base, ps_idx, ps_active, x, plane, addr_x, ix, pass_base,
-            g, kx, ky, yi, iy, ix_row
+            self, clock, running, ld_idx, ld_active, ld_ahead, ld_r, ld_base, ps_idx, ld_more, g_last, kx_last,
+            ky_last, ps_more, x_last, plane_last, ps_active, x, plane, addr_x, ix, pass_base, g, kx, ky, yi, iy,
+            ix_row
         );
         self.busy.next = self.running.q.val();
         self.step_valid.next = false;
@@ -172,18 +195,20 @@ impl<const NX: usize> Logic for Sequencer<NX> {
         self.w_start.next = false;
         self.w_addr.next = self.ld_base.q.val();
         // When may a pass and a load start (array timing contract)?
-        self.pass_start.next = self.running.q.val()
-            & !self.ps_active.q.val()
-            & (self.ps_idx.q.val() < self.passes.val())
-            & (self.ld_idx.q.val() > self.ps_idx.q.val());
-        self.ps_after.next = self.ps_idx.q.val();
-        if self.pass_start.val() {
-            self.ps_after.next = self.ps_idx.q.val() + self.one32.val();
-        }
+        // (`ld_idx > ps_idx` is `ld_ahead`; `ps_idx + pass_start >= ld_idx` is
+        // `pass_start | !ld_ahead`.)
+        self.pass_start.next =
+            self.running.q.val() & !self.ps_active.q.val() & self.ps_more.q.val() & self.ld_ahead.q.val();
         self.load_start.next = self.running.q.val()
             & !self.ld_active.q.val()
-            & (self.ld_idx.q.val() < self.passes.val())
-            & (self.ps_after.val() >= self.ld_idx.q.val());
+            & self.ld_more.q.val()
+            & (self.pass_start.val() | !self.ld_ahead.q.val());
+        if self.load_start.val() & !self.pass_start.val() {
+            self.ld_ahead.d.next = true;
+        }
+        if !self.load_start.val() & self.pass_start.val() {
+            self.ld_ahead.d.next = false;
+        }
         // Load engine: R weight reads, addresses ld_base + r.
         self.next_ld_base.next = self.ld_base.q.val() + self.array_rows.val();
         if (self.ld_base.q.val() + self.array_rows.val()) == self.weight_words.val() {
@@ -193,6 +218,7 @@ impl<const NX: usize> Logic for Sequencer<NX> {
             self.w_valid.next = true;
             self.w_start.next = true;
             self.ld_idx.d.next = self.ld_idx.q.val() + self.one32.val();
+            self.ld_more.d.next = (self.ld_idx.q.val() + self.one32.val()) < self.passes.val();
             if self.array_rows.val() == self.one16.val() {
                 self.ld_base.d.next = self.next_ld_base.val();
             } else {
@@ -219,7 +245,7 @@ impl<const NX: usize> Logic for Sequencer<NX> {
             | (self.iy.q.val() >= self.h.val())
             | self.ix.q.val().get_bits::<1>(15).any()
             | (self.ix.q.val() >= self.w.val());
-        self.step_last_group.next = (self.g.q.val() + self.one16.val()) == self.groups.val();
+        self.step_last_group.next = self.g_last.q.val();
         self.step_first.next = (self.x.q.val() == self.zero16.val()) & (self.plane.q.val() == self.zero16.val());
         self.step_init.next = (self.g.q.val() == self.zero16.val())
             & (self.kx.q.val() == self.zero16.val())
@@ -236,17 +262,17 @@ impl<const NX: usize> Logic for Sequencer<NX> {
         self.n_iy.next = self.iy.q.val();
         self.n_ix_row.next = self.ix_row.q.val();
         self.n_base.next = self.pass_base.q.val() + self.planes.val();
-        if (self.g.q.val() + self.one16.val()) == self.groups.val() {
+        if self.g_last.q.val() {
             self.n_g.next = self.zero16.val();
             self.n_kx.next = self.kx.q.val() + self.one16.val();
             self.n_ix_row.next = self.ix_row.q.val() + self.one16.val();
-            if (self.kx.q.val() + self.one16.val()) == self.kernel.val() {
+            if self.kx_last.q.val() {
                 self.n_kx.next = self.zero16.val();
                 self.n_ix_row.next = self.ix0.val();
                 self.n_ky.next = self.ky.q.val() + self.one16.val();
                 self.n_iy.next = self.iy.q.val() + self.one16.val();
                 self.n_base.next = self.pass_base.q.val() + self.ky_step.val();
-                if (self.ky.q.val() + self.one16.val()) == self.kernel.val() {
+                if self.ky_last.q.val() {
                     self.n_ky.next = self.zero16.val();
                     self.n_yi.next = self.yi.q.val() + self.one16.val();
                     self.n_iy.next = self.iy.q.val() + self.stride.val() + self.one16.val() - self.kernel.val();
@@ -259,19 +285,26 @@ impl<const NX: usize> Logic for Sequencer<NX> {
             self.ps_active.d.next = true;
             if self.pass_start.val() {
                 self.ps_idx.d.next = self.ps_idx.q.val() + self.one32.val();
+                self.ps_more.d.next = (self.ps_idx.q.val() + self.one32.val()) < self.passes.val();
             }
-            if (self.x.q.val() + self.one16.val()) == self.w_out.val() {
+            if self.x_last.q.val() {
                 self.x.d.next = self.zero16.val();
+                self.x_last.d.next = self.w_out.val() == self.one16.val();
                 self.addr_x.d.next = self.pass_base.q.val();
                 self.ix.d.next = self.ix_row.q.val();
                 self.plane.d.next = self.plane.q.val() + self.one16.val();
-                if (self.plane.q.val() + self.one16.val()) == self.planes.val() {
+                self.plane_last.d.next = (self.plane.q.val() + self.two16.val()) == self.planes.val();
+                if self.plane_last.q.val() {
                     // The pass ends: set up the next one.
                     self.ps_active.d.next = false;
                     self.plane.d.next = self.zero16.val();
+                    self.plane_last.d.next = self.planes.val() == self.one16.val();
                     self.g.d.next = self.n_g.val();
                     self.kx.d.next = self.n_kx.val();
                     self.ky.d.next = self.n_ky.val();
+                    self.g_last.d.next = (self.n_g.val() + self.one16.val()) == self.groups.val();
+                    self.kx_last.d.next = (self.n_kx.val() + self.one16.val()) == self.kernel.val();
+                    self.ky_last.d.next = (self.n_ky.val() + self.one16.val()) == self.kernel.val();
                     self.yi.d.next = self.n_yi.val();
                     self.iy.d.next = self.n_iy.val();
                     self.ix_row.d.next = self.n_ix_row.val();
@@ -281,6 +314,7 @@ impl<const NX: usize> Logic for Sequencer<NX> {
                 }
             } else {
                 self.x.d.next = self.x.q.val() + self.one16.val();
+                self.x_last.d.next = (self.x.q.val() + self.two16.val()) == self.w_out.val();
                 self.addr_x.d.next = self.addr_x.q.val() + self.x_step.val();
                 self.ix.d.next = self.ix.q.val() + self.stride.val();
             }
@@ -299,14 +333,22 @@ impl<const NX: usize> Logic for Sequencer<NX> {
             self.ld_idx.d.next = self.zero32.val();
             self.ps_idx.d.next = self.zero32.val();
             self.ld_active.d.next = false;
+            self.ld_ahead.d.next = false;
             self.ps_active.d.next = false;
             self.ld_r.d.next = self.zero16.val();
             self.ld_base.d.next = self.zero16.val();
             self.x.d.next = self.zero16.val();
             self.plane.d.next = self.zero16.val();
+            self.ld_more.d.next = self.zero32.val() < self.passes.val();
+            self.ps_more.d.next = self.zero32.val() < self.passes.val();
+            self.x_last.d.next = self.w_out.val() == self.one16.val();
+            self.plane_last.d.next = self.planes.val() == self.one16.val();
             self.g.d.next = self.zero16.val();
             self.kx.d.next = self.zero16.val();
             self.ky.d.next = self.zero16.val();
+            self.g_last.d.next = self.groups.val() == self.one16.val();
+            self.kx_last.d.next = self.kernel.val() == self.one16.val();
+            self.ky_last.d.next = self.kernel.val() == self.one16.val();
             self.yi.d.next = self.zero16.val();
             self.iy.d.next = self.iy0.val();
             self.ix_row.d.next = self.ix0.val();

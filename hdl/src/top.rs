@@ -61,6 +61,12 @@ pub struct TopShape {
 impl TopShape {
     pub fn from_config(cfg: &AccelConfig) -> Result<Self> {
         let compute = ComputeShape::from_config(cfg)?;
+        // The cycle simulator takes the same delay from `cbnn::hw::pipeline`.
+        assert_eq!(
+            compute.step_to_acc(),
+            cbnn::hw::pipeline::step_to_acc(cfg.array.rows, cfg.array.cols),
+            "the RTL's read-to-accumulator delay differs from cbnn::hw::pipeline's"
+        );
         Ok(TopShape {
             compute,
             out_lanes: ppus(cfg) as usize,
@@ -195,6 +201,10 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
     }
     m.assign("w_ready", "c_w_ready & w_en");
     m.assign("overflow", "c_overflow | d_overflow");
+    // The banks' range checks sit behind the sequencer's and loaders' address adders, and every
+    // bank adds its flag: the controller takes their OR a cycle later (`error` is sticky; the
+    // layer's accesses end long before `busy` falls).
+    let overflow_q = crate::compute::delay_chain(&mut m, d, "overflow_q", "overflow".into(), 1, 1);
     let stored = crate::compute::delay_chain(&mut m, d, "run_stored", "run_end".into(), 1, s.store_delay);
 
     let mut conns: Vec<(&str, String)> = vec![
@@ -203,7 +213,7 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         ("start", "start".into()),
         ("busy", "ctl_busy".into()),
         ("phase", "phase".into()),
-        ("overflow", "overflow".into()),
+        ("overflow", overflow_q),
         ("error", "ctl_error".into()),
         ("g_hw", format!("16'd{}", cfg.datapath.scale_group)),
         ("act_en", "act_en".into()),

@@ -4,9 +4,9 @@
 //! and the FIFO's pointers. The values of a row are the datapath's (`datapath.rs`).
 
 /// Entries of the result FIFO (`hdl/src/drain.rs`: `FIFO_BITS = 3`) and the cycles from an
-/// accumulator read to its PPU value (`1 + PPU_LATENCY`).
+/// accumulator read to its PPU value (the read, then the PPU pipeline).
 pub const FIFO_DEPTH: u32 = 8;
-pub const READ_TO_VALUE: usize = 3;
+pub const READ_TO_VALUE: usize = 1 + cbnn::hw::pipeline::PPU_LATENCY;
 
 #[derive(Clone, Debug, Default)]
 pub struct Drain {
@@ -77,11 +77,12 @@ impl Drain {
 mod tests {
     use super::*;
 
-    /// With the output always ready, a row's first beat is offered 5 cycles after `start`
-    /// (`hdl/src/drain.rs`: `FIRST_BEAT`), the last of `N` beats transfers in cycle `N + 4` and
-    /// `busy` is high from cycle 1 to `N + 4`.
+    /// With the output always ready, a row's first beat is offered `F = READ_TO_VALUE + 2`
+    /// cycles after `start` (the FIFO write and read; `hdl/src/drain.rs`: `FIRST_BEAT`), the last
+    /// of `N` beats transfers in cycle `N + F - 1` and `busy` is high from cycle 1 to `N + F - 1`.
     #[test]
-    fn a_row_drains_in_n_plus_5_cycles() {
+    fn a_row_drains_in_n_plus_first_beat_cycles() {
+        let f = READ_TO_VALUE as u32 + 2;
         for (w_out, g) in [(1, 1), (8, 1), (5, 4), (16, 2)] {
             let n = w_out * g;
             let mut dr = Drain::default();
@@ -95,10 +96,10 @@ mod tests {
                 }
                 dr.clock(t == 0, pop, w_out, g);
             }
-            assert_eq!(first, Some(5));
-            assert_eq!(last, Some(n + 4));
+            assert_eq!(first, Some(f));
+            assert_eq!(last, Some(n + f - 1));
             let high: Vec<u32> = (0..busy.len() as u32).filter(|&t| busy[t as usize]).collect();
-            assert_eq!(high, (1..=n + 4).collect::<Vec<_>>(), "w_out {w_out} G {g}");
+            assert_eq!(high, (1..=n + f - 1).collect::<Vec<_>>(), "w_out {w_out} G {g}");
         }
     }
 }

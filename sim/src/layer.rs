@@ -114,7 +114,7 @@ impl CoreShape {
             seq: SeqShape { passes: d.steps, rows: cfg.array.rows, w_out: d.w_out, planes: d.planes },
             w_out: d.w_out,
             g_hw: cfg.datapath.scale_group,
-            store_delay: (1 + cfg.array.rows + cfg.array.cols) as u64,
+            store_delay: cbnn::hw::pipeline::step_to_acc(cfg.array.rows, cfg.array.cols) as u64,
             codec,
             is_acc: d.out_mode == MODE_ACC,
         }

@@ -8,6 +8,7 @@ pub mod descriptor;
 pub mod dram;
 pub mod layout;
 pub mod params;
+pub mod pipeline;
 pub mod regs;
 pub mod sequence;
 pub mod streams;

@@ -78,7 +78,9 @@ fn run<const L: usize, const B: usize, const D: usize, const G: usize>(rows: u32
         writeln!(tb, "  in_valid = (i < {}) && (((n * 7 + 3) % 5) != 0); in_data = vals[i]; n = n + 1;", beats.len())
             .unwrap();
         writeln!(tb, "  #1; if (in_valid & in_ready) i = i + 1; clock = 1; #1 clock = 0;").unwrap();
-        writeln!(tb, "end\n$display(\"CYCLES %0d\", n);\n$finish;\nend\nendmodule").unwrap();
+        // The write pipeline still holds the last words when `busy` falls.
+        writeln!(tb, "end\nrepeat ({WRITE_LAG}) begin #1 clock = 1; #1 clock = 0; end").unwrap();
+        writeln!(tb, "$display(\"CYCLES %0d\", n);\n$finish;\nend\nendmodule").unwrap();
         let dir = tempfile::tempdir().unwrap();
         let hex: String =
             beats.iter().map(|b| b.codes.iter().rev().map(|c| format!("{c:02x}")).collect::<String>() + "\n").collect();

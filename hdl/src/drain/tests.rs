@@ -17,8 +17,8 @@ use rand::{Rng, SeedableRng};
 use std::fmt::Write as _;
 
 /// The first beat is offered this many cycles after the `start` cycle: the accumulator and bias
-/// read (1), the PPU pipeline (2), the FIFO write and its read (2).
-const FIRST_BEAT_CYCLES: u64 = 5;
+/// read (1), the PPU pipeline (4), the FIFO write and its read (2).
+const FIRST_BEAT_CYCLES: u64 = 7;
 
 struct Case {
     cols: u32,
@@ -298,7 +298,7 @@ fn run_case(c: &Case) {
         let last = cyc(beats[n - 1]);
         assert!(cyc(beats[0]) >= start + FIRST_BEAT_CYCLES, "{what}: row {r}: a beat before its sums were read");
         if row.ready_pct == 100 {
-            // Full throughput: consecutive cycles, from start + 5 to start + 5 + n - 1.
+            // Full throughput: consecutive cycles, from start + 7 to start + 7 + n - 1.
             let got: Vec<u64> = beats.iter().map(|b| cyc(b)).collect();
             let want: Vec<u64> = (0..n as u64).map(|i| start + FIRST_BEAT_CYCLES + i).collect();
             assert_eq!(got, want, "{what}: row {r}: beat cycles with out_ready high");
@@ -374,7 +374,7 @@ fn shape_follows_the_config() {
     assert_eq!((s.scale_addr_bits, s.bias_addr_bits, s.x_bits), (3, 4, 6));
     assert_eq!(s.out_bits(), 64);
     assert_eq!(FIRST_BEAT as u64, FIRST_BEAT_CYCLES);
-    assert_eq!(last_beat(12), 16);
+    assert_eq!(last_beat(12), 18);
     let mut bad = config(&c);
     bad.limits.max_width = 8192;
     assert!(drain_modules("dut", &bad).is_err());

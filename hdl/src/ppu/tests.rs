@@ -80,7 +80,10 @@ fn run<const A: usize, const S: usize, const P: usize, const B: usize, const Z: 
             writeln!(tb, "in_valid = 1; acc = {}; m = {}; bias = {}; #1 clock = 1; #1 clock = 0; if (out_valid) $display(\"%0d\", $signed(value));", hex(dot, A), hex(m as i64, S), hex(b, B)).unwrap();
         }
         // Drain before the static settings change.
-        writeln!(tb, "in_valid = 0; #1 clock = 1; #1 clock = 0; if (out_valid) $display(\"%0d\", $signed(value)); #1 clock = 1; #1 clock = 0; if (out_valid) $display(\"%0d\", $signed(value));").unwrap();
+        writeln!(tb, "in_valid = 0;").unwrap();
+        for _ in 0..PPU_LATENCY {
+            writeln!(tb, "#1 clock = 1; #1 clock = 0; if (out_valid) $display(\"%0d\", $signed(value));").unwrap();
+        }
     }
     writeln!(tb, "$finish;\nend\nendmodule").unwrap();
     let dir = tempfile::tempdir().unwrap();

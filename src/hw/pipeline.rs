@@ -1,0 +1,20 @@
+//! Pipeline latencies of the generated core that its cycle timing depends on, shared by the RTL
+//! generator (`hdl/`) and the cycle simulator (`sim/`), so that both count the same cycles.
+
+/// Cycles from a value entering a post-processing unit (`in_valid`) to its result (`out_valid`):
+/// input registers, the partial products, the sum with bias and rounding constant, and the
+/// shift and clamp (docs/ARCHITECTURE.md, section 4).
+pub const PPU_LATENCY: usize = 4;
+
+/// Cycles from a sequencer read to its step entering the array: the bank RAM's synchronous read,
+/// then a register behind the row control (a block RAM's clock-to-output takes most of a cycle,
+/// so its word goes to the PEs from a register). The weight words take the same path.
+pub const READ_TO_ARRAY: usize = 2;
+
+/// Cycles from a sequencer read to the column accumulators taking its column sums: the read,
+/// then the array's `R + C` (one register per row on the psum path, one per column on the
+/// activation path). This is also the controller's `store_delay`, from a run's end to its sums
+/// being in the accumulators.
+pub fn step_to_acc(rows: u32, cols: u32) -> usize {
+    READ_TO_ARRAY + (rows + cols) as usize
+}
