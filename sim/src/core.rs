@@ -12,6 +12,7 @@ use crate::drain::Drain;
 use crate::encoder::{EncOut, Encoder, EncoderShape};
 use crate::gather::{Gather, GatherShape};
 use crate::sequencer::{SeqShape, Sequencer};
+use cbnn::codec::BlockCost;
 
 /// Everything fixed for a layer: shapes of the blocks and the register values they read.
 #[derive(Clone, Debug)]
@@ -103,9 +104,9 @@ impl Core {
         self.ctl.state != crate::controller::IDLE || (s.codec.is_some() && (self.gather.busy() || !self.enc.idle()))
     }
 
-    /// One cycle: `head_len` is the coded length of the block at the head of the decoder's
-    /// buffer, `enc_len` that of the block the gather stage offers the encoder.
-    pub fn cycle(&mut self, s: &CoreShape, p: &PortsIn, head_len: u32, enc_len: u32) -> Events {
+    /// One cycle: `head` is the cost of the block at the head of the decoder's buffer, `enc`
+    /// that of the block the gather stage offers the encoder.
+    pub fn cycle(&mut self, s: &CoreShape, p: &PortsIn, head: BlockCost, enc: BlockCost) -> Events {
         let run_stored = self.stored_at.front() == Some(&self.t);
         let ci = CtlIn {
             act_busy: self.loader.busy(),
@@ -156,7 +157,7 @@ impl Core {
                 gather_take = self.drain.out_valid() && g_ready;
                 let go = self.gather.out(gs);
                 if go.valid && e_ready {
-                    enc_take = Some((enc_len, go.last));
+                    enc_take = Some((enc, go.last));
                 }
                 let eo = self.enc.out(es);
                 e.code_valid = eo.valid;
@@ -189,7 +190,7 @@ impl Core {
         self.seq.clock(co.go, &s.seq);
         self.drain.clock(co.drain_start, pop, s.w_out, s.g_hw);
         if let Some((ds, gs, es)) = &s.codec {
-            self.dec.clock(dec_take, loader_ready, head_len, ds);
+            self.dec.clock(dec_take, loader_ready, head, ds);
             if !s.is_acc {
                 let e_ready = self.enc.in_ready(es);
                 self.gather.clock(gather_take, e_ready, gs);

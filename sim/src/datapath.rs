@@ -7,7 +7,7 @@
 //!
 //! None of it calls the golden model: the simulator's outputs are checked against it.
 
-use cbnn::codec::BlockCoster;
+use cbnn::codec::{BlockCost, BlockCoster};
 use cbnn::config::AccelConfig;
 use cbnn::hw::descriptor::{MODE_ACC, MODE_SIGN};
 use cbnn::hw::params::{bias_tables, scale_tables};
@@ -40,7 +40,7 @@ pub struct Datapath {
     /// With the codec on a k-bit or sign layer: the coded length of each block the gather stage
     /// will hand the encoder, in its order.
     coster: Option<BlockCoster>,
-    pub out_blocks: std::collections::VecDeque<u32>,
+    pub out_blocks: std::collections::VecDeque<BlockCost>,
 }
 
 fn lane_mask(n: u32) -> u128 {
@@ -209,7 +209,7 @@ impl Datapath {
                     let n = self.block.min(len - ch);
                     v.clear();
                     v.extend((0..n).map(|i| self.output.get((c0 + ch + i) as usize, y as usize, x)));
-                    self.out_blocks.push_back(coster.bits(&v));
+                    self.out_blocks.push_back(coster.cost(&v));
                     ch += n;
                 }
             }

@@ -4,6 +4,7 @@
 //! block it parses, which the datapath supplies (the golden encoder's block lengths of the
 //! stored records).
 
+use cbnn::codec::BlockCost;
 use cbnn::hw::codec_geom::CodecGeom;
 use cbnn::hw::descriptor::{StreamCodec, CODEC_AUTO, CODEC_DCT, CODEC_GOLOMB, CODEC_SPARSE};
 
@@ -80,9 +81,9 @@ impl Decoder {
         (self.wk_seg0 + s.segment).min(s.t_ch)
     }
 
-    /// The clock edge: `take` a beat of `(nbytes, last)`; `head_len` is the coded length of the
+    /// The clock edge: `take` a beat of `(nbytes, last)`; `head` is the cost of the
     /// block at the head of the buffer (parsed if `fire`).
-    pub fn clock(&mut self, take: Option<(u32, bool)>, out_ready: bool, head_len: u32, s: &DecoderShape) {
+    pub fn clock(&mut self, take: Option<(u32, bool)>, out_ready: bool, head: BlockCost, s: &DecoderShape) {
         let q = self.clone();
         let fire = q.fire(out_ready, s);
         let o_adv = !q.out_valid || out_ready;
@@ -90,7 +91,7 @@ impl Decoder {
         let wk_n = (wk_end - q.wk_ch).min(s.block);
         let wk_blk_last = q.wk_ch + wk_n == wk_end;
         let rec_end = fire && wk_blk_last && q.wk_x + 1 == s.t_w;
-        let fill_s = if fire { q.dfill.saturating_sub(head_len) } else { q.dfill };
+        let fill_s = if fire { q.dfill.saturating_sub(head.bits) } else { q.dfill };
         if let Some((nbytes, _)) = take {
             self.bytes += nbytes as u64;
         }

@@ -3,6 +3,8 @@
 //! the datapath supplies when the block enters stage 1 (`cbnn::codec::BlockCoster`, the golden
 //! encoder's prices, which the RTL coder is co-simulated against).
 
+use cbnn::codec::BlockCost;
+
 #[derive(Clone, Copy, Debug)]
 pub struct EncoderShape {
     /// Bits of the packer's buffer and of a beat (`8 P`).
@@ -54,9 +56,9 @@ impl Encoder {
         !self.s1_valid && !self.s2_valid && !self.eflush && self.efill == 0
     }
 
-    /// The clock edge: `take` a block of `len` coded bits (`last` ends its record); `out_ready`
+    /// The clock edge: `take` a block of `cost` (`last` ends its record); `out_ready`
     /// the stream's.
-    pub fn clock(&mut self, take: Option<(u32, bool)>, out_ready: bool, s: &EncoderShape) {
+    pub fn clock(&mut self, take: Option<(BlockCost, bool)>, out_ready: bool, s: &EncoderShape) {
         let q = self.clone();
         let acc2 = q.acc2(s);
         let s1_adv = !q.s2_valid || acc2;
@@ -72,9 +74,9 @@ impl Encoder {
             q.efill
         };
         let fill_a = fill_e + q.s2_len;
-        if let Some((len, last)) = take {
+        if let Some((cost, last)) = take {
             self.s1_valid = true;
-            self.s1_len = len;
+            self.s1_len = cost.bits;
             self.s1_last = last;
         } else if s1_adv {
             self.s1_valid = false;

@@ -10,7 +10,7 @@ use crate::decoder::DecoderShape;
 use crate::encoder::EncoderShape;
 use crate::gather::GatherShape;
 use crate::{act_loader::LoaderShape, controller, controller::Bounds, sequencer::SeqShape};
-use cbnn::codec::{self, Encoded};
+use cbnn::codec::{self, BlockCost, Encoded};
 use cbnn::config::AccelConfig;
 use cbnn::hw::codec_geom::CodecGeom;
 use cbnn::hw::descriptor::MODE_ACC;
@@ -123,8 +123,8 @@ impl CoreShape {
 
 /// The record beats of the layer's activation stream with the codec: every record of
 /// `record_reads` as `ceil(bytes / P)` beats `(nbytes, last)`; and the coded length of each
-/// block in the order the decoder parses them.
-fn record_stream(d: &LayerDescriptor, cfg: &AccelConfig, e: &Encoded) -> (Vec<(u32, bool)>, Vec<u32>) {
+/// block (bits and Exp-Golomb fields) in the order the decoder parses them.
+fn record_stream(d: &LayerDescriptor, cfg: &AccelConfig, e: &Encoded) -> (Vec<(u32, bool)>, Vec<BlockCost>) {
     let [c, h, w] = d.in_shape;
     let segs = c.div_ceil(cfg.segment());
     let p = cfg.dram.bytes_per_cycle;
@@ -146,7 +146,7 @@ fn record_stream(d: &LayerDescriptor, cfg: &AccelConfig, e: &Encoded) -> (Vec<(u
         for i in 0..k {
             beats.push(((n - i * p).min(p), i + 1 == k));
         }
-        blocks.extend_from_slice(&e.block_bits[first[r] as usize..first[r + 1] as usize]);
+        blocks.extend_from_slice(&e.blocks[first[r] as usize..first[r + 1] as usize]);
     }
     (beats, blocks)
 }
@@ -180,7 +180,7 @@ pub fn run_layer_probed<'p>(
     let beats = streams::layer_act_stream(&d, cfg, &input.tensor, layer.in_bits);
     let words = streams::layer_weight_stream(layer, &d, cfg);
     // The activation port: value beats, or record beats and their blocks' lengths.
-    let (port, head_lens) = match (&shape.codec, &input.coded) {
+    let (port, head_costs) = match (&shape.codec, &input.coded) {
         (None, _) => (beats.iter().map(|b| (b.codes.len() as u32, false)).collect::<Vec<_>>(), Vec::new()),
         (Some(_), Some(e)) => record_stream(&d, cfg, e),
         (Some(_), None) => bail!("layer {}: the core has the codec but the input is not coded", layer.name),
@@ -221,9 +221,9 @@ pub fn run_layer_probed<'p>(
         };
         let (act_nbytes, act_last) = port.get(ai).copied().unwrap_or((0, false));
         let p = PortsIn { act_valid, act_nbytes, act_last, w_valid, out_ready: write_ready, code_ready: write_ready };
-        let head = head_lens.get(hi).copied().unwrap_or(0);
-        let enc_len = dp.out_blocks.front().copied().unwrap_or(0);
-        let e = core.cycle(&shape, &p, head, enc_len);
+        let head = head_costs.get(hi).copied().unwrap_or_default();
+        let enc = dp.out_blocks.front().copied().unwrap_or_default();
+        let e = core.cycle(&shape, &p, head, enc);
         if let Some(pr) = probe.as_deref_mut() {
             pr.cycle(&p, &e)?;
         }

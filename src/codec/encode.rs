@@ -18,9 +18,30 @@ pub struct Encoded {
     /// How many blocks used each mode, indexed by [`BlockMode::index`]: zero, sparse, raw, dct,
     /// golomb.
     pub block_modes: [u64; 5],
-    /// The coded length in bits of every block (header included), in stream order: what a
+    /// The coded length and Exp-Golomb field count of every block, in stream order: what a
     /// hardware decoder's parser consumes per block, so the cycle simulator can time it.
-    pub block_bits: Vec<u32>,
+    pub blocks: Vec<BlockCost>,
+}
+
+/// What one coded block costs the hardware codec: its length in bits (header included) and how
+/// many Exp-Golomb fields it holds (the non-zero symbols of a dct or golomb block; 0 for zero,
+/// sparse and raw blocks, whose fields have a fixed length). The codec blocks handle the
+/// fixed-length part of a block at once and its Exp-Golomb fields one per cycle.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BlockCost {
+    pub bits: u32,
+    pub eg_fields: u32,
+}
+
+impl BlockCost {
+    fn of(plan: &BlockPlan, n: usize, keep: usize, headers: bool) -> Self {
+        let eg_fields = match plan.mode {
+            BlockMode::Dct => plan.symbols[..keep].iter().filter(|&&q| q != 0).count(),
+            BlockMode::Golomb => plan.symbols[..n].iter().filter(|&&q| q != 0).count(),
+            BlockMode::Zero | BlockMode::Sparse | BlockMode::Raw => 0,
+        };
+        BlockCost { bits: (plan.cost + if headers { 2 } else { 0 }) as u32, eg_fields: eg_fields as u32 }
+    }
 }
 
 /// Encodes `t`, whose values are ±1 for `bits = 1` and `0..=2^bits - 1` otherwise.
@@ -43,7 +64,7 @@ pub(crate) fn encode_counting(t: &Tensor3<i32>, bits: u32, p: &CodecParams) -> (
     let mut w = BitWriter::new();
     let mut block_modes = [0u64; 5];
     let mut records = Vec::new();
-    let mut block_bits = Vec::new();
+    let mut blocks = Vec::new();
     let mut unpadded = 0u64;
     let mut buf = [0i32; MAX_N];
     for y in 0..t.h {
@@ -67,7 +88,8 @@ pub(crate) fn encode_counting(t: &Tensor3<i32>, bits: u32, p: &CodecParams) -> (
                         plan.mode
                     );
                     block_modes[plan.mode.index()] += 1;
-                    block_bits.push((w.bit_len() - before) as u32);
+                    let cost = BlockCost::of(&plan, v.len(), p.keep, planner.has_headers());
+                    blocks.push(cost);
                 }
             }
             unpadded += w.bit_len() - record_start;
@@ -76,23 +98,25 @@ pub(crate) fn encode_counting(t: &Tensor3<i32>, bits: u32, p: &CodecParams) -> (
             records.push(((w.bit_len() - record_start) / 8) as usize);
         }
     }
-    (Encoded { bytes: w.into_bytes(), records, block_modes, block_bits }, unpadded)
+    (Encoded { bytes: w.into_bytes(), records, block_modes, blocks }, unpadded)
 }
 
 /// The coded length of single blocks, as [`encode`] writes them: what a model of the hardware
 /// encoder needs to time its packer without writing the bits.
 pub struct BlockCoster {
     planner: Planner,
+    keep: usize,
 }
 
 impl BlockCoster {
     pub fn new(bits: u32, p: &CodecParams) -> Self {
-        BlockCoster { planner: Planner::new(bits, p) }
+        BlockCoster { planner: Planner::new(bits, p), keep: p.keep }
     }
 
-    /// Bits of the block of values `v` (one pixel's channels of one block), header included.
-    pub fn bits(&self, v: &[i32]) -> u32 {
-        (self.planner.plan(v).cost + if self.planner.has_headers() { 2 } else { 0 }) as u32
+    /// Bits and Exp-Golomb fields of the block of values `v` (one pixel's channels of one
+    /// block), header included.
+    pub fn cost(&self, v: &[i32]) -> BlockCost {
+        BlockCost::of(&self.planner.plan(v), v.len(), self.keep, self.planner.has_headers())
     }
 }
 
@@ -155,7 +179,10 @@ mod tests {
     #[test]
     fn block_lengths_add_up_to_the_records() {
         let t = Tensor3::from_vec(4, 1, 1, vec![0, 5, 0, 15]);
-        assert_eq!(encode(&t, 4, &params(4, Mode::Sparse)).block_bits, vec![12]);
+        assert_eq!(encode(&t, 4, &params(4, Mode::Sparse)).blocks, vec![BlockCost { bits: 12, eg_fields: 0 }]);
+        // golomb at step 1, order 2: 4 mask bits, then the order-2 codes of q - 1 = 4 and 14:
+        // 4 + 4 = 0b1000 takes 1 + 4 bits, 14 + 4 = 0b10010 takes 2 + 5 bits.
+        assert_eq!(encode(&t, 4, &params(4, Mode::Golomb)).blocks, vec![BlockCost { bits: 4 + 5 + 7, eg_fields: 2 }]);
         let mut rng = StdRng::seed_from_u64(5);
         for mode in [Mode::Raw, Mode::Sparse, Mode::Dct, Mode::Auto, Mode::Golomb] {
             for bits in [1u32, 4, 8] {
@@ -169,14 +196,14 @@ mod tests {
                 let (mut at, coster) = (0, BlockCoster::new(bits, &p));
                 for (r, &bytes) in e.records.iter().enumerate() {
                     let per = if r % 2 == 0 { blocks_per_record } else { 5 };
-                    let sum: u32 = e.block_bits[at..at + per].iter().sum();
+                    let sum: u32 = e.blocks[at..at + per].iter().map(|b| b.bits).sum();
                     assert_eq!(sum.div_ceil(8) as usize, bytes, "{mode:?} {bits} record {r}");
                     at += per;
                 }
-                assert_eq!(at, e.block_bits.len());
+                assert_eq!(at, e.blocks.len());
                 let mut buf = [0i32; MAX_N];
                 let v = gather(&t, 0, 0, BlockSpan { ch0: 0, n: 4 }, &mut buf);
-                assert_eq!(coster.bits(v), e.block_bits[0], "{mode:?} {bits}");
+                assert_eq!(coster.cost(v), e.blocks[0], "{mode:?} {bits}");
             }
         }
     }

@@ -33,7 +33,7 @@ use std::str::FromStr;
 
 pub use dct::dct_error_bound;
 pub use decode::decode;
-pub use encode::{encode, BlockCoster, Encoded};
+pub use encode::{encode, BlockCost, BlockCoster, Encoded};
 pub use layout::{pixel_blocks, segment_blocks, segments, BlockSpan};
 pub use reconstruct::reconstruct;
 pub use zvc::zvc_bytes;
