@@ -20,12 +20,15 @@
 //!   and raw are made from the values at once and compared with the dct price, ties to the first
 //!   of zero, sparse, raw, dct. It then forms the block's *head*: the header, the mask and every
 //!   fixed-length field (raw value `i` at offset `i k`, sparse value `i` at `popcount(mask
-//!   before i) k`, by fixed per-`k` wirings and small muxes).
+//!   before i) k`, by fixed per-`k` wirings and small muxes). The header and mask are
+//!   right-aligned in `2 + N` bits with the fields right behind them, so the head needs no
+//!   shifter: its step says how far below the word's top its content starts.
 //! - *S and E*: A hands the head to the step register S and its field file to E (a copy, so
 //!   that A can analyse the next block meanwhile); E moves one field per cycle into S, each
 //!   MSB-aligned by its length. So a block occupies S for `1 + e` cycles (`e` its Exp-Golomb
-//!   fields: `cbnn::codec::BlockCost::eg_fields`).
-//! - *Packer*: appends S's step under the bits already in an MSB-aligned shift buffer of
+//!   fields: `cbnn::codec::BlockCost::eg_fields`). A field stays right-aligned in its word.
+//! - *Packer*: appends S's step (one shifter, by the fill plus the step's own offset) under
+//!   the bits already in an MSB-aligned shift buffer of
 //!   `CodecGeom::buffer_bits` (the longest block plus a beat) and sends the top `P` bytes whenever
 //!   it holds that many *committed* bits: a block's bits count once its last step is in, so
 //!   the output's timing depends on whole blocks' lengths, never on how a block is split into
@@ -390,9 +393,17 @@ fn head(v: &mut Text, g: &CodecGeom) {
     v.line(format!(
         "wire [4:0] mlen = (is_sparse | (bm == 3'd{BM_GOLOMB})) ? a_n : (bm == 3'd{BM_DCT}) ? keep : 5'd0;"
     ));
-    v.line(format!("wire [{}:0] htop = hdr_on ? {{bm[1:0], mvec}} : {{mvec, 2'd0}};", n + 1));
+    // The header and mask right-aligned in `2 + N` bits, the fixed fields right behind them:
+    // the head starts `2 + N - hoff` bits below the word's top, which the packer's shift
+    // absorbs (no shifter here).
+    v.line(format!("wire [{}:0] mlsb = mvec >> (5'd{n} - mlen);", n - 1));
+    v.line(format!(
+        "wire [{}:0] hm = (hdr_on ? ({{{n}'d0, bm[1:0]}} << mlen) : {}'d0) | {{2'd0, mlsb}};",
+        n + 1,
+        n + 2
+    ));
     v.line("wire [4:0] hoff = (hdr_on ? 5'd2 : 5'd0) + mlen;");
-    v.line(format!("wire [{}:0] hword = {{htop, {}'d0}} | ({{fpack, {}'d0}} >> hoff);", hw - 1, 8 * n, n + 2));
+    v.line(format!("wire [{}:0] hword = {{hm, fpack}};", hw - 1));
     v.line("wire [9:0] hlen = {5'd0, hoff} + (is_raw ? c_raw : is_sparse ? c_nzk : 10'd0);");
     v.line(format!("wire [4:0] hcnt = is_eg ? a_cnt : 5'd0;"));
 }
@@ -401,7 +412,11 @@ fn head(v: &mut Text, g: &CodecGeom) {
 fn verilog_body(g: &CodecGeom) -> String {
     let (n, p, mb, w) = (g.block, g.port_bytes, g.block_bits, g.buffer_bits());
     let (fw, hw) = (g.field_bits, 2 + 9 * n);
-    let (pb, fb, lg) = (8 * p, bits_for(w - 1), bits_for(n - 1));
+    // `E`: the top bits of a step's word that may hold no content (a head's unused header and
+    // mask bits, a field's leading bits); `ab`: the width of the packer's shift amount.
+    let ee = (2 + n).max(fw);
+    let (pb, ab, lg) = (8 * p, bits_for(w + ee - 1).max(9), bits_for(n - 1));
+    assert!(ab <= 16, "packer shift of {ab} bits");
     let thr = w - mb;
     let mut v = Text::default();
     blen_function(&mut v, "blen14", 14, 4);
@@ -431,7 +446,7 @@ fn verilog_body(g: &CodecGeom) -> String {
     v.line(format!("reg [19:0] a_file [0:{}];", n - 1));
     // E (fields of the block being emitted) and S (the step offered to the packer).
     v.line(format!("reg [19:0] e_file [0:{}]; reg [4:0] e_left; reg [{}:0] e_i; reg e_last;", n - 1, lg - 1));
-    v.line(format!("reg s_valid, s_head, s_end, s_rec; reg [{}:0] s_word; reg [9:0] s_len;", hw - 1));
+    v.line(format!("reg s_valid, s_head, s_end, s_rec; reg [{}:0] s_word; reg [9:0] s_len; reg [7:0] s_sh;", hw - 1));
     v.line(format!("reg [{}:0] ebuf; reg [15:0] efill, cfill; reg eflush;", w - 1));
     input_stage(&mut v, g);
     head(&mut v, g);
@@ -443,7 +458,6 @@ fn verilog_body(g: &CodecGeom) -> String {
     v.line("wire hand = a_done & s_adv & (e_left == 5'd0);");
     v.line("wire take = in_valid & in_ready;");
     v.line("wire [19:0] e_cur = e_file[e_i];");
-    v.line(format!("wire [{}:0] e_word = {{{}'d0, e_cur[19:5]}} << (5'd{fw} - e_cur[4:0]);", fw - 1, fw - 15));
     // The packer: out_* from committed bits only (whole blocks), so a beat's timing depends on
     // block lengths, not on how a block's bits are split into steps.
     v.line("always @(*) begin");
@@ -464,8 +478,12 @@ fn verilog_body(g: &CodecGeom) -> String {
     v.line(format!("wire [{}:0] buf_e = emit ? (out_last ? {{{w}{{1'b0}}}} : (ebuf << {pb})) : ebuf;", w - 1));
     v.line("wire [15:0] fill_a = fill_e + {6'd0, s_len};");
     v.line("wire [15:0] fill_p = s_rec ? ((fill_a + 16'd7) & ~16'd7) : fill_a;");
-    v.line(format!("wire [{}:0] placed = {{s_word, {}'d0}} >> fill_e[{}:0];", w - 1, w - hw, fb - 1));
-    v.line(format!("wire unused_ok = &{{1'b0, fill_e[15:{fb}], x2_s[5:0], 1'b0}};"));
+    // A step's content starts `E - s_sh` bits below the top of `s_word` (`E = max(2 + N, fw)`):
+    // shifting by `fill + s_sh` puts it `E` bits below the top of `yy`, at `fill` in `placed`.
+    v.line(format!("wire [{}:0] amt = fill_e[{}:0] + {{{}'d0, s_sh}};", ab - 1, ab - 1, ab - 8));
+    v.line(format!("wire [{}:0] yy = {{s_word, {}'d0}} >> amt;", w + ee - 1, w - hw + ee));
+    v.line(format!("wire [{}:0] placed = yy[{}:0];", w - 1, w - 1));
+    v.line(format!("wire unused_ok = &{{1'b0, fill_e[15:{ab}], yy[{}:{w}], x2_s[5:0], 1'b0}};", w + ee - 1));
     v.line("always @(posedge clock) begin");
     v.line("    if (start) begin");
     v.line(format!(
@@ -493,13 +511,18 @@ fn verilog_body(g: &CodecGeom) -> String {
     // E and S.
     v.line("        if (s_adv & (e_left != 5'd0)) begin");
     v.line(format!(
-        "            s_valid <= 1'b1; s_head <= 1'b0; s_word <= {{e_word, {}'d0}}; s_len <= {{5'd0, e_cur[4:0]}};",
-        hw - fw
+        "            s_valid <= 1'b1; s_head <= 1'b0; s_word <= {{{}'d0, e_cur[19:5], {}'d0}}; s_len <= {{5'd0, e_cur[4:0]}}; s_sh <= 8'd{} + {{3'd0, e_cur[4:0]}};",
+        fw - 15,
+        hw - fw,
+        ee - fw
     ));
     v.line("            s_end <= e_left == 5'd1; s_rec <= e_last & (e_left == 5'd1);");
     v.line(format!("            e_left <= e_left - 5'd1; e_i <= e_i + {lg}'d1;"));
     v.line("        end else if (hand) begin");
-    v.line("            s_valid <= 1'b1; s_head <= 1'b1; s_word <= hword; s_len <= hlen;");
+    v.line(format!(
+        "            s_valid <= 1'b1; s_head <= 1'b1; s_word <= hword; s_len <= hlen; s_sh <= 8'd{} + {{3'd0, hoff}};",
+        ee - 2 - n
+    ));
     v.line("            s_end <= hcnt == 5'd0; s_rec <= a_last & (hcnt == 5'd0);");
     v.line(format!("            e_left <= hcnt; e_i <= {lg}'d0; e_last <= a_last;"));
     for q in 0..n {
