@@ -1,26 +1,64 @@
-//! The codec encoder's control (`hdl/src/codec/encoder.rs`): two block stages and the packer's
-//! shift buffer, in bits. The coder's only effect on timing is each block's code length, which
-//! the datapath supplies when the block enters stage 1 (`cbnn::codec::BlockCoster`, the golden
-//! encoder's prices, which the RTL coder is co-simulated against).
+//! The codec encoder's control (`hdl/src/codec/encoder.rs`): the analysis stage A, the field
+//! holder E, the step register S and the packer's committed fill, in bits. The coder's only
+//! effects on timing are each block's code length and Exp-Golomb field count, which the
+//! datapath supplies when the block enters stage A (`cbnn::codec::BlockCoster`, the golden
+//! encoder's prices, which the RTL coder is co-simulated against). The packer's handshakes
+//! read only committed bits (whole blocks), so the length of each step is not needed.
 
 use cbnn::codec::BlockCost;
+use cbnn::hw::codec_geom::CodecGeom;
+use cbnn::hw::descriptor::{StreamCodec, CODEC_AUTO, CODEC_DCT, CODEC_GOLOMB};
 
 #[derive(Clone, Copy, Debug)]
 pub struct EncoderShape {
-    /// Bits of the packer's buffer and of a beat (`8 P`).
-    pub buffer_bits: u32,
+    /// Bits of a beat (`8 P`).
     pub beat_bits: u32,
+    /// A block's head step enters the packer only when at most this many bits are committed
+    /// (before the cycle's beat): the buffer minus the longest block.
+    pub head_room: u32,
+    /// The last cycle of stage A's analysis of a block (`a_end`): 0 for blocks that need no
+    /// coefficient pipeline, `n_ser + 3` for dct and auto tensors (`n_ser = keep`) and golomb
+    /// tensors (`n_ser = N`).
+    pub a_end: u32,
+}
+
+impl EncoderShape {
+    pub fn new(g: &CodecGeom, c: &StreamCodec) -> Self {
+        let hdr_on = c.mode == CODEC_AUTO && c.bits != 1;
+        let n_ser = if c.bits == 1 {
+            None
+        } else if hdr_on || c.mode == CODEC_DCT {
+            Some(c.keep)
+        } else if c.mode == CODEC_GOLOMB {
+            Some(g.block as u32)
+        } else {
+            None
+        };
+        EncoderShape {
+            beat_bits: 8 * g.port_bytes as u32,
+            head_room: (g.buffer_bits() - g.block_bits) as u32,
+            a_end: n_ser.map_or(0, |n| n + 3),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct Encoder {
-    s1_valid: bool,
-    s1_last: bool,
-    s1_len: u32,
-    s2_valid: bool,
-    s2_last: bool,
-    s2_len: u32,
-    efill: u32,
+    a_valid: bool,
+    a_t: u32,
+    a_cost: BlockCost,
+    a_last: bool,
+    /// Fields of the block in E not yet moved to S.
+    e_left: u32,
+    e_last: bool,
+    e_bits: u32,
+    s_valid: bool,
+    s_head: bool,
+    s_end: bool,
+    s_rec: bool,
+    /// The block's length, carried by its last step (it commits the block).
+    s_bits: u32,
+    cfill: u32,
     eflush: bool,
     /// Bytes sent since `start`.
     pub bytes: u64,
@@ -35,67 +73,92 @@ pub struct EncOut {
 }
 
 impl Encoder {
-    fn acc2(&self, s: &EncoderShape) -> bool {
-        self.s2_valid && !self.eflush && self.efill + self.s2_len <= s.buffer_bits
+    fn cfill_e(&self, emit: bool, o: &EncOut, s: &EncoderShape) -> u32 {
+        match (emit, o.last) {
+            (false, _) => self.cfill,
+            (true, true) => 0,
+            (true, false) => self.cfill - s.beat_bits,
+        }
+    }
+
+    /// The packer takes the step in S.
+    fn s_acc(&self, s: &EncoderShape) -> bool {
+        self.s_valid && !self.eflush && (!self.s_head || self.cfill <= s.head_room)
+    }
+
+    /// Stage A hands its block to E and S.
+    fn hand(&self, s: &EncoderShape) -> bool {
+        let s_adv = !self.s_valid || self.s_acc(s);
+        self.a_valid && self.a_t == s.a_end && s_adv && self.e_left == 0
     }
 
     pub fn in_ready(&self, s: &EncoderShape) -> bool {
-        !self.s1_valid || !self.s2_valid || self.acc2(s)
+        !self.a_valid || self.hand(s)
     }
 
     pub fn out(&self, s: &EncoderShape) -> EncOut {
-        let last = self.eflush && self.efill <= s.beat_bits;
+        let last = self.eflush && self.cfill <= s.beat_bits;
         EncOut {
-            valid: if self.eflush { self.efill != 0 } else { self.efill >= s.beat_bits },
-            nbytes: if last { self.efill / 8 } else { s.beat_bits / 8 },
+            valid: if self.eflush { self.cfill != 0 } else { self.cfill >= s.beat_bits },
+            nbytes: if last { self.cfill / 8 } else { s.beat_bits / 8 },
             last,
         }
     }
 
     pub fn idle(&self) -> bool {
-        !self.s1_valid && !self.s2_valid && !self.eflush && self.efill == 0
+        !self.a_valid && !self.s_valid && self.e_left == 0 && !self.eflush && self.cfill == 0
     }
 
     /// The clock edge: `take` a block of `cost` (`last` ends its record); `out_ready`
     /// the stream's.
     pub fn clock(&mut self, take: Option<(BlockCost, bool)>, out_ready: bool, s: &EncoderShape) {
         let q = self.clone();
-        let acc2 = q.acc2(s);
-        let s1_adv = !q.s2_valid || acc2;
         let o = q.out(s);
         let emit = o.valid && out_ready;
-        let fill_e = if emit {
-            if o.last {
-                0
-            } else {
-                q.efill - s.beat_bits
-            }
-        } else {
-            q.efill
-        };
-        let fill_a = fill_e + q.s2_len;
+        let s_acc = q.s_acc(s);
+        let s_adv = !q.s_valid || s_acc;
+        let hand = q.hand(s);
+        let cfill_e = q.cfill_e(emit, &o, s);
+        // Stage A.
         if let Some((cost, last)) = take {
-            self.s1_valid = true;
-            self.s1_len = cost.bits;
-            self.s1_last = last;
-        } else if s1_adv {
-            self.s1_valid = false;
+            self.a_valid = true;
+            self.a_t = 0;
+            self.a_cost = cost;
+            self.a_last = last;
+        } else {
+            if hand {
+                self.a_valid = false;
+            }
+            if q.a_valid && q.a_t != s.a_end {
+                self.a_t += 1;
+            }
         }
-        if s1_adv {
-            self.s2_valid = q.s1_valid;
-            self.s2_len = q.s1_len;
-            self.s2_last = q.s1_last;
+        // E and S.
+        if s_adv && q.e_left != 0 {
+            let end = q.e_left == 1;
+            (self.s_valid, self.s_head, self.s_end, self.s_rec, self.s_bits) =
+                (true, false, end, q.e_last && end, q.e_bits);
+            self.e_left -= 1;
+        } else if hand {
+            let end = q.a_cost.eg_fields == 0;
+            (self.s_valid, self.s_head, self.s_end, self.s_rec, self.s_bits) =
+                (true, true, end, q.a_last && end, q.a_cost.bits);
+            (self.e_left, self.e_last, self.e_bits) = (q.a_cost.eg_fields, q.a_last, q.a_cost.bits);
+        } else if s_acc {
+            self.s_valid = false;
         }
-        self.efill = if acc2 {
-            if q.s2_last {
-                fill_a.next_multiple_of(8)
+        // Packer: a block's bits count once its last step is in.
+        self.cfill = if s_acc && q.s_end {
+            let f = cfill_e + q.s_bits;
+            if q.s_rec {
+                f.next_multiple_of(8)
             } else {
-                fill_a
+                f
             }
         } else {
-            fill_e
+            cfill_e
         };
-        if acc2 && q.s2_last {
+        if s_acc && q.s_rec {
             self.eflush = true;
         } else if emit && o.last {
             self.eflush = false;

@@ -96,7 +96,7 @@ impl CoreShape {
                     filter_tiles: d.filter_tiles,
                     c_out: d.c_out,
                 },
-                EncoderShape { buffer_bits: g.buffer_bits() as u32, beat_bits: 8 * g.port_bytes as u32 },
+                EncoderShape::new(&g, &d.out_codec),
             )
         });
         CoreShape {
