@@ -1,7 +1,8 @@
 //! The DCT-CM activation codec in hardware (SPEC section 8): an encoder on the write path and a
-//! decoder on the read path, both one codec block per cycle, both custom Verilog generated here
-//! from the accelerator config (like the activation loader, rust-hdl's simulator does not model
-//! them; their Verilog is co-simulated against `cbnn::codec`).
+//! decoder on the read path, both handling a block's fixed-length part at once and its Exp-Golomb
+//! fields one per cycle, both custom Verilog generated here from the accelerator config (like
+//! the activation loader, rust-hdl's simulator does not model them; their Verilog is
+//! co-simulated against `cbnn::codec`).
 //!
 //! This file holds what the two share: the generation-time geometry ([`CodecGeom`]), the layer
 //! parameters as port codes, and Verilog pieces (the decoder's block walker, which knows which
