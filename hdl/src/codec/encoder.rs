@@ -264,7 +264,7 @@ fn coefficient_pipe(v: &mut Text, g: &CodecGeom) {
         }
         v.line(format!("reg [{}:0] ta{i}, tb{i}; reg ng{i};", TW - 1));
         v.line("always @(*) begin");
-        v.line(format!("    case (jj)"));
+        v.line("    case (jj)");
         for j in 0..n {
             let c = m.get(j, i);
             let sp = split(c.unsigned_abs());
@@ -405,7 +405,7 @@ fn head(v: &mut Text, g: &CodecGeom) {
     v.line("wire [4:0] hoff = (hdr_on ? 5'd2 : 5'd0) + mlen;");
     v.line(format!("wire [{}:0] hword = {{hm, fpack}};", hw - 1));
     v.line("wire [9:0] hlen = {5'd0, hoff} + (is_raw ? c_raw : is_sparse ? c_nzk : 10'd0);");
-    v.line(format!("wire [4:0] hcnt = is_eg ? a_cnt : 5'd0;"));
+    v.line("wire [4:0] hcnt = is_eg ? a_cnt : 5'd0;");
 }
 
 /// The encoder's Verilog for geometry `g`.
@@ -492,10 +492,11 @@ fn verilog_body(g: &CodecGeom) -> String {
     v.line("    end else begin");
     // Stage A: load, count, collect the coefficient pipeline's fields.
     v.line("        if (take) begin");
-    v.line("            a_valid <= 1'b1; a_v <= {");
     let lanes: Vec<String> = (0..n).rev().map(|i| format!("ie{i}")).collect();
-    v.0.pop();
-    v.line(&format!("{}}}; a_n <= in_n; a_last <= in_last; a_t <= 6'd0;", lanes.join(", ")));
+    v.line(format!(
+        "            a_valid <= 1'b1; a_v <= {{{}}}; a_n <= in_n; a_last <= in_last; a_t <= 6'd0;",
+        lanes.join(", ")
+    ));
     for i in 0..n / 2 {
         v.line(format!("            a_s{i} <= is{i}; a_d{i} <= id{i};"));
     }
