@@ -59,11 +59,17 @@ fn le32(b: &[u8]) -> u32 {
 /// Power-up run, then a run requested over the UART: both replies carry the golden model's
 /// checksum, the pass flag, and the core's cycle count for the layer with every stream free
 /// (the ROM players never stall it).
+/// A serial line of 8 clock cycles per bit (short co-simulations) and the baud rate that gives
+/// it at the config's clock.
+fn fast_serial(cfg: &AccelConfig) -> (u32, u32) {
+    let bit = 8;
+    (bit, (cfg.clock.mhz * 1e6 / bit as f64) as u32)
+}
+
 #[test]
 fn board_top_answers_on_the_uart_with_the_golden_checksum() {
     let cfg = board_config();
-    let bit = 8;
-    let baud = (cfg.clock.mhz * 1e6 / bit as f64) as u32;
+    let (bit, baud) = fast_serial(&cfg);
     let (modules, data) = board_modules(&cfg, cfg.clock.mhz, baud).unwrap();
     let top = board_top_name(&cfg);
     if !flow::have_icarus("board top co-simulation") {
@@ -98,8 +104,7 @@ fn board_top_answers_on_the_uart_with_the_golden_checksum() {
 #[test]
 fn board_top_flags_a_wrong_result() {
     let cfg = board_config();
-    let bit = 8;
-    let baud = (cfg.clock.mhz * 1e6 / bit as f64) as u32;
+    let (bit, baud) = fast_serial(&cfg);
     let (modules, data) = board_modules_with(&cfg, cfg.clock.mhz, baud, |d| {
         let mask = (1u128 << cfg.array.lanes) - 1;
         d.weights.iter_mut().for_each(|w| *w ^= mask);
