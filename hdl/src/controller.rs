@@ -115,6 +115,15 @@ pub struct Controller {
     vals_left: DFF<Bits<32>>,
     words_left: DFF<Bits<32>>,
     settle: DFF<Bits<16>>,
+    // The activation load counts beats a cycle after they were taken (`fire_r`): the stream's
+    // handshake runs through the loader's beat geometry, and registering it here keeps that
+    // path off the counters' 48 flip-flops and the state. `act_last` (one beat left, not
+    // counting the one in `fire_r`) is kept beside the counters, so that `act_en` falls in the
+    // cycle after the last beat from registers alone (it is stale in the load's first cycle,
+    // when `fire_r` is still 0). The loader is busy in that cycle (the last beat ends a pixel,
+    // whose word is then being written), so the settle wait after it ends when it did before.
+    fire_r: DFF<Bit>,
+    act_last: DFF<Bit>,
     // The current run's registers (stable until the sequencer is idle again).
     run_y: DFF<Bits<16>>,
     run_iy: DFF<Bits<16>>,
@@ -156,6 +165,8 @@ pub struct Controller {
     one16: Constant<Bits<16>>,
     zero16: Constant<Bits<16>>,
     one32: Constant<Bits<32>>,
+    two32: Constant<Bits<32>>,
+    two16: Constant<Bits<16>>,
     zero2: Constant<Bits<2>>,
     one2: Constant<Bits<2>>,
     w_settle: Constant<Bits<16>>,
@@ -228,6 +239,8 @@ impl Default for Controller {
             vals_left: Default::default(),
             words_left: Default::default(),
             settle: Default::default(),
+            fire_r: Default::default(),
+            act_last: Default::default(),
             run_y: Default::default(),
             run_iy: Default::default(),
             run_base: Default::default(),
@@ -264,6 +277,8 @@ impl Default for Controller {
             one16: Constant::new(1u64.into()),
             zero16: Constant::new(0u64.into()),
             one32: Constant::new(1u64.into()),
+            two32: Constant::new(2u64.into()),
+            two16: Constant::new(2u64.into()),
             zero2: Constant::new(0u64.into()),
             one2: Constant::new(1u64.into()),
             w_settle: Constant::new(WEIGHT_SETTLE.into()),
@@ -296,6 +311,8 @@ impl Logic for Controller {
             vals_left,
             words_left,
             settle,
+            fire_r,
+            act_last,
             run_y,
             run_iy,
             run_base,
@@ -322,7 +339,8 @@ impl Logic for Controller {
         if self.overflow.val() {
             self.error_r.d.next = true;
         }
-        self.act_en.next = self.state.q.val() == self.s_load_a.val();
+        self.act_en.next = (self.state.q.val() == self.s_load_a.val()) & !(self.fire_r.q.val() & self.act_last.q.val());
+        self.fire_r.d.next = self.act_fire.val();
         self.w_en.next = self.state.q.val() == self.s_load_w.val();
         self.load_start.next = false;
         self.w_load_start.next = false;
@@ -429,16 +447,23 @@ impl Logic for Controller {
             self.load_start.next = true;
             self.state.d.next = self.s_load_a.val();
         } else if self.state.q.val() == self.s_load_a.val() {
-            if self.act_fire.val() {
+            if self.fire_r.q.val() {
                 self.vals_left.d.next = self.vals_left.q.val() - self.one32.val();
+                self.act_last.d.next =
+                    (self.vals_left.q.val() == self.two32.val()) & (self.rows_left.q.val() == self.one16.val());
                 if self.vals_left.q.val() == self.one32.val() {
                     self.vals_left.d.next = self.row_beats.val();
                     self.rows_left.d.next = self.rows_left.q.val() - self.one16.val();
+                    self.act_last.d.next =
+                        (self.row_beats.val() == self.one32.val()) & (self.rows_left.q.val() == self.two16.val());
                     if self.rows_left.q.val() == self.one16.val() {
                         self.settle.d.next = self.a_settle.val();
                         self.state.d.next = self.s_settle_a.val();
                     }
                 }
+            } else {
+                self.act_last.d.next =
+                    (self.vals_left.q.val() == self.one32.val()) & (self.rows_left.q.val() == self.one16.val());
             }
         } else if self.state.q.val() == self.s_settle_a.val() {
             if !self.act_busy.val() {

@@ -425,16 +425,3 @@ fn verilog_is_lint_clean() {
         flow::verilator_lint(&files, name).unwrap_or_else(|e| panic!("codec {name}: {e}"));
     }
 }
-
-/// Writes the encoder's Verilog for N = 8, P = 8 and N = 16, P = 8 to `$CBNN_EMIT_DIR` (for
-/// measuring its area: `yosys -p "read_verilog enc8.v; synth_ecp5 -top enc8; stat"`).
-#[test]
-#[ignore]
-fn emit_encoder_verilog() {
-    let Ok(dir) = std::env::var("CBNN_EMIT_DIR") else { return };
-    let dir = Path::new(&dir);
-    let text = crate::verilog::join(&emit_block(CodecEncoder::<64, 64>::new(), "enc8"));
-    std::fs::write(dir.join("enc8.v"), text).unwrap();
-    let text = crate::verilog::join(&emit_block(CodecEncoder::<128, 64>::new(), "enc16"));
-    std::fs::write(dir.join("enc16.v"), text).unwrap();
-}
