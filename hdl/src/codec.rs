@@ -46,23 +46,42 @@ impl Text {
 /// The block walker: which block of the stream comes next (SPEC 8.3: per row, segments of `S`
 /// channels, pixels, blocks of `N` channels, the last block of a segment short). Declares
 /// `wk_n16` (the block's value count) and `wk_rec_last` (the block ends its record), and
-/// advances when `step` is high (the block's `seg_c` constant is `S`); `start` rewinds it to the first block of a row.
+/// advances when `step` is high (the block's `seg_c` constant is `S`); `start` rewinds it to the
+/// first block of a row.
+///
+/// Both outputs come from registers through one multiplexer: the walker keeps, beside its
+/// position (segment start `wk_seg0`, pixel `wk_x`), the segment's end `wk_end`, the channels
+/// left in the pixel's segment `wk_left`, `wk_big = wk_left > N` and `wk_xlast` (the row's last
+/// pixel), each computed for the next block on the clock edge of a step. The decoder's parser
+/// step starts from the block's length, so no adder of the walker lies on that loop.
 pub(crate) fn walker(v: &mut Text, g: &CodecGeom, step: &str) {
     let n = g.block;
-    v.line("reg [15:0] wk_ch, wk_seg0, wk_x;");
-    v.line("wire [16:0] wk_top = {1'b0, wk_seg0} + {1'b0, seg_c};");
-    v.line("wire [15:0] wk_end = (wk_top > {1'b0, t_ch}) ? t_ch : wk_top[15:0];");
-    v.line("wire [15:0] wk_left = wk_end - wk_ch;");
-    v.line(format!("wire [15:0] wk_n16 = (wk_left > 16'd{n}) ? 16'd{n} : wk_left;"));
-    v.line("wire wk_blk_last = (wk_ch + wk_n16) == wk_end;");
-    v.line("wire wk_rec_last = wk_blk_last & (wk_x == t_w - 16'd1);");
+    v.line("reg [15:0] wk_seg0, wk_x, wk_end, wk_left;");
+    v.line("reg wk_big, wk_xlast;");
+    v.line(format!("wire [15:0] wk_n16 = wk_big ? 16'd{n} : wk_left;"));
+    v.line("wire wk_rec_last = ~wk_big & wk_xlast;");
+    // The next block's geometry: the first segment's, the next segment's, the next pixel's.
+    v.line("wire [15:0] wk_end0 = (t_ch > seg_c) ? seg_c : t_ch;");
+    v.line("wire [16:0] wk_top = {1'b0, wk_end} + {1'b0, seg_c};");
+    v.line("wire [15:0] wk_end1 = (wk_top > {1'b0, t_ch}) ? t_ch : wk_top[15:0];");
+    v.line("wire [15:0] wk_len1 = wk_end1 - wk_end;");
+    v.line("wire [15:0] wk_pix = wk_end - wk_seg0;");
+    v.line(format!("wire [15:0] wk_rest = wk_left - 16'd{n};"));
     v.line("always @(posedge clock) begin");
-    v.line("    if (start) begin wk_ch <= 16'd0; wk_seg0 <= 16'd0; wk_x <= 16'd0; end");
-    v.line(format!("    else if ({step}) begin"));
-    v.line("        if (~wk_blk_last) wk_ch <= wk_ch + wk_n16;");
-    v.line("        else if (wk_x != t_w - 16'd1) begin wk_ch <= wk_seg0; wk_x <= wk_x + 16'd1; end");
-    v.line("        else if (wk_end != t_ch) begin wk_x <= 16'd0; wk_seg0 <= wk_end; wk_ch <= wk_end; end");
-    v.line("        else begin wk_x <= 16'd0; wk_seg0 <= 16'd0; wk_ch <= 16'd0; end");
+    v.line("    if (start) begin");
+    v.line("        wk_seg0 <= 16'd0; wk_x <= 16'd0; wk_end <= wk_end0; wk_left <= wk_end0;");
+    v.line(format!("        wk_big <= wk_end0 > 16'd{n}; wk_xlast <= t_w == 16'd1;"));
+    v.line(format!("    end else if ({step}) begin"));
+    v.line(format!("        if (wk_big) begin wk_left <= wk_rest; wk_big <= wk_rest > 16'd{n}; end"));
+    v.line("        else if (~wk_xlast) begin");
+    v.line(format!("            wk_x <= wk_x + 16'd1; wk_xlast <= (wk_x + 16'd2) == t_w; wk_left <= wk_pix; wk_big <= wk_pix > 16'd{n};"));
+    v.line("        end else if (wk_end != t_ch) begin");
+    v.line("            wk_x <= 16'd0; wk_xlast <= t_w == 16'd1; wk_seg0 <= wk_end; wk_end <= wk_end1;");
+    v.line(format!("            wk_left <= wk_len1; wk_big <= wk_len1 > 16'd{n};"));
+    v.line("        end else begin");
+    v.line("            wk_x <= 16'd0; wk_xlast <= t_w == 16'd1; wk_seg0 <= 16'd0; wk_end <= wk_end0;");
+    v.line(format!("            wk_left <= wk_end0; wk_big <= wk_end0 > 16'd{n};"));
+    v.line("        end");
     v.line("    end");
     v.line("end");
 }

@@ -157,12 +157,48 @@ fn store_bits(g: &CodecGeom) -> usize {
     g.buffer_bits() + 8
 }
 
-/// `name = x * bits` (`x` a `w`-bit wire, the product `out` bits) as shifts and adds: no
-/// multiplier for synthesis to map to a DSP block.
+/// `name = x * bits` (`x` a `w`-bit wire, the product `out` bits, `bits` in 1..=8): each
+/// constant product as shifts and adds (at most two terms; no multiplier for synthesis to map to
+/// a DSP block), chosen by the layer-static `bits`, so that `x` passes one adder and a
+/// multiplexer instead of a chain of four adders on the parser's step loop.
 fn times_bits(v: &mut Text, name: &str, x: &str, w: usize, out: usize) {
-    let terms: Vec<String> =
-        (0..4).map(|b| format!("(bits[{b}] ? ({{{}'d0, {x}}} << {b}) : {out}'d0)", out - w)).collect();
-    v.line(format!("wire [{}:0] {name} = {};", out - 1, terms.join(" + ")));
+    let xw = format!("{{{}'d0, {x}}}", out - w);
+    v.line(format!("reg [{}:0] {name};", out - 1));
+    v.line("always @(*) begin");
+    v.line("    case (bits)");
+    for k in 1..=8u32 {
+        let e = match k {
+            // 7x as 8x - x: one subtractor instead of two adders.
+            7 => format!("({xw} << 3) - {xw}"),
+            _ => (0..4).filter(|b| k >> b & 1 == 1).map(|b| format!("({xw} << {b})")).collect::<Vec<_>>().join(" + "),
+        };
+        v.line(format!("        4'd{k}: {name} = {e};"));
+    }
+    v.line(format!("        default: {name} = {out}'d0;"));
+    v.line("    endcase");
+    v.line("end");
+}
+
+/// `name`: the number of set bits of the `n`-bit `x`, `out` bits wide, as a balanced tree of
+/// adders (depth log2 n, where the prefix counts `pc{i}` are a chain of n).
+fn popcount_tree(v: &mut Text, name: &str, x: &str, n: usize, out: usize) {
+    let mut level: Vec<String> = (0..n).map(|i| format!("{{{}'d0, {x}[{i}]}}", out - 1)).collect();
+    let mut depth = 0;
+    while level.len() > 1 {
+        let mut next = Vec::new();
+        for (k, pair) in level.chunks(2).enumerate() {
+            if pair.len() == 2 {
+                let w = format!("{name}_{depth}_{k}");
+                v.line(format!("wire [{}:0] {w} = {} + {};", out - 1, pair[0], pair[1]));
+                next.push(w);
+            } else {
+                next.push(pair[0].clone());
+            }
+        }
+        level = next;
+        depth += 1;
+    }
+    v.line(format!("wire [{}:0] {name} = {};", out - 1, level[0]));
 }
 
 /// The head step, from the buffer's top: the block mode `pbm`, the mask `mvec` (lane `i` in bit
@@ -205,7 +241,7 @@ fn head_step(v: &mut Text, g: &CodecGeom, ob: usize, unused: &mut Vec<String>) {
     }
     // pc{i}: set mask bits before lane i, the index of lane i's sparse field.
     v.line(format!("wire [{}:0] pc0 = {cb}'d0;", cb - 1));
-    for i in 0..n {
+    for i in 0..n - 1 {
         v.line(format!("wire [{}:0] pc{} = pc{i} + {{{}'d0, mvec[{i}]}};", cb - 1, i + 1, cb - 1));
     }
     for i in 0..n {
@@ -223,10 +259,8 @@ fn head_step(v: &mut Text, g: &CodecGeom, ob: usize, unused: &mut Vec<String>) {
         ));
     }
     // Fixed fields' bits: n*k (raw) or popcount(mask)*k (sparse).
-    v.line(format!(
-        "wire [4:0] hcnt = hb_raw ? wk_n5 : hb_sparse ? {} : 5'd0;",
-        if cb < 5 { format!("{{{}'d0, pc{n}}}", 5 - cb) } else { format!("pc{n}") }
-    ));
+    popcount_tree(v, "mcnt", "mvec", n, 5);
+    v.line(format!("wire [4:0] hcnt = hb_raw ? wk_n5 : hb_sparse ? mcnt : 5'd0;"));
     times_bits(v, "hkb", "hcnt", 5, ob);
     v.line(format!("wire [{}:0] hl = (hdr_on ? {ob}'d2 : {ob}'d0) + {{{}'d0, mlen}} + hkb;", ob - 1, ob - 5));
     v.line("wire h_fields = (hb_dct | hb_gol) & (|mvec);");
