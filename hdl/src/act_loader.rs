@@ -68,12 +68,6 @@ pub struct ActLoader<const L: usize, const B: usize, const D: usize, const G: us
     seg_end_r: Signal<Local, Bits<16>>,
     left_r: Signal<Local, Bits<16>>,
     big_r: Signal<Local, Bit>,
-    // The head beat's word decisions, computed with the geometry for the next beat: it fills the
-    // word (`full_r`), spills into the next one (`spill_r`), ends its pixel (`endpx_r`). They
-    // keep the lane-offset adder and the channel compares off `in_ready` and `take`.
-    full_r: Signal<Local, Bit>,
-    spill_r: Signal<Local, Bit>,
-    endpx_r: Signal<Local, Bit>,
     cin_left_r: Signal<Local, Bits<16>>,
     // The word being filled.
     cur_valid: Signal<Local, Bit>,
@@ -138,9 +132,6 @@ impl<const L: usize, const B: usize, const D: usize, const G: usize> ActLoader<L
             seg_end_r: Default::default(),
             left_r: Default::default(),
             big_r: Default::default(),
-            full_r: Default::default(),
-            spill_r: Default::default(),
-            endpx_r: Default::default(),
             cin_left_r: Default::default(),
             cur_valid: Default::default(),
             cur_done: Default::default(),
@@ -184,9 +175,6 @@ impl<const L: usize, const B: usize, const D: usize, const G: usize> Logic for A
             s.connect();
         }
         self.big_r.connect();
-        self.full_r.connect();
-        self.spill_r.connect();
-        self.endpx_r.connect();
         for s in
             [&mut self.cur_valid, &mut self.cur_done, &mut self.pend_valid, &mut self.pend_last, &mut self.w1_valid]
         {
@@ -230,35 +218,6 @@ fn load_pend(indent: &str, groups: &str, word: &str) -> String {
 /// (stage 1 and the `wr_*` registers). The controller's `ACT_SETTLE` wait covers them.
 pub const WRITE_LAG: usize = 2;
 
-/// `full_{sfx}`, `spill_{sfx}`, `endpx_{sfx}`: the word decisions of a beat at channel `ch0`
-/// with `left` channels left in its segment run (`big`: more than `b`) and `cin_left` in its
-/// pixel: its `n` lanes end at `ch0 % l + n`, it fills the word there or spills past it, and it
-/// ends the pixel when its lanes are the pixel's last.
-#[allow(clippy::too_many_arguments)]
-fn decisions(
-    line: &mut impl FnMut(&str),
-    sfx: &str,
-    ch0: &str,
-    left: &str,
-    big: &str,
-    cin_left: &str,
-    l: usize,
-    b: usize,
-) {
-    let lb = l.trailing_zeros() as usize;
-    let bb = b.trailing_zeros() as usize;
-    line(&format!("wire [15:0] ch0_{sfx} = {ch0};"));
-    line(&format!("wire [15:0] left_{sfx} = {left};"));
-    line(&format!("wire [{}:0] n_{sfx} = {big} ? {}'d{b} : left_{sfx}[{bb}:0];", bb, bb + 1));
-    let n_wide = if lb == bb { format!("n_{sfx}") } else { format!("{{{}'d0, n_{sfx}}}", lb - bb) };
-    line(&format!("wire [{lb}:0] lend_{sfx} = {{1'b0, ch0_{sfx}[{}:0]}} + {n_wide};", lb - 1));
-    line(&format!("wire full_{sfx} = lend_{sfx} >= {}'d{l};", lb + 1));
-    line(&format!("wire spill_{sfx} = lend_{sfx} > {}'d{l};", lb + 1));
-    line(&format!("wire endpx_{sfx} = {big} ? ({cin_left} == 16'd{b}) : ({cin_left} == left_{sfx});"));
-    // Only the lane offset of the channel matters here.
-    line(&format!("wire unused_{sfx} = &{{1'b0, ch0_{sfx}[15:{lb}], 1'b0}};"));
-}
-
 /// The loader's Verilog for `l` lanes, `b` values per beat and `g = l / b` lane groups.
 fn verilog_body(l: usize, b: usize, g: usize, segment_gt_beat: bool) -> String {
     let lb = l.trailing_zeros();
@@ -271,16 +230,18 @@ fn verilog_body(l: usize, b: usize, g: usize, segment_gt_beat: bool) -> String {
     };
     // Geometry of the beat at the head of the stream, from the position registers and the
     // geometry registers (`seg_end_r`, `left_r`, `cin_left_r`): no adder lies between a register
-    // and `in_ready`: the word decisions (`full_r`, `spill_r`, `endpx_r`) are registers too.
+    // and `in_ready` except the lane offset's few bits (`l_end`).
     line("wire big = big_r;");
     line(&format!("wire [{bb}:0] n_s = big ? {}'d{b} : left_r[{bb}:0];", bb + 1));
     line(&format!("wire [15:0] n = {{{}'d0, n_s}};", 15 - bb));
     line("wire [15:0] ch0 = fc ? fc_ch : tch;");
     line(&format!("wire [15:0] q = {{{lb}'d0, ch0[15:{lb}]}};"));
-    line("wire end_px = endpx_r;");
+    let n_wide = if lb == bb { "n_s".to_string() } else { format!("{{{}'d0, n_s}}", lb - bb) };
+    line(&format!("wire [{lb}:0] l_end = {{1'b0, ch0[{}:0]}} + {n_wide};", lb - 1));
+    line(&format!("wire end_px = big ? (cin_left_r == 16'd{b}) : (cin_left_r == left_r);"));
     line("wire blk_last = ~big;");
-    line("wire full = full_r;");
-    line("wire spill = spill_r;");
+    line(&format!("wire full = l_end >= {}'d{l};", lb + 1));
+    line(&format!("wire spill = l_end > {}'d{l};", lb + 1));
     line("wire done = full | end_px | (~fc & blk_last);");
     line("wire pend_free = ~pend_valid | pend_last;");
     line("wire take = in_valid & in_ready;");
@@ -298,16 +259,6 @@ fn verilog_body(l: usize, b: usize, g: usize, segment_gt_beat: bool) -> String {
     line(&format!("wire step_big = left_r > 16'd{};", 2 * b));
     line(&format!("wire pix_big = pix_len > 16'd{b};"));
     line(&format!("wire next_big = (rem > seg_c) ? {s_big} : (rem > 16'd{b});"));
-    // The next beat's channel, length and channels left in its pixel, as the position update on
-    // a `take` below sets them, and from them its word decisions.
-    line("wire seg_more = seg_end_r != t_ch;");
-    line("wire [15:0] tch_nx = ~blk_last ? tch + n : ~x_last ? seg_c0 : seg_more ? seg_end_r : 16'd0;");
-    line("wire [15:0] left_next = ~blk_last ? left_r - n : ~x_last ? pix_len : seg_more ? next_len : first_end;");
-    line("wire big_next = ~blk_last ? step_big : ~x_last ? pix_big : seg_more ? next_big : first_big;");
-    line("wire [15:0] cin_next = (fc | ~blk_last | (x_last & seg_more)) ? cin_left_r - n : ~x_last ? c_in - seg_c0 : c_in;");
-    decisions(&mut line, "nx", "fc ? fc_ch + n : tch_nx", "left_next", "big_next", "cin_next", l, b);
-    // The first beat's (at `start`: channel 0).
-    decisions(&mut line, "st", "16'd0", "first_end", "first_big", "c_in", l, b);
     // The beat's valid lanes and their bit-planes, placed at lane l0 of a two-word window.
     line(&format!("wire [{}:0] l0 = ch0[{}:0];", lb - 1, lb - 1));
     line(&format!("wire [{}:0] nmask = ~({{{b}{{1'b1}}}} << n_s);", b - 1));
@@ -363,7 +314,6 @@ fn verilog_body(l: usize, b: usize, g: usize, segment_gt_beat: bool) -> String {
     line("    if (start) begin");
     line("        tch <= 16'd0; seg_c0 <= 16'd0; x <= 16'd0; pbase <= 16'd0; row_pbase <= 16'd0; fc_ch <= 16'd0;");
     line("        seg_end_r <= first_end; left_r <= first_end; big_r <= first_big; cin_left_r <= c_in;");
-    line("        full_r <= full_st; spill_r <= spill_st; endpx_r <= endpx_st;");
     line("        cur_valid <= 1'b0; cur_done <= 1'b0; pend_valid <= 1'b0; pend_b <= 4'd0;");
     line("    end else begin");
     line("        if (pend_valid) begin\n            if (pend_last) pend_valid <= 1'b0;\n            else begin\n                pend_b <= pend_b + 4'd1; pend_last <= ({12'd0, pend_b} + 16'd2) == planes;\n            end\n        end");
@@ -388,7 +338,6 @@ fn verilog_body(l: usize, b: usize, g: usize, segment_gt_beat: bool) -> String {
     // Next stream position: blocks of a segment, then pixels, then segments, then rows; the
     // geometry registers follow it. An fc layer counts its channels across the whole input.
     line("            fc_ch <= fc_ch + n;");
-    line("            full_r <= full_nx; spill_r <= spill_nx; endpx_r <= endpx_nx;");
     line("            if (fc | ~blk_last) cin_left_r <= cin_left_r - n;");
     line("            if (~blk_last) begin\n                tch <= tch + n; left_r <= left_r - n; big_r <= step_big;\n            end");
     line("            else if (~x_last) begin\n                tch <= seg_c0; x <= x + 16'd1; pbase <= pbase + pixel_words;");
