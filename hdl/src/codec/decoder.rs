@@ -260,7 +260,7 @@ fn head_step(v: &mut Text, g: &CodecGeom, ob: usize, unused: &mut Vec<String>) {
     }
     // Fixed fields' bits: n*k (raw) or popcount(mask)*k (sparse).
     popcount_tree(v, "mcnt", "mvec", n, 5);
-    v.line(format!("wire [4:0] hcnt = hb_raw ? wk_n5 : hb_sparse ? mcnt : 5'd0;"));
+    v.line("wire [4:0] hcnt = hb_raw ? wk_n5 : hb_sparse ? mcnt : 5'd0;");
     times_bits(v, "hkb", "hcnt", 5, ob);
     v.line(format!("wire [{}:0] hl = (hdr_on ? {ob}'d2 : {ob}'d0) + {{{}'d0, mlen}} + hkb;", ob - 1, ob - 5));
     v.line("wire h_fields = (hb_dct | hb_gol) & (|mvec);");
