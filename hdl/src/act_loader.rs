@@ -69,6 +69,24 @@ pub struct ActLoader<const L: usize, const B: usize, const D: usize, const G: us
     left_r: Signal<Local, Bits<16>>,
     big_r: Signal<Local, Bit>,
     cin_left_r: Signal<Local, Bits<16>>,
+    // The head beat's word decisions: it fills the word (`full_r`), spills past it (`spill_r`),
+    // ends its pixel (`endpx_r`). They decide `in_ready`; as registers they keep the lane-offset
+    // adder and the channel compares off the handshake, whose `take` fans out to every word
+    // register. Each is computed for the next beat of every case of the position update
+    // separately and the case picked last, so the update's own decisions (`x_last_r`: the
+    // pixel is the row's last, `seg_more_r`: a segment follows) are registers too.
+    full_r: Signal<Local, Bit>,
+    spill_r: Signal<Local, Bit>,
+    endpx_r: Signal<Local, Bit>,
+    x_last_r: Signal<Local, Bit>,
+    seg_more_r: Signal<Local, Bit>,
+    // The segment's geometry, set when a segment starts: channels after it (`rem_r = t_ch -
+    // seg_end_r`), its length (`pix_len_r = seg_end_r - seg_c0`, a pixel's first `left`) and
+    // whether that exceeds a beat (`pix_big_r`). They keep the decisions' inputs one compare
+    // from a register.
+    rem_r: Signal<Local, Bits<16>>,
+    pix_len_r: Signal<Local, Bits<16>>,
+    pix_big_r: Signal<Local, Bit>,
     // The word being filled.
     cur_valid: Signal<Local, Bit>,
     cur_done: Signal<Local, Bit>,
@@ -133,6 +151,14 @@ impl<const L: usize, const B: usize, const D: usize, const G: usize> ActLoader<L
             left_r: Default::default(),
             big_r: Default::default(),
             cin_left_r: Default::default(),
+            full_r: Default::default(),
+            spill_r: Default::default(),
+            endpx_r: Default::default(),
+            x_last_r: Default::default(),
+            seg_more_r: Default::default(),
+            rem_r: Default::default(),
+            pix_len_r: Default::default(),
+            pix_big_r: Default::default(),
             cur_valid: Default::default(),
             cur_done: Default::default(),
             cur_q: Default::default(),
@@ -174,7 +200,14 @@ impl<const L: usize, const B: usize, const D: usize, const G: usize> Logic for A
         for s in [&mut self.seg_end_r, &mut self.left_r, &mut self.cin_left_r] {
             s.connect();
         }
-        self.big_r.connect();
+        for s in [&mut self.big_r, &mut self.full_r, &mut self.spill_r, &mut self.endpx_r] {
+            s.connect();
+        }
+        self.x_last_r.connect();
+        self.seg_more_r.connect();
+        self.pix_big_r.connect();
+        self.rem_r.connect();
+        self.pix_len_r.connect();
         for s in
             [&mut self.cur_valid, &mut self.cur_done, &mut self.pend_valid, &mut self.pend_last, &mut self.w1_valid]
         {
@@ -218,6 +251,30 @@ fn load_pend(indent: &str, groups: &str, word: &str) -> String {
 /// (stage 1 and the `wr_*` registers). The controller's `ACT_SETTLE` wait covers them.
 pub const WRITE_LAG: usize = 2;
 
+/// Wires `full_{sfx}`, `spill_{sfx}`, `endpx_{sfx}`: the word decisions of a beat whose lanes
+/// start at lane `lo` of a word, with `left` channels left in its segment run (`big`: more than
+/// `b`, so the beat carries `b` of them) and `cin_left` in its pixel (`l` lanes, `b` values per
+/// beat).
+fn decisions(
+    line: &mut impl FnMut(&str),
+    sfx: &str,
+    lo: &str,
+    big: &str,
+    left: &str,
+    cin_left: &str,
+    (l, b): (usize, usize),
+) {
+    let lb = l.trailing_zeros() as usize;
+    let bb = b.trailing_zeros() as usize;
+    line(&format!("wire [15:0] left_{sfx} = {left};"));
+    line(&format!("wire [{bb}:0] n_{sfx} = {big} ? {}'d{b} : left_{sfx}[{bb}:0];", bb + 1));
+    let n_wide = if lb == bb { format!("n_{sfx}") } else { format!("{{{}'d0, n_{sfx}}}", lb - bb) };
+    line(&format!("wire [{lb}:0] lend_{sfx} = {{1'b0, {lo}}} + {n_wide};"));
+    line(&format!("wire full_{sfx} = lend_{sfx} >= {}'d{l};", lb + 1));
+    line(&format!("wire spill_{sfx} = lend_{sfx} > {}'d{l};", lb + 1));
+    line(&format!("wire endpx_{sfx} = {big} ? ({cin_left} == 16'd{b}) : ({cin_left} == left_{sfx});"));
+}
+
 /// The loader's Verilog for `l` lanes, `b` values per beat and `g = l / b` lane groups.
 fn verilog_body(l: usize, b: usize, g: usize, segment_gt_beat: bool) -> String {
     let lb = l.trailing_zeros();
@@ -229,36 +286,58 @@ fn verilog_body(l: usize, b: usize, g: usize, segment_gt_beat: bool) -> String {
         v.push('\n');
     };
     // Geometry of the beat at the head of the stream, from the position registers and the
-    // geometry registers (`seg_end_r`, `left_r`, `cin_left_r`): no adder lies between a register
-    // and `in_ready` except the lane offset's few bits (`l_end`).
+    // geometry registers (`seg_end_r`, `left_r`, `cin_left_r`); its word decisions are registers
+    // (`full_r`, `spill_r`, `endpx_r`), so `in_ready` is a few gates from registers.
     line("wire big = big_r;");
     line(&format!("wire [{bb}:0] n_s = big ? {}'d{b} : left_r[{bb}:0];", bb + 1));
     line(&format!("wire [15:0] n = {{{}'d0, n_s}};", 15 - bb));
     line("wire [15:0] ch0 = fc ? fc_ch : tch;");
     line(&format!("wire [15:0] q = {{{lb}'d0, ch0[15:{lb}]}};"));
     let n_wide = if lb == bb { "n_s".to_string() } else { format!("{{{}'d0, n_s}}", lb - bb) };
+    // The lane just past the beat's: where an fc layer's next beat starts in its word.
     line(&format!("wire [{lb}:0] l_end = {{1'b0, ch0[{}:0]}} + {n_wide};", lb - 1));
-    line(&format!("wire end_px = big ? (cin_left_r == 16'd{b}) : (cin_left_r == left_r);"));
+    line("wire end_px = endpx_r;");
     line("wire blk_last = ~big;");
-    line(&format!("wire full = l_end >= {}'d{l};", lb + 1));
-    line(&format!("wire spill = l_end > {}'d{l};", lb + 1));
+    line("wire full = full_r;");
+    line("wire spill = spill_r;");
     line("wire done = full | end_px | (~fc & blk_last);");
     line("wire pend_free = ~pend_valid | pend_last;");
     line("wire take = in_valid & in_ready;");
     // The next position's geometry (used only on the clock edge of a `take`).
     line("wire [15:0] first_end = (t_ch > seg_c) ? seg_c : t_ch;");
-    line("wire [16:0] seg_top = {1'b0, seg_end_r} + {1'b0, seg_c};");
-    line("wire [15:0] next_end = (seg_top > {1'b0, t_ch}) ? t_ch : seg_top[15:0];");
-    line("wire [15:0] rem = t_ch - seg_end_r;");
+    line("wire [15:0] rem = rem_r;");
     line("wire [15:0] next_len = (rem > seg_c) ? seg_c : rem;");
-    line("wire x_last = (x + 16'd1) == t_w;");
-    line("wire [15:0] pix_len = seg_end_r - seg_c0;");
+    line("wire [15:0] next_end = seg_end_r + next_len;");
+    line("wire x_last = x_last_r;");
+    line("wire seg_more = seg_more_r;");
+    line("wire [15:0] pix_len = pix_len_r;");
     // `big_r` of each next `left_r`, compared before the `min` with S rather than after it.
     let s_big = if segment_gt_beat { "1'b1" } else { "1'b0" };
     line(&format!("wire first_big = (t_ch > seg_c) ? {s_big} : (t_ch > 16'd{b});"));
     line(&format!("wire step_big = left_r > 16'd{};", 2 * b));
-    line(&format!("wire pix_big = pix_len > 16'd{b};"));
+    line("wire pix_big = pix_big_r;");
     line(&format!("wire next_big = (rem > seg_c) ? {s_big} : (rem > 16'd{b});"));
+    // The next beat's word decisions for each case of the position update below (a: the next
+    // block of the segment run, b: the next pixel, c: the next segment, d: the next row; st: the
+    // first beat after `start`). An fc layer's beats follow each other in its words.
+    line("wire [15:0] cin_step = cin_left_r - n;");
+    line("wire [15:0] left_step = left_r - n;");
+    line("wire [15:0] cin_px = fc ? cin_step : c_in - seg_c0;");
+    line("wire [15:0] cin_row = fc ? cin_step : c_in;");
+    let lo = |conv: &str| format!("(fc ? l_end[{}:0] : {conv})", lb - 1);
+    decisions(&mut line, "a", &lo(&format!("l_end[{}:0]", lb - 1)), "step_big", "left_step", "cin_step", (l, b));
+    decisions(&mut line, "b", &lo(&format!("seg_c0[{}:0]", lb - 1)), "pix_big", "pix_len", "cin_px", (l, b));
+    decisions(&mut line, "c", &lo(&format!("seg_end_r[{}:0]", lb - 1)), "next_big", "next_len", "cin_step", (l, b));
+    decisions(&mut line, "d", &lo(&format!("{lb}'d0")), "first_big", "first_end", "cin_row", (l, b));
+    decisions(&mut line, "st", &format!("{lb}'d0"), "first_big", "first_end", "c_in", (l, b));
+    for w in ["full", "spill", "endpx"] {
+        line(&format!("wire {w}_nx = ~blk_last ? {w}_a : ~x_last ? {w}_b : seg_more ? {w}_c : {w}_d;"));
+    }
+    // Only the low bits of the lengths count in `n_*`, and only the lane offset in `l_end`.
+    line(&format!(
+        "wire unused_len = &{{1'b0, left_a[15:{bb1}], left_b[15:{bb1}], left_c[15:{bb1}], left_d[15:{bb1}], left_st[15:{bb1}], l_end[{lb}], 1'b0}};",
+        bb1 = bb + 1
+    ));
     // The beat's valid lanes and their bit-planes, placed at lane l0 of a two-word window.
     line(&format!("wire [{}:0] l0 = ch0[{}:0];", lb - 1, lb - 1));
     line(&format!("wire [{}:0] nmask = ~({{{b}{{1'b1}}}} << n_s);", b - 1));
@@ -314,6 +393,9 @@ fn verilog_body(l: usize, b: usize, g: usize, segment_gt_beat: bool) -> String {
     line("    if (start) begin");
     line("        tch <= 16'd0; seg_c0 <= 16'd0; x <= 16'd0; pbase <= 16'd0; row_pbase <= 16'd0; fc_ch <= 16'd0;");
     line("        seg_end_r <= first_end; left_r <= first_end; big_r <= first_big; cin_left_r <= c_in;");
+    line("        full_r <= full_st; spill_r <= spill_st; endpx_r <= endpx_st;");
+    line("        x_last_r <= (t_w == 16'd1); seg_more_r <= (t_ch > seg_c);");
+    line("        rem_r <= t_ch - first_end; pix_len_r <= first_end; pix_big_r <= first_big;");
     line("        cur_valid <= 1'b0; cur_done <= 1'b0; pend_valid <= 1'b0; pend_b <= 4'd0;");
     line("    end else begin");
     line("        if (pend_valid) begin\n            if (pend_last) pend_valid <= 1'b0;\n            else begin\n                pend_b <= pend_b + 4'd1; pend_last <= ({12'd0, pend_b} + 16'd2) == planes;\n            end\n        end");
@@ -338,13 +420,19 @@ fn verilog_body(l: usize, b: usize, g: usize, segment_gt_beat: bool) -> String {
     // Next stream position: blocks of a segment, then pixels, then segments, then rows; the
     // geometry registers follow it. An fc layer counts its channels across the whole input.
     line("            fc_ch <= fc_ch + n;");
+    line("            full_r <= full_nx; spill_r <= spill_nx; endpx_r <= endpx_nx;");
     line("            if (fc | ~blk_last) cin_left_r <= cin_left_r - n;");
     line("            if (~blk_last) begin\n                tch <= tch + n; left_r <= left_r - n; big_r <= step_big;\n            end");
     line("            else if (~x_last) begin\n                tch <= seg_c0; x <= x + 16'd1; pbase <= pbase + pixel_words;");
+    line("                x_last_r <= (x + 16'd2) == t_w;");
     line("                left_r <= pix_len; big_r <= pix_big;\n                if (~fc) cin_left_r <= c_in - seg_c0;\n            end");
-    line("            else if (seg_end_r != t_ch) begin\n                x <= 16'd0; pbase <= row_pbase; seg_c0 <= seg_end_r; tch <= seg_end_r;");
+    line("            else if (seg_more) begin\n                x <= 16'd0; pbase <= row_pbase; seg_c0 <= seg_end_r; tch <= seg_end_r;");
+    line("                x_last_r <= (t_w == 16'd1); seg_more_r <= (rem > seg_c);");
+    line("                rem_r <= rem - next_len; pix_len_r <= next_len; pix_big_r <= next_big;");
     line("                seg_end_r <= next_end; left_r <= next_len; big_r <= next_big;\n                if (~fc) cin_left_r <= cin_left_r - n;\n            end");
     line("            else begin\n                x <= 16'd0; seg_c0 <= 16'd0; tch <= 16'd0;\n                pbase <= pbase + pixel_words; row_pbase <= pbase + pixel_words;");
+    line("                x_last_r <= (t_w == 16'd1); seg_more_r <= (t_ch > seg_c);");
+    line("                rem_r <= t_ch - first_end; pix_len_r <= first_end; pix_big_r <= first_big;");
     line("                seg_end_r <= first_end; left_r <= first_end; big_r <= first_big;\n                if (~fc) cin_left_r <= c_in;\n            end");
     line("        end");
     line("    end");
