@@ -29,10 +29,14 @@ const TINY_FILES: &[(&str, &[u8])] = embedded_files!(
 
 const TINY_INPUT: &[u8] = include_bytes!("../examples/tiny/input.npy");
 
+/// The files the embedded example network names (its weights).
+pub fn tiny_files() -> EmbeddedSource {
+    EmbeddedSource(TINY_FILES.iter().copied().collect::<BTreeMap<_, _>>())
+}
+
 /// The embedded example network.
 pub fn tiny_network() -> Result<Network> {
-    let files = EmbeddedSource(TINY_FILES.iter().copied().collect::<BTreeMap<_, _>>());
-    parse_network(TINY_NET_TOML, TINY_ORIGIN, &files)
+    parse_network(TINY_NET_TOML, TINY_ORIGIN, &tiny_files())
 }
 
 /// The embedded example input (a synthetic 3x32x32 8-bit image).

@@ -3,6 +3,7 @@
 //! the RTL layer descriptors and the cycle simulator all consume this one `QNet`.
 
 pub mod accwidth;
+pub mod memory;
 pub mod scale;
 
 use anyhow::{bail, Context, Result};

@@ -12,11 +12,11 @@ use std::process::ExitCode;
 
 use cbnn::config::AccelConfig;
 use cbnn::fsutil;
-use cbnn_hdl::board::{board_modules, board_top_name, DEFAULT_BAUD};
-use cbnn_hdl::fpga::pll::{board_clock_mhz, pin_top, pll_for};
+use cbnn_hdl::board::DEFAULT_BAUD;
+use cbnn_hdl::fpga::design::design;
+use cbnn_hdl::fpga::pll::board_clock_mhz;
 use cbnn_hdl::fpga::run::{run_flow, FlowOptions, FlowReport};
 use cbnn_hdl::fpga::{tools, Target};
-use cbnn_hdl::top::core_modules;
 
 /// Synthesise, place and route the accelerator for an FPGA.
 #[derive(Parser)]
@@ -58,22 +58,7 @@ fn run(args: Args) -> Result<()> {
     let target = Target::parse(&args.target)?;
     let cfg = AccelConfig::load_or_default(args.config.as_deref())?;
     let freq = args.freq.unwrap_or(cfg.clock.mhz);
-    if !(freq > 0.0 && freq <= 1000.0) {
-        bail!("--freq {freq}: expected a frequency in MHz, above 0 and at most 1000");
-    }
-    if args.core_only && target.is_ice40() {
-        bail!("--target {}: iCE40 has no out-of-context mode, so --core-only needs an ECP5 target", target.name());
-    }
-    if args.constraints.is_some() && args.core_only {
-        bail!("--constraints: a --core-only run has no pins");
-    }
-    let pins = match &args.constraints {
-        Some(p) => p.clone(),
-        None => constraints_dir().join(format!("{}.{}", target.board(), if target.is_ice40() { "pcf" } else { "lpf" })),
-    };
-    if !args.core_only && !pins.is_file() {
-        bail!("{}: no such constraints file (give one with --constraints FILE)", pins.display());
-    }
+    let d = design(&cfg, target, args.core_only, freq, args.constraints.clone())?;
     let tools = match tools::find(target) {
         Ok(t) => t,
         Err(_) if args.install_tools && !target.is_ice40() => {
@@ -85,27 +70,20 @@ fn run(args: Args) -> Result<()> {
     let suffix = if args.core_only { "-core" } else { "" };
     let out =
         args.out.unwrap_or_else(|| PathBuf::from("out/synth").join(format!("{}-{}{suffix}", cfg.name, target.name())));
-    // The core alone, or the pin-level top: PLL, board top with the self-test, core.
-    let (modules, top, constraints, freq) = if args.core_only {
-        (core_modules(&cfg)?, cfg.name.clone(), None, freq)
-    } else {
-        let pll = pll_for(target, freq)?;
-        let (mut modules, _) = board_modules(&cfg, pll.mhz(), DEFAULT_BAUD)?;
-        modules.insert(0, pin_top(&cfg.name, &board_top_name(&cfg), &pll));
+    if let Some(pins) = &d.constraints {
         eprintln!(
             "synth: board top on {} ({}), PLL {:.3} MHz from the board's {} MHz, UART {DEFAULT_BAUD} baud",
             target.board(),
             pins.display(),
-            pll.mhz(),
+            d.freq_mhz,
             board_clock_mhz(target)
         );
-        (modules, format!("{}_fpga", cfg.name), Some(pins), pll.mhz())
-    };
+    }
     eprintln!("synth: {} on {}: yosys, then nextpnr (minutes for a large core) ...", cfg.name, target.name());
     let report = run_flow(
         &tools,
-        &modules,
-        &FlowOptions { target, top: &top, constraints: constraints.as_deref(), freq_mhz: freq, out: &out },
+        &d.modules,
+        &FlowOptions { target, top: &d.top, constraints: d.constraints.as_deref(), freq_mhz: d.freq_mhz, out: &out },
     )?;
     let pes = (cfg.array.rows * cfg.array.cols) as f64;
     let json = serde_json::json!({
@@ -137,11 +115,6 @@ fn run(args: Args) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// The repository's constraints/ directory (the build's source tree).
-fn constraints_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../constraints")
 }
 
 fn print_summary(cfg: &AccelConfig, r: &FlowReport, pes: f64) {
