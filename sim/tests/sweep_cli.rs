@@ -236,3 +236,43 @@ fn synth_places_a_design_once_for_the_points_that_share_it() {
     assert_eq!(run("b"), first);
     assert!(std::fs::read_dir(&cache).unwrap().all(|e| !e.unwrap().path().is_dir()), "the flow ran again");
 }
+
+#[test]
+fn labels_give_top1_accuracy_and_are_checked() {
+    let d = tempfile::tempdir().unwrap();
+    let net_path = small_network(d.path());
+    // A second input, and each input's top class as the golden model computes it (relu outputs:
+    // the top integer is the top real value).
+    let x2 = cbnn::tensor::Tensor3::from_vec(4, 8, 8, (0..256).map(|i| (i * 3 % 13) as i32).collect());
+    std::fs::write(d.path().join("x2.npy"), cbnn::npyio::activations_to_npy(&x2, cbnn::npyio::Elem::U8)).unwrap();
+    let net = cbnn::network::load_network(&net_path).unwrap();
+    let cfg = cbnn::config::AccelConfig::default();
+    let q = cbnn::quant::compile(&net, &cfg, None).unwrap();
+    let top = |f: &str| {
+        let bytes = std::fs::read(d.path().join(f)).unwrap();
+        let x = cbnn::npyio::parse_activations(&bytes, 4, [4, 8, 8]).unwrap();
+        let out = cbnn::golden::run(&q, &x).pop().unwrap();
+        out.data.iter().enumerate().fold(0, |b, (i, &v)| if v > out.data[b] { i } else { b })
+    };
+    let (t1, t2) = (top("x.npy"), top("x2.npy"));
+    let spec = |labels: String| {
+        format!("network = \"net.toml\"\ninputs = [\"x.npy\", \"x2.npy\"]\nlabels = {labels}\n[axes]\n\"array.rows\" = [1, 2]\n")
+    };
+    // The first label right, the second wrong: half the inputs classified as labelled.
+    std::fs::write(d.path().join("s.toml"), spec(format!("[{t1}, {}]", (t2 + 1) % 256))).unwrap();
+    let out = d.path().join("o");
+    ok(sweep().arg(d.path().join("s.toml")).args(["--quiet", "--out"]).arg(&out).output().unwrap());
+    let csv = read(&out.join("results.csv"));
+    let head: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let k = head.iter().position(|h| *h == "top1_accuracy").expect("a top1_accuracy column");
+    for row in csv.lines().skip(1) {
+        assert_eq!(row.split(',').nth(k).unwrap(), "0.5", "{row}");
+    }
+    // Labels that do not fit the inputs or the classes.
+    for (labels, want) in [("[1]", "2 inputs"), ("[0, 256]", "label 256 out of range")] {
+        std::fs::write(d.path().join("bad.toml"), spec(labels.into())).unwrap();
+        let o = sweep().arg(d.path().join("bad.toml")).arg("--out").arg(d.path().join("b")).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.code() == Some(1) && err.contains("key `labels`") && err.contains(want), "{err}");
+    }
+}

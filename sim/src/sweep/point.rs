@@ -145,8 +145,8 @@ pub fn evaluate(sweep: &Sweep, p: &Point) -> Result<Vec<String>> {
     Ok(cells)
 }
 
-/// A number as a cell: integers without a fraction, others to 6 significant digits (the same
-/// text for the same value on every run and machine).
+/// A number as a cell: integers without a fraction, others to 6 significant digits without
+/// trailing zeros (the same text for the same value on every run and machine).
 pub fn num(x: f64) -> String {
     if x.is_infinite() {
         return if x > 0.0 { "inf".into() } else { "-inf".into() };
@@ -155,5 +155,10 @@ pub fn num(x: f64) -> String {
         return format!("{}", x as i64);
     }
     let digits = 6 - 1 - x.abs().log10().floor() as i32;
-    format!("{:.*}", digits.clamp(0, 12) as usize, x)
+    let s = format!("{:.*}", digits.clamp(0, 12) as usize, x);
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
