@@ -243,7 +243,7 @@ fn labels_give_top1_accuracy_and_are_checked() {
     let net_path = small_network(d.path());
     // A second input, and each input's top class as the golden model computes it (relu outputs:
     // the top integer is the top real value).
-    let x2 = cbnn::tensor::Tensor3::from_vec(4, 8, 8, (0..256).map(|i| (i * 3 % 13) as i32).collect());
+    let x2 = cbnn::tensor::Tensor3::from_vec(4, 8, 8, (0..256).map(|i| i * 3 % 13).collect());
     std::fs::write(d.path().join("x2.npy"), cbnn::npyio::activations_to_npy(&x2, cbnn::npyio::Elem::U8)).unwrap();
     let net = cbnn::network::load_network(&net_path).unwrap();
     let cfg = cbnn::config::AccelConfig::default();
