@@ -2,7 +2,7 @@
 //!
 //! With no arguments it runs the embedded example sweep (24 points of the example network).
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -21,8 +21,8 @@ struct Args {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Points run at once; default: one per core.
-    #[arg(long)]
-    jobs: Option<usize>,
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
     /// Run only the points i with i % N == I (0 <= I < N); default: all, or the Slurm array
     /// task's slice when SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT are set.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
@@ -68,9 +68,6 @@ fn run(args: &Args) -> Result<()> {
         Some(s) => s,
         None => Shard::from_slurm(|k| std::env::var(k).ok())?.unwrap_or(Shard::ALL),
     };
-    if args.jobs == Some(0) {
-        bail!("--jobs 0: expected at least 1");
-    }
     let sweep = match &args.sweep {
         Some(p) => Sweep::load(p)?,
         None => Sweep::example()?,
@@ -86,7 +83,8 @@ fn run(args: &Args) -> Result<()> {
         }
     });
     let synth_cache = args.synth.then(|| args.synth_cache.clone().unwrap_or_else(sweep::synth::default_cache));
-    let o = RunOptions { out: out.clone(), jobs: args.jobs, shard, synth_cache, progress: !args.quiet };
+    let o =
+        RunOptions { out: out.clone(), jobs: args.jobs.map(usize::from), shard, synth_cache, progress: !args.quiet };
     let r = sweep::run(&sweep, &o)?;
     let slice = if shard == Shard::ALL { String::new() } else { format!(" (shard {}/{})", shard.index, shard.count) };
     println!(
