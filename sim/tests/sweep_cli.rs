@@ -181,28 +181,87 @@ fn small_network(dir: &Path) -> PathBuf {
     dir.join("net.toml")
 }
 
-#[test]
-fn synth_places_a_design_once_for_the_points_that_share_it() {
+/// The iCE40 tools are there (or the test is skipped; in CI a failure).
+fn have_ice40_tools(test: &str) -> bool {
     use cbnn_hdl::fpga::{tools, Target};
-    if let Err(e) = tools::find(Target::Ice40Hx8k) {
-        assert!(!cbnn::tools::tools_required(), "sweep --synth: {e} (CBNN_REQUIRE_TOOLS=1)");
-        eprintln!("SKIPPED sweep --synth: {e}");
-        return;
+    match tools::find(Target::Ice40Hx8k) {
+        Ok(_) => true,
+        Err(e) => {
+            assert!(!cbnn::tools::tools_required(), "{test}: {e} (CBNN_REQUIRE_TOOLS=1)");
+            eprintln!("SKIPPED {test}: {e}");
+            false
+        }
     }
-    let d = tempfile::tempdir().unwrap();
-    small_network(d.path());
-    let board = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/boards/ice40-hx8k.toml");
+}
+
+fn board_config() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/boards/ice40-hx8k.toml")
+}
+
+/// A sweep of two points of one design (they differ in the DRAM latency only) with `--synth` on
+/// the iCE40 board, in `dir` (with the small network); returns its path.
+fn synth_sweep(dir: &Path) -> PathBuf {
+    small_network(dir);
     let spec = format!(
         "config = {:?}\nnetwork = \"net.toml\"\ninputs = [\"x.npy\"]\n\n[axes]\n\"dram.latency_cycles\" = [16, 64]\n\n\
          [synth]\ntarget = \"ice40-hx8k\"\ncore_only = false\n",
-        board.display().to_string()
+        board_config().display().to_string()
     );
-    std::fs::write(d.path().join("s.toml"), spec).unwrap();
+    std::fs::write(dir.join("s.toml"), spec).unwrap();
+    dir.join("s.toml")
+}
+
+#[test]
+fn synth_reads_each_design_from_the_cache() {
+    if !have_ice40_tools("sweep --synth cache") {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let s = synth_sweep(d.path());
+    // The cache holds made-up figures for the design both points generate: the sweep reports
+    // them for both and runs no flow.
+    let cfg = cbnn::config::AccelConfig::from_file(&board_config()).unwrap();
+    let section = cbnn_sim::sweep::spec::SynthSection { target: "ice40-hx8k".into(), core_only: false };
+    let key = cbnn_sim::sweep::synth::cache_key(&cfg, &section).unwrap();
+    let cache = d.path().join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    std::fs::write(cache.join(format!("{key}.json")), r#"["1234","567","8","0","true","77.5","true"]"#).unwrap();
+    let out = d.path().join("o");
+    ok(sweep()
+        .arg(&s)
+        .args(["--quiet", "--synth", "--synth-cache"])
+        .arg(&cache)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap());
+    let csv = read(&out.join("results.csv"));
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 3);
+    assert!(rows[0].ends_with(",lut4,ff,bram,dsp,fits,fmax_mhz,timing_met"), "{}", rows[0]);
+    for r in &rows[1..] {
+        assert!(r.ends_with(",1234,567,8,0,true,77.5,true"), "{r}");
+    }
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 1, "no flow ran");
+}
+
+/// The real flow: with `CBNN_SOAK=1` only (about 90 s of Yosys and nextpnr).
+#[test]
+fn synth_places_a_design_once_for_the_points_that_share_it() {
+    if std::env::var("CBNN_SOAK").map_or(true, |v| v != "1") {
+        eprintln!("SKIPPED sweep --synth with the flow: set CBNN_SOAK=1 (about 90 s)");
+        return;
+    }
+    if !have_ice40_tools("sweep --synth") {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let s = synth_sweep(d.path());
     let cache = d.path().join("cache");
     let run = |out: &str| {
         let o = d.path().join(out);
         ok(sweep()
-            .arg(d.path().join("s.toml"))
+            .arg(&s)
             .args(["--quiet", "--synth", "--synth-cache"])
             .arg(&cache)
             .arg("--out")

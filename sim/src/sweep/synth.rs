@@ -12,7 +12,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use super::spec::SynthSection;
 use cbnn::config::AccelConfig;
 use cbnn::fsutil;
-use cbnn_hdl::fpga::design::design;
+use cbnn_hdl::fpga::design::{design, Design};
 use cbnn_hdl::fpga::run::{run_flow, FlowOptions};
 use cbnn_hdl::fpga::{tools, Target};
 
@@ -45,8 +45,9 @@ pub fn check_tools(s: &SynthSection) -> Result<()> {
     tools::find(Target::parse(&s.target)?).map(|_| ())
 }
 
-/// A point's synthesis cells for `cfg`: from the cache, or from a run of the flow.
-pub fn figures(cfg: &AccelConfig, s: &SynthSection, cache: &Path) -> Result<Vec<String>> {
+/// The design `s` synthesises for `cfg`, and its cache key: the hash of its Verilog, target,
+/// clock, top and pin constraints.
+fn keyed_design(cfg: &AccelConfig, s: &SynthSection) -> Result<(String, Design, Target)> {
     let target = Target::parse(&s.target)?;
     let d = design(cfg, target, s.core_only, cfg.clock.mhz, None)?;
     let mut text = format!("{}\n{}\n{}\n", target.name(), d.freq_mhz, d.top);
@@ -56,7 +57,17 @@ pub fn figures(cfg: &AccelConfig, s: &SynthSection, cache: &Path) -> Result<Vec<
     for m in &d.modules {
         text.push_str(&m.text);
     }
-    let key = super::store::hash_bytes(text.as_bytes());
+    Ok((super::store::hash_bytes(text.as_bytes()), d, target))
+}
+
+/// The name of `cfg`'s entry in the cache: `KEY.json`.
+pub fn cache_key(cfg: &AccelConfig, s: &SynthSection) -> Result<String> {
+    keyed_design(cfg, s).map(|(k, _, _)| k)
+}
+
+/// A point's synthesis cells for `cfg`: from the cache, or from a run of the flow.
+pub fn figures(cfg: &AccelConfig, s: &SynthSection, cache: &Path) -> Result<Vec<String>> {
+    let (key, d, target) = keyed_design(cfg, s)?;
     let entry = cache.join(format!("{key}.json"));
     // Points of one design that run at the same time: the first places and routes, the others
     // wait for it and read the cache.
