@@ -200,12 +200,17 @@ impl<const L: usize, const B: usize, const D: usize, const G: usize> Logic for A
         for s in [&mut self.seg_end_r, &mut self.left_r, &mut self.cin_left_r] {
             s.connect();
         }
-        for s in [&mut self.big_r, &mut self.full_r, &mut self.spill_r, &mut self.endpx_r] {
+        for s in [
+            &mut self.big_r,
+            &mut self.full_r,
+            &mut self.spill_r,
+            &mut self.endpx_r,
+            &mut self.x_last_r,
+            &mut self.seg_more_r,
+            &mut self.pix_big_r,
+        ] {
             s.connect();
         }
-        self.x_last_r.connect();
-        self.seg_more_r.connect();
-        self.pix_big_r.connect();
         self.rem_r.connect();
         self.pix_len_r.connect();
         for s in

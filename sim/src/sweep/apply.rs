@@ -163,12 +163,12 @@ impl Base {
             }
             return Ok(k);
         }
-        let default: toml::Table = parse_table(DEFAULT_CONFIG_TOML, "<embedded default config>")?;
-        match lookup(&default, name) {
+        // Every config key is required, so the base config has them all.
+        match lookup(&self.config, name) {
             Some(v) if !v.is_table() && name != "name" => Ok(AxisKey::Config(name.to_string())),
             _ => bail!(
                 "axis `{name}`: unknown key: expected a config key ({}) or layers.KEY / layers.LAYER.KEY",
-                leaf_keys(&default).join(", ")
+                leaf_keys(&self.config).join(", ")
             ),
         }
     }

@@ -128,7 +128,9 @@ pub fn evaluate(sweep: &Sweep, p: &Point) -> Result<Vec<String>> {
         if let Some(labels) = &sweep.labels {
             correct += usize::from(top == labels[k]);
         }
-        weight_bits = q.layers.iter().map(|l| weight_memory_bits(l, &cfg)).sum::<u64>();
+        if k == 0 {
+            weight_bits = q.layers.iter().map(|l| weight_memory_bits(l, &cfg)).sum::<u64>();
+        }
     }
     let sqnr = if noise == 0.0 { f64::INFINITY } else { 10.0 * (signal / noise).log10() };
     let mut cells: Vec<String> = p.values.iter().map(|v| v.as_ref().map(cell).unwrap_or_default()).collect();
