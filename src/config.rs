@@ -21,6 +21,9 @@ pub struct AccelConfig {
     pub codec: CodecConfig,
     pub dram: DramConfig,
     pub clock: ClockConfig,
+    /// Absent: the core has no combine stage (and runs no slbf or penni layers).
+    #[serde(default)]
+    pub combine: CombineConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -71,6 +74,24 @@ pub struct CodecConfig {
 pub struct DramConfig {
     pub bytes_per_cycle: u32,
     pub latency_cycles: u32,
+}
+
+/// The combine stage that runs slbf and penni layers on the core (docs/ARCHITECTURE.md,
+/// section 10): stage 1 on the array, then per output filter a sparse sum of the stage-1 maps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CombineConfig {
+    pub enabled: bool,
+    /// One coefficient multiplier per combine lane, for penni layers (slbf's coefficients are 1).
+    pub penni: bool,
+    /// The entry memory: the slbf index / the penni non-zero coefficients of a layer, in KiB.
+    pub entry_kib: u32,
+}
+
+impl Default for CombineConfig {
+    fn default() -> Self {
+        CombineConfig { enabled: false, penni: false, entry_kib: 8 }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -212,6 +233,10 @@ impl AccelConfig {
             );
         }
         check_range("dram.latency_cycles", self.dram.latency_cycles.into(), 0, 100_000)?;
+        check_range("combine.entry_kib", self.combine.entry_kib.into(), 1, 1 << 20)?;
+        if self.combine.penni && !self.combine.enabled {
+            bail!("key `combine.penni` = true: expected combine.enabled = true (the multipliers are part of the combine stage)");
+        }
         let mhz = self.clock.mhz;
         if !(mhz.is_finite() && mhz > 0.0 && mhz <= 2000.0) {
             bail!("key `clock.mhz` = {mhz}: expected a frequency in (0, 2000] MHz");

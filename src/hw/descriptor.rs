@@ -9,6 +9,9 @@ use crate::codec::{CodecParams, Mode};
 use crate::config::AccelConfig;
 use crate::quant::{QLayer, QOp, QOutput, QWeights};
 
+use super::combine;
+use super::grouped::Grouped;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum LayerKind {
     Conv,
@@ -16,6 +19,15 @@ pub enum LayerKind {
     /// the activation stream carries it (`hw::streams::fc_position`; the host permutes the
     /// weights to match).
     Fc,
+    /// Grouped stage 1 on the array, then the combine stage (docs/ARCHITECTURE.md, section 10).
+    Slbf,
+    Penni,
+}
+
+impl LayerKind {
+    pub fn grouped(self) -> bool {
+        matches!(self, LayerKind::Slbf | LayerKind::Penni)
+    }
 }
 
 /// Output-function codes of the descriptor's `out_mode` (and the PPU's `mode` port).
@@ -98,10 +110,19 @@ pub struct LayerDescriptor {
     pub tail_lanes: u32,
     /// Rows of the array holding a chunk in the last group.
     pub last_group_rows: u32,
-    /// `ceil(c_out / C)` filter tiles.
+    /// `ceil(c_out / C)` filter tiles (grouped layers: of the combine stage's output
+    /// accumulators, drained one after another).
     pub filter_tiles: u32,
-    /// Steps per output pixel and filter tile: `K * K * groups`.
+    /// Steps (passes) of one sequencer run per output row: `K * K * groups`; grouped layers
+    /// `K * K * run_groups` per run of one group and bank tile.
     pub steps: u32,
+    /// Chunk groups a run steps through per tap: `groups`, or the grouped layer's.
+    pub run_groups: u32,
+    /// Grouped layers: the stage-1 geometry, the combine entries of each run `(g, b)` (index
+    /// `g * bank_tiles + b`) and their sum (each lane's entry memory words).
+    pub grouped: Option<Grouped>,
+    pub run_entries: Vec<u32>,
+    pub entries: u32,
     /// Activation-buffer words (per row bank) of one input pixel: `groups * planes`.
     pub pixel_words: u32,
     /// Input rows held by the activation buffer at once, and output rows computed per band.
@@ -135,13 +156,21 @@ impl LayerDescriptor {
                 w.geometry.padding as u32,
             ),
             QWeights::Fc { .. } => (LayerKind::Fc, ci * hi * wi, 1, 1, 1, 1, 0),
-            _ => bail!("layer {}: slbf and penni layers are not run by the core yet", layer.name),
+            QWeights::Slbf { .. } | QWeights::Penni { .. } => (
+                if matches!(w.weights, QWeights::Slbf { .. }) { LayerKind::Slbf } else { LayerKind::Penni },
+                ci,
+                hi,
+                wi,
+                w.geometry.kernel as u32,
+                w.geometry.stride as u32,
+                w.geometry.padding as u32,
+            ),
         };
         let fail = |what: String| -> Result<Self> { bail!("layer {}: {what}", layer.name) };
         if kind == LayerKind::Fc && c_in > lim.max_fc_inputs {
             return fail(format!("{c_in} fc inputs exceed limits.max_fc_inputs = {}", lim.max_fc_inputs));
         }
-        if kind == LayerKind::Conv && c_in > lim.max_channels {
+        if kind != LayerKind::Fc && c_in > lim.max_channels {
             return fail(format!("{c_in} input channels exceed limits.max_channels = {}", lim.max_channels));
         }
         if co > lim.max_channels {
@@ -164,15 +193,27 @@ impl LayerDescriptor {
         let planes = if layer.in_bits == 1 { 1 } else { layer.in_bits };
         let chunks = c_in.div_ceil(l);
         let groups = chunk_groups(cfg, c_in);
-        let steps = kernel * kernel * groups;
+        let grouped = Grouped::new(&layer.name, &w.weights, c_in, kernel, cfg)?;
+        let run_groups = grouped.as_ref().map_or(groups, |g| g.run_groups);
+        let steps = kernel * kernel * run_groups;
         let (out_mode, out_bits) = match w.output {
             QOutput::Accumulator => (MODE_ACC, 32),
             QOutput::Sign => (MODE_SIGN, 1),
             QOutput::Relu { bits } => (MODE_RELU, bits),
         };
-        // Weight buffer: one filter tile's T*R words in each of the C column banks.
+        // Weight buffer: one filter tile's T*R words in each of the C column banks (grouped
+        // layers: every bank tile's, loaded once).
         let weight_depth = weight_bank_words(cfg);
-        if tile_weight_words(cfg, c_in, kernel) > weight_depth {
+        if let Some(g) = &grouped {
+            if g.bank_tiles * g.tile_words > weight_depth {
+                return fail(format!(
+                    "the bank's {} filters need {} weight words per column, the weight buffer holds {weight_depth} (buffers.weight_kib = {})",
+                    g.bank,
+                    g.bank_tiles * g.tile_words,
+                    cfg.buffers.weight_kib
+                ));
+            }
+        } else if tile_weight_words(cfg, c_in, kernel) > weight_depth {
             return fail(format!(
                 "a filter tile needs {} weight words per column, the weight buffer holds {weight_depth} (buffers.weight_kib = {})",
                 steps * r,
@@ -191,6 +232,25 @@ impl LayerDescriptor {
             ));
         }
         let band_out_rows = ((band_rows - kernel) / stride + 1).min(ho);
+        let run_entries = match &grouped {
+            Some(g) => combine::run_lengths(&w.weights, g, co, wo, cfg),
+            None => Vec::new(),
+        };
+        let entries: u32 = run_entries.iter().sum();
+        if entries > combine::entry_depth(cfg) {
+            return fail(format!(
+                "the combine stage needs {entries} entries per lane, its entry memory holds {} (combine.entry_kib = {})",
+                combine::entry_depth(cfg),
+                cfg.combine.entry_kib
+            ));
+        }
+        // Grouped layers: the layer-static tail mask selects a sub-chunk group's lanes (which
+        // the row control shifts down to lane 0), and no row is cut off by the last-group rule.
+        let (tail_lanes, last_group_rows) = match &grouped {
+            Some(g) if g.sub_chunk => (g.gs % l, r),
+            Some(_) => (0, r),
+            None => (c_in % l, chunks - (groups - 1) * r),
+        };
         Ok(LayerDescriptor {
             kind,
             in_shape: [ci, hi, wi],
@@ -211,10 +271,14 @@ impl LayerDescriptor {
             group: w.scale_group as u32,
             chunks,
             groups,
-            tail_lanes: c_in % l,
-            last_group_rows: chunks - (groups - 1) * r,
+            tail_lanes,
+            last_group_rows,
             filter_tiles: co.div_ceil(c),
             steps,
+            run_groups,
+            grouped,
+            run_entries,
+            entries,
             pixel_words,
             band_rows,
             band_out_rows,

@@ -4,8 +4,10 @@
 //! hardware's view of a layer (docs/ARCHITECTURE.md, section 4).
 
 pub mod codec_geom;
+pub mod combine;
 pub mod descriptor;
 pub mod dram;
+pub mod grouped;
 pub mod layout;
 pub mod params;
 pub mod pipeline;

@@ -83,8 +83,8 @@ pub fn act_stream(
 ) -> Vec<ActBeat> {
     let [c, h, w] = d.in_shape;
     let tensor_rows = match d.kind {
-        LayerKind::Conv => rows.clone(),
         LayerKind::Fc => 0..h,
+        _ => rows.clone(),
     };
     let blocks = row_blocks(c, w, cfg);
     let mut out = Vec::new();
@@ -94,8 +94,8 @@ pub fn act_stream(
             let codes: Vec<u8> =
                 (0..b.n).map(|j| act_code(input.get(b.ch0 + j, y as usize, x as usize), in_bits)).collect();
             let (pixel, ch0) = match d.kind {
-                LayerKind::Conv => (i as u32 * w + x, b.ch0 as u32),
                 LayerKind::Fc => (0, fc_ch),
+                _ => (i as u32 * w + x, b.ch0 as u32),
             };
             fc_ch += b.n as u32;
             out.push(ActBeat { pixel, ch0, codes });
@@ -127,7 +127,7 @@ pub fn core_weight(
             let chw = (cc as usize * h + y as usize) * wd + x as usize;
             signs[f * c * h * wd + chw]
         }
-        _ => unreachable!("the descriptor rejects slbf and penni"),
+        _ => unreachable!("slbf and penni weights are the bank's (`hw::grouped`)"),
     }
 }
 
@@ -207,8 +207,15 @@ pub fn layer_act_stream(d: &LayerDescriptor, cfg: &AccelConfig, input: &Tensor3<
 }
 
 /// The whole layer's weight stream: for each band, each filter tile's weights; a layer of one
-/// filter tile loads its weights once (they stay in the buffer across bands).
+/// filter tile loads its weights once (they stay in the buffer across bands). A grouped layer
+/// loads its bank's weights and then its combine entries once (`hw::grouped`, `hw::combine`).
 pub fn layer_weight_stream(layer: &QLayer, d: &LayerDescriptor, cfg: &AccelConfig) -> Vec<u128> {
+    if let Some(g) = &d.grouped {
+        let QOp::Weighted(w) = &layer.op else { unreachable!("descriptors exist for weighted layers only") };
+        let mut v = g.weight_stream(&w.weights, d.kernel, cfg);
+        v.extend(super::combine::entry_stream(&grouped_entries(layer, d, cfg), cfg));
+        return v;
+    }
     let bands = if d.filter_tiles == 1 { 1 } else { d.bands };
     (0..bands).flat_map(|_| (0..d.filter_tiles).flat_map(|t| weight_stream(layer, d, cfg, t))).collect()
 }
@@ -220,38 +227,49 @@ pub fn record_reads(d: &LayerDescriptor, cfg: &AccelConfig) -> Vec<(u32, u32)> {
     let [c, h, _] = d.in_shape;
     let segs = c.div_ceil(cfg.segment());
     let rows: Vec<u32> = match d.kind {
-        LayerKind::Conv => (0..d.bands).flat_map(|b| band_input_rows(d, b)).collect(),
         LayerKind::Fc => (0..h).collect(),
+        _ => (0..d.bands).flat_map(|b| band_input_rows(d, b)).collect(),
     };
     rows.into_iter().flat_map(|y| (0..segs).map(move |s| (y, s))).collect()
 }
 
-/// With the codec, the records of k-bit and sign outputs in the order the core writes them, as
-/// `(row, segment)` of the output tensor: a filter tile's channels are one segment, so each
-/// output row of each tile is one record, in the result stream's (band, tile, row) order.
-pub fn record_writes(d: &LayerDescriptor) -> Vec<(u32, u32)> {
+/// Each combine lane's entries of a grouped layer (`hw::combine::lane_entries`).
+pub fn grouped_entries(layer: &QLayer, d: &LayerDescriptor, cfg: &AccelConfig) -> Vec<Vec<super::combine::Entry>> {
+    let (QOp::Weighted(w), Some(g)) = (&layer.op, &d.grouped) else { panic!("layer {} is not grouped", layer.name) };
+    super::combine::lane_entries(&w.weights, g, d.c_out, d.w_out, cfg)
+}
+
+/// The (filter tile, output row) drains of a layer in the order the core runs them: for each
+/// band, each tile's rows (a conv layer's tiles are outer), or each row's tiles (a grouped
+/// layer drains every tile of a row from the combine stage).
+pub fn drain_order(d: &LayerDescriptor) -> Vec<(u32, u32)> {
     let mut v = Vec::new();
     for b in 0..d.bands {
-        for t in 0..d.filter_tiles {
-            v.extend(band_output_rows(d, b).map(|y| (y, t)));
+        if d.kind.grouped() {
+            v.extend(band_output_rows(d, b).flat_map(|y| (0..d.filter_tiles).map(move |t| (t, y))));
+        } else {
+            v.extend((0..d.filter_tiles).flat_map(|t| band_output_rows(d, b).map(move |y| (t, y))));
         }
     }
     v
 }
 
-/// The position of each result beat: for each band, filter tile, output row of the band, pixel
-/// `x` and column `c_local` of a PPU's group, one beat whose lane `j` is filter
-/// `tile * C + j * G_hw + c_local` (`hw::params::ppu_filter`).
+/// With the codec, the records of k-bit and sign outputs in the order the core writes them, as
+/// `(row, segment)` of the output tensor: a filter tile's channels are one segment, so each
+/// drain of a tile's output row is one record, in `drain_order`.
+pub fn record_writes(d: &LayerDescriptor) -> Vec<(u32, u32)> {
+    drain_order(d).into_iter().map(|(t, y)| (y, t)).collect()
+}
+
+/// The position of each result beat: for each drain (`drain_order`), pixel `x` and column
+/// `c_local` of a PPU's group, one beat whose lane `j` is filter `tile * C + j * G_hw + c_local`
+/// (`hw::params::ppu_filter`).
 pub fn result_beats(d: &LayerDescriptor, cfg: &AccelConfig) -> Vec<(u32, u32, u32, u32)> {
     let mut v = Vec::new();
-    for b in 0..d.bands {
-        for t in 0..d.filter_tiles {
-            for y in band_output_rows(d, b) {
-                for x in 0..d.w_out {
-                    for c in 0..cfg.datapath.scale_group {
-                        v.push((t, y, x, c));
-                    }
-                }
+    for (t, y) in drain_order(d) {
+        for x in 0..d.w_out {
+            for c in 0..cfg.datapath.scale_group {
+                v.push((t, y, x, c));
             }
         }
     }

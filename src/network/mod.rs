@@ -40,6 +40,20 @@ impl Network {
         Self::single([c_in, h, w], [c_out, 1, 1], geometry, in_bits, Weights::Fc(weights))
     }
 
+    /// One layer of any weighted kind on a `[c_in, h, w]` input (accumulator output, G = 1; the
+    /// fields are public to change), for tests and tools.
+    pub fn single_weighted(
+        in_shape: [usize; 3],
+        c_out: usize,
+        geometry: Geometry,
+        in_bits: u32,
+        weights: Weights,
+    ) -> Network {
+        let [_, h, w] = in_shape;
+        let out = [c_out, geometry.out_len(h).expect("kernel fits"), geometry.out_len(w).expect("kernel fits")];
+        Self::single(in_shape, out, geometry, in_bits, weights)
+    }
+
     fn single(
         in_shape: [usize; 3],
         out_shape: [usize; 3],
