@@ -11,6 +11,7 @@ pub mod bank;
 pub mod bitconv;
 pub mod board;
 pub mod codec;
+pub mod combine;
 pub mod compute;
 pub mod controller;
 pub mod cosim;

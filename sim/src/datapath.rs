@@ -252,29 +252,27 @@ impl Datapath {
 
     /// The combine pass of run `run` (`g * bank_tiles + b`), whose maps are in accumulator bank
     /// `bank`: every lane's entries of the run add `coef * acc[j][x]` into its output
-    /// accumulator at `a + x`.
+    /// accumulator at `a + x` (a filter's first entry of the row writes it).
     pub fn combine(&mut self, bank: usize, run: u32) {
         let w_out = self.d.w_out as usize;
         let (start, len) = (self.run_start[run as usize] as usize, self.d.run_entries[run as usize] as usize);
         for (lane, entries) in self.entries.iter().enumerate() {
             for e in entries[start..start + len].iter().filter(|e| e.valid) {
                 for x in 0..w_out {
-                    let v = self.acc[bank][e.j as usize * w_out + x];
-                    self.oacc[lane][e.a as usize + x] += e.coef as i64 * v;
+                    let v = e.coef as i64 * self.acc[bank][e.j as usize * w_out + x];
+                    let old = if e.init { 0 } else { self.oacc[lane][e.a as usize + x] };
+                    self.oacc[lane][e.a as usize + x] = old + v;
                 }
             }
         }
     }
 
     /// A grouped layer's drain of filter tile `tile` of output row `y` from the output
-    /// accumulators, which it clears.
+    /// accumulators.
     pub fn drain_oacc(&mut self, tile: u32, y: u32) {
         let w_out = self.d.w_out as usize;
         let base = tile as usize * w_out;
         let values: Vec<Vec<i64>> = self.oacc.iter().map(|l| l[base..base + w_out].to_vec()).collect();
-        for l in &mut self.oacc {
-            l[base..base + w_out].fill(0);
-        }
         self.post_process(tile, y, |c, x| values[c as usize][x]);
     }
 

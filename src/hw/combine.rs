@@ -5,7 +5,9 @@
 //! words (address `t*W_out + x`). For run `(g, b)` (group `g`, bank tile `b`) each lane walks its
 //! entries of that run: entry `(a, j, coef)` adds `coef * acc[j][x]` into `oacc[a + x]` for every
 //! pixel `x` of the row. The lanes of one run are padded to the same count with null entries, so
-//! they advance together; the last entry of a run carries `last`.
+//! they advance together; the last entry of a run carries `last`. The first entry of each filter
+//! in a row carries `init` and writes instead of adding, so no accumulator needs clearing; a
+//! filter with no non-zero coefficient at all gets one entry with coefficient 0 in the first run.
 
 use serde::Serialize;
 
@@ -18,6 +20,8 @@ use super::grouped::Grouped;
 pub struct Entry {
     pub valid: bool,
     pub last: bool,
+    /// The filter's first entry of the row: `oacc[a + x] = coef * acc[j][x]`.
+    pub init: bool,
     /// The output accumulator's row address `t * W_out` of filter tile `t`.
     pub a: u32,
     /// The column (bank filter within the bank tile) whose map is added.
@@ -37,7 +41,7 @@ fn bits_for(max: u32) -> u32 {
 }
 
 /// The bit layout of an entry in the entry memory, least significant field first:
-/// `coef` (only in cores with penni multipliers), `j`, `a`, `last`, `valid`.
+/// `coef` (only in cores with penni multipliers), `j`, `a`, `init`, `last`, `valid`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct EntryFormat {
     pub coef_bits: u32,
@@ -55,7 +59,7 @@ impl EntryFormat {
     }
 
     pub fn bits(&self) -> u32 {
-        self.coef_bits + self.j_bits + self.a_bits + 2
+        self.coef_bits + self.j_bits + self.a_bits + 3
     }
 
     /// Weight-stream words per entry (`L` bits each, the entry's low bits first).
@@ -64,7 +68,7 @@ impl EntryFormat {
     }
 
     pub fn pack(&self, e: &Entry) -> u128 {
-        let mut v = (e.valid as u128) << 1 | e.last as u128;
+        let mut v = (e.valid as u128) << 2 | (e.last as u128) << 1 | e.init as u128;
         v = v << self.a_bits | e.a as u128;
         v = v << self.j_bits | e.j as u128;
         if self.coef_bits > 0 {
@@ -85,8 +89,9 @@ impl EntryFormat {
         };
         let lo = self.coef_bits + self.j_bits + self.a_bits;
         Entry {
-            valid: field(lo + 1, 1) == 1,
-            last: field(lo, 1) == 1,
+            valid: field(lo + 2, 1) == 1,
+            last: field(lo + 1, 1) == 1,
+            init: field(lo, 1) == 1,
             a: field(self.coef_bits + self.j_bits, self.a_bits),
             j: field(self.coef_bits, self.j_bits),
             coef,
@@ -120,7 +125,8 @@ fn run_entries(w: &QWeights, gr: &Grouped, c_out: u32, w_out: u32, cols: u32, g:
                 if o >= c_out {
                     break;
                 }
-                let entry = |j: u32, coef: i32| Entry { valid: true, last: false, a: t * w_out, j: j - lo, coef };
+                let entry =
+                    |j: u32, coef: i32| Entry { valid: true, last: false, init: false, a: t * w_out, j: j - lo, coef };
                 match w {
                     QWeights::Slbf { index, m, .. } => {
                         let j = index[o as usize * m + g as usize] as u32;
@@ -145,18 +151,38 @@ fn run_entries(w: &QWeights, gr: &Grouped, c_out: u32, w_out: u32, cols: u32, g:
         .collect()
 }
 
+/// Every run's entries per lane (`[run][lane]`), before padding, with `init` on each filter's
+/// first entry and a zero entry in the first run for a filter that has none.
+fn runs(w: &QWeights, gr: &Grouped, c_out: u32, w_out: u32, cols: u32) -> Vec<Vec<Vec<Entry>>> {
+    let mut runs: Vec<Vec<Vec<Entry>>> = (0..gr.n_groups)
+        .flat_map(|g| (0..gr.bank_tiles).map(move |b| (g, b)))
+        .map(|(g, b)| run_entries(w, gr, c_out, w_out, cols, g, b))
+        .collect();
+    for lane in 0..cols {
+        let mut seen = vec![false; c_out.div_ceil(cols) as usize];
+        for run in runs.iter_mut() {
+            for e in run[lane as usize].iter_mut() {
+                let t = (e.a / w_out) as usize;
+                e.init = !seen[t];
+                seen[t] = true;
+            }
+        }
+        for (t, _) in seen.iter().enumerate().filter(|(t, &s)| !s && (*t as u32) * cols + lane < c_out) {
+            assert!(matches!(w, QWeights::Penni { .. }), "every slbf filter has an entry per slice");
+            let zero = Entry { valid: true, last: false, init: true, a: t as u32 * w_out, j: 0, coef: 0 };
+            runs[0][lane as usize].push(zero);
+        }
+    }
+    runs
+}
+
 /// Entries per run `(g, b)` (index `g * bank_tiles + b`): the longest lane's, at least 1 (a
 /// run with nothing to add still ends with a `last` entry).
 pub fn run_lengths(w: &QWeights, gr: &Grouped, c_out: u32, w_out: u32, cfg: &AccelConfig) -> Vec<u32> {
-    let cols = cfg.array.cols;
-    let mut v = Vec::with_capacity(gr.runs() as usize);
-    for g in 0..gr.n_groups {
-        for b in 0..gr.bank_tiles {
-            let lanes = run_entries(w, gr, c_out, w_out, cols, g, b);
-            v.push(lanes.iter().map(|e| e.len() as u32).max().unwrap_or(0).max(1));
-        }
-    }
-    v
+    runs(w, gr, c_out, w_out, cfg.array.cols)
+        .iter()
+        .map(|lanes| lanes.iter().map(|e| e.len() as u32).max().unwrap_or(0).max(1))
+        .collect()
 }
 
 /// Each lane's entry memory image: the runs in order, every lane padded to the run's length
@@ -164,15 +190,12 @@ pub fn run_lengths(w: &QWeights, gr: &Grouped, c_out: u32, w_out: u32, cfg: &Acc
 pub fn lane_entries(w: &QWeights, gr: &Grouped, c_out: u32, w_out: u32, cfg: &AccelConfig) -> Vec<Vec<Entry>> {
     let cols = cfg.array.cols;
     let mut lanes: Vec<Vec<Entry>> = vec![Vec::new(); cols as usize];
-    for g in 0..gr.n_groups {
-        for b in 0..gr.bank_tiles {
-            let run = run_entries(w, gr, c_out, w_out, cols, g, b);
-            let len = run.iter().map(|e| e.len()).max().unwrap_or(0).max(1);
-            for (lane, mut e) in lanes.iter_mut().zip(run) {
-                e.resize(len, Entry::default());
-                e[len - 1].last = true;
-                lane.extend(e);
-            }
+    for run in runs(w, gr, c_out, w_out, cols) {
+        let len = run.iter().map(|e| e.len()).max().unwrap_or(0).max(1);
+        for (lane, mut e) in lanes.iter_mut().zip(run) {
+            e.resize(len, Entry::default());
+            e[len - 1].last = true;
+            lane.extend(e);
         }
     }
     lanes
@@ -251,12 +274,18 @@ mod tests {
         coef[(2 * ci + 1) * d + 2] = 7; // filter 2, channel 1, basis 2
         let w = QWeights::Penni { basis: vec![1; d * 9], d, coef };
         let gr = Grouped::new("p", &w, ci as u32, 3, &c).unwrap().unwrap();
+        // Filters 0, 1 and 3 have no coefficient: one zero entry each in the first run.
         assert_eq!(run_lengths(&w, &gr, o as u32, 6, &c), vec![1, 2]);
         let lanes = lane_entries(&w, &gr, o as u32, 6, &c);
         let e = &lanes[2][1..3];
-        assert_eq!((e[0].j, e[0].coef, e[0].a, e[0].last), (0, -5, 0, false));
-        assert_eq!((e[1].j, e[1].coef, e[1].last), (2, 7, true));
-        assert!(!lanes[0][1].valid && !lanes[0][2].valid && lanes[0][2].last);
+        assert_eq!((e[0].j, e[0].coef, e[0].a, e[0].last, e[0].init), (0, -5, 0, false, true));
+        assert_eq!((e[1].j, e[1].coef, e[1].last, e[1].init), (2, 7, true, false));
+        assert!(!lanes[2][0].valid);
+        for l in [0, 1, 3] {
+            let z = lanes[l][0];
+            assert!(z.valid && z.init && z.coef == 0 && z.last, "{z:?}");
+            assert!(!lanes[l][1].valid && !lanes[l][2].valid && lanes[l][2].last);
+        }
     }
 
     #[test]
@@ -265,13 +294,13 @@ mod tests {
         c.array.lanes = 8;
         let f = EntryFormat::new(&c);
         // coef 8 bits, j 2 bits (4 columns), a: ceil(256/4) * 32 = 2048 words -> 11 bits.
-        assert_eq!((f.coef_bits, f.j_bits, f.a_bits, f.bits(), f.words(&c)), (8, 2, 11, 23, 3));
-        let e = Entry { valid: true, last: false, a: 0x5a5, j: 3, coef: -2 };
+        assert_eq!((f.coef_bits, f.j_bits, f.a_bits, f.bits(), f.words(&c)), (8, 2, 11, 24, 3));
+        let e = Entry { valid: true, last: false, init: true, a: 0x5a5, j: 3, coef: -2 };
         let packed = f.pack(&e);
         assert_eq!(packed & 0xff, 0xfe);
         assert_eq!((packed >> 8) & 3, 3);
         assert_eq!((packed >> 10) & 0x7ff, 0x5a5);
-        assert_eq!(packed >> 21, 0b10);
+        assert_eq!(packed >> 21, 0b101);
         let words = entry_stream(&[vec![e]], &c);
         assert_eq!(words.len(), 3);
         assert_eq!(words[0] | words[1] << 8 | words[2] << 16, packed);
