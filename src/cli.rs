@@ -57,10 +57,16 @@ pub fn parse_args<T: Parser>(program: &str) -> T {
                     msg = format!("{msg} {next}");
                 }
             }
-            eprintln!("{program}: error: {msg} (see {program} --help)");
-            std::process::exit(2);
+            usage_error(program, &msg)
         }
     }
+}
+
+/// A bad command line that clap could not see (e.g. an option that the other options make
+/// meaningless): `PROGRAM: error: ...` (one line) and exit code 2, like `parse_args`.
+pub fn usage_error(program: &str, msg: &str) -> ! {
+    eprintln!("{program}: error: {msg} (see {program} --help)");
+    std::process::exit(2);
 }
 
 /// Runs a program body; an error is printed as one line and gives exit code 1.

@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod codec;
 pub mod config;
+pub mod convert;
 pub mod errors;
 pub mod examples;
 pub mod fsutil;

@@ -34,6 +34,29 @@ fn conv_f(
     out
 }
 
+/// The float OIHW weights `[o_count, c_in, k, k]` a conv, slbf or penni layer stands for (SPEC 9):
+/// conv weights as given, the stacked float bank of an slbf layer (SPEC 3.4), `coef x basis` of a
+/// penni layer (SPEC 3.5; each weight summed in float64 over `j`, then rounded to float32).
+pub fn float_conv_weights(weights: &Weights, o_count: usize, c_in: usize, k: usize) -> Vec<f32> {
+    let kk = k * k;
+    match weights {
+        Weights::Conv(f) => f.clone(),
+        Weights::Slbf { bank, d, index, m, .. } => (0..o_count * c_in * kk)
+            .map(|i| {
+                let (o, c, t) = (i / (c_in * kk), i / kk % c_in, i % kk);
+                bank[(index[o * m + c / d] * d + c % d) * kk + t]
+            })
+            .collect(),
+        Weights::Penni { basis, d, coef } => (0..o_count * c_in * kk)
+            .map(|i| {
+                let (oc, t) = (i / kk, i % kk);
+                (0..*d).map(|j| coef[oc * d + j] as f64 * basis[j * kk + t] as f64).sum::<f64>() as f32
+            })
+            .collect(),
+        Weights::Fc(_) => panic!("fc weights are not convolution kernels"),
+    }
+}
+
 /// One layer of the float reference.
 pub fn layer_forward(op: &Op, input: &Tensor3<f32>) -> Tensor3<f32> {
     let w = match op {
@@ -58,21 +81,10 @@ pub fn layer_forward(op: &Op, input: &Tensor3<f32>) -> Tensor3<f32> {
     let (o_count, g, k, c_in) = (w.out_channels, &w.geometry, w.geometry.kernel, input.c);
     let mut y = match &w.weights {
         Weights::Conv(f) => conv_f(input, o_count, g, |o, c, ky, kx| f[((o * c_in + c) * k + ky) * k + kx]),
-        Weights::Slbf { bank, d, index, m, .. } => {
-            conv_f(input, o_count, g, |o, c, ky, kx| bank[((index[o * m + c / d] * d + c % d) * k + ky) * k + kx])
-        }
-        Weights::Penni { basis, d, coef } => {
-            // Rebuild W = coef x basis, then a normal convolution (papers.md: the reliable path).
-            let mut rebuilt = vec![0f32; o_count * c_in * k * k];
-            for o in 0..o_count {
-                for c in 0..c_in {
-                    for t in 0..k * k {
-                        let s: f64 =
-                            (0..*d).map(|j| coef[(o * c_in + c) * d + j] as f64 * basis[j * k * k + t] as f64).sum();
-                        rebuilt[(o * c_in + c) * k * k + t] = s as f32;
-                    }
-                }
-            }
+        Weights::Slbf { .. } | Weights::Penni { .. } => {
+            // SLBF: the stacked float bank; PENNI: W = coef x basis rebuilt, then a normal
+            // convolution (papers.md: the reliable path).
+            let rebuilt = float_conv_weights(&w.weights, o_count, c_in, k);
             conv_f(input, o_count, g, |o, c, ky, kx| rebuilt[((o * c_in + c) * k + ky) * k + kx])
         }
         Weights::Fc(f) => {
