@@ -19,4 +19,5 @@ pub mod npyio;
 pub mod quant;
 pub mod reference;
 pub mod tensor;
+pub mod testing;
 pub mod tools;

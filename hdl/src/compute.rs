@@ -39,12 +39,14 @@ pub const REGISTER_INPUTS: &[&str] = &[
     "weight_words",
     "ix0",
     "x_step",
+    "kx_step",
     "ky_step",
     "y_step",
     "passes",
     "bwn",
     "tail_en",
     "rows_valid",
+    "sub",
     "t_ch",
     "t_w",
     "fc",
@@ -302,10 +304,13 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
             m.bus(Dir::In, p, w);
         }
     }
-    // Per-run values from the controller.
-    for p in ["y0", "first_row", "iy0", "base0"] {
+    // Per-run values from the controller (a grouped layer's run also has a weight base, and
+    // the array row and lane offset of its group).
+    for p in ["y0", "first_row", "iy0", "base0", "w_base0"] {
         m.bus(Dir::In, p, 16);
     }
+    m.bus(Dir::In, "run_row", 8);
+    m.bus(Dir::In, "run_shift", 8);
     m.bus(Dir::In, "rd_x", nx);
     m.port(Dir::Out, "act_ready", 1);
     m.port(Dir::Out, "act_busy", 1);
@@ -399,7 +404,9 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
         "iy0",
         "ix0",
         "base0",
+        "w_base0",
         "x_step",
+        "kx_step",
         "ky_step",
         "y_step",
     ] {
@@ -435,6 +442,8 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
     let wl_en = delay_chain(&mut m, d, "wl_en", "w_start".into(), 1, READ_TO_ARRAY);
     m.wire("tail_mask", l);
     m.instance(&n.tail_mask, "tail_mask_gen", &[("tail_lanes", "tail_lanes".into()), ("mask", "tail_mask".into())]);
+    // The tail mask is layer-static: registered, its compare leaves the PEs' path.
+    let tail_mask_q = delay_chain(&mut m, d, "tail_mask_q", "tail_mask".into(), l, 1);
     let mut overflow = Vec::new();
     let (mut a_q, mut pad_q, mut tail_q) = (Vec::new(), Vec::new(), Vec::new());
     for r in 0..r_n {
@@ -476,6 +485,10 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
                 ("last_group", last.clone()),
                 ("rows_valid", "rows_valid".into()),
                 ("tail_en", "tail_en".into()),
+                ("sub", "sub".into()),
+                ("run_row", "run_row".into()),
+                ("shift", "run_shift".into()),
+                ("mask", tail_mask_q.clone()),
                 ("rd_data", format!("abank_r{r}")),
                 ("a", format!("a_r{r}")),
                 ("pad", format!("pad_r{r}")),
@@ -506,8 +519,7 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
         wbank_q.push(delay_chain(&mut m, d, &format!("wbank_q_c{c}"), format!("wbank_c{c}"), l, READ_TO_ARRAY - 1));
     }
     m.assign("overflow", &overflow.join(" | "));
-    // The array. The tail mask is layer-static: registered, its compare leaves the PEs' path.
-    let tail_mask_q = delay_chain(&mut m, d, "tail_mask_q", "tail_mask".into(), l, 1);
+    // The array.
     m.wire("psum", c_n * sw);
     m.instance(
         &format!("{d}_array"),

@@ -14,6 +14,19 @@
 //! the drain of run `n - 2` has finished; a run's sums are complete when its delayed end pulse
 //! (`run_stored`, the run end delayed past the array and the accumulator, in the netlist)
 //! arrives. `busy` falls when the last row has left the result stream.
+//!
+//! A grouped (slbf, penni) layer (`grouped`, docs/ARCHITECTURE.md section 10) loads its bank's
+//! weights and then its combine entries once, in the first band, and runs
+//!
+//! ```text
+//! for band:   load the band's input rows
+//!   for y in the band's output rows: for group: for bank tile: one run (one row, one group)
+//! ```
+//!
+//! where a run's accumulator bank goes to the combine stage instead of the drain unit (same
+//! scheduling: a pass per run, in order), and after the pass of a row's last run the drain unit
+//! drains the row's filter tiles from the combine stage's accumulators, one after another; no
+//! pass starts until they are done (the next row's first pass overwrites those words).
 
 use rust_hdl::prelude::*;
 
@@ -28,6 +41,8 @@ const SETTLE_W: u64 = 6;
 /// Output rows of a tile are being computed: the steady state of a layer.
 pub const ROWS: u64 = 7;
 const FINISH: u64 = 8;
+/// A grouped layer's combine entries are loading (after its bank's weights).
+const LOAD_E: u64 = 9;
 
 /// Cycles after the last weight word before the banks may be read (the weight loader's write
 /// pipeline).
@@ -96,6 +111,28 @@ pub struct Controller {
     pub drain_bank: Signal<Out, Bit>,
     pub drain_scale_addr: Signal<Out, Bits<16>>,
     pub drain_bias_base: Signal<Out, Bits<16>>,
+    // Grouped layers: descriptor registers, the run's group position, the combine stage.
+    pub grouped: Signal<In, Bit>,
+    pub n_groups: Signal<In, Bits<16>>,
+    pub bank_tiles: Signal<In, Bits<16>>,
+    pub bank_words: Signal<In, Bits<16>>,
+    pub grp_lanes: Signal<In, Bits<16>>,
+    pub grp_rows: Signal<In, Bits<16>>,
+    pub grp_base_step: Signal<In, Bits<16>>,
+    pub entry_words: Signal<In, Bits<32>>,
+    pub w_out: Signal<In, Bits<16>>,
+    /// L, the array's lanes (a constant of the generated core).
+    pub lanes: Signal<In, Bits<16>>,
+    pub w_base0: Signal<Out, Bits<16>>,
+    pub run_row: Signal<Out, Bits<8>>,
+    pub run_shift: Signal<Out, Bits<8>>,
+    pub e_en: Signal<Out, Bit>,
+    pub e_load_start: Signal<Out, Bit>,
+    pub rewind: Signal<Out, Bit>,
+    pub comb_start: Signal<Out, Bit>,
+    pub comb_busy: Signal<In, Bit>,
+    /// The first word of the drained filter tile in the combine stage's accumulators.
+    pub oacc_base: Signal<Out, Bits<16>>,
     state: DFF<Bits<4>>,
     error_r: DFF<Bit>,
     // Loop counters.
@@ -147,7 +184,31 @@ pub struct Controller {
     drain_sel: DFF<Bit>,
     d_scale: DFF<Bits<16>>,
     d_bias: DFF<Bits<16>>,
+    // Grouped layers: the row's loop over groups and bank tiles (group, bank tile, the group's
+    // lane, row and address offset, the bank tile's weight base), the run's, each accumulator
+    // bank's "last run of its row" flag, and the drains of a finished row (pending, running,
+    // tile, bias base, accumulator base).
+    grp: DFF<Bits<16>>,
+    bt: DFF<Bits<16>>,
+    g_lane: DFF<Bits<16>>,
+    g_row: DFF<Bits<16>>,
+    g_base: DFF<Bits<16>>,
+    w_base: DFF<Bits<16>>,
+    run_wbase: DFF<Bits<16>>,
+    run_row_r: DFF<Bits<8>>,
+    run_lane: DFF<Bits<8>>,
+    last0: DFF<Bit>,
+    last1: DFF<Bit>,
+    d_last: DFF<Bit>,
+    od_pending: DFF<Bit>,
+    od_active: DFF<Bit>,
+    od_wait: DFF<Bit>,
+    od_tile: DFF<Bits<16>>,
+    od_bias: DFF<Bits<16>>,
+    od_base: DFF<Bits<16>>,
     // Combinational helpers.
+    pass_busy: Signal<Local, Bit>,
+    row_last: Signal<Local, Bit>,
     hi: Signal<Local, Bits<16>>,
     lo: Signal<Local, Bits<16>>,
     y_lim: Signal<Local, Bits<16>>,
@@ -162,6 +223,7 @@ pub struct Controller {
     s_settle_w: Constant<Bits<4>>,
     s_rows: Constant<Bits<4>>,
     s_finish: Constant<Bits<4>>,
+    s_load_e: Constant<Bits<4>>,
     one16: Constant<Bits<16>>,
     zero16: Constant<Bits<16>>,
     one32: Constant<Bits<32>>,
@@ -221,6 +283,25 @@ impl Default for Controller {
             drain_bank: Default::default(),
             drain_scale_addr: Default::default(),
             drain_bias_base: Default::default(),
+            grouped: Default::default(),
+            n_groups: Default::default(),
+            bank_tiles: Default::default(),
+            bank_words: Default::default(),
+            grp_lanes: Default::default(),
+            grp_rows: Default::default(),
+            grp_base_step: Default::default(),
+            entry_words: Default::default(),
+            w_out: Default::default(),
+            lanes: Default::default(),
+            w_base0: Default::default(),
+            run_row: Default::default(),
+            run_shift: Default::default(),
+            e_en: Default::default(),
+            e_load_start: Default::default(),
+            rewind: Default::default(),
+            comb_start: Default::default(),
+            comb_busy: Default::default(),
+            oacc_base: Default::default(),
             state: Default::default(),
             error_r: Default::default(),
             band: Default::default(),
@@ -260,6 +341,26 @@ impl Default for Controller {
             drain_sel: Default::default(),
             d_scale: Default::default(),
             d_bias: Default::default(),
+            grp: Default::default(),
+            bt: Default::default(),
+            g_lane: Default::default(),
+            g_row: Default::default(),
+            g_base: Default::default(),
+            w_base: Default::default(),
+            run_wbase: Default::default(),
+            run_row_r: Default::default(),
+            run_lane: Default::default(),
+            last0: Default::default(),
+            last1: Default::default(),
+            d_last: Default::default(),
+            od_pending: Default::default(),
+            od_active: Default::default(),
+            od_wait: Default::default(),
+            od_tile: Default::default(),
+            od_bias: Default::default(),
+            od_base: Default::default(),
+            pass_busy: Default::default(),
+            row_last: Default::default(),
             hi: Default::default(),
             lo: Default::default(),
             y_lim: Default::default(),
@@ -274,6 +375,7 @@ impl Default for Controller {
             s_settle_w: c4(SETTLE_W),
             s_rows: c4(ROWS),
             s_finish: c4(FINISH),
+            s_load_e: c4(LOAD_E),
             one16: Constant::new(1u64.into()),
             zero16: Constant::new(0u64.into()),
             one32: Constant::new(1u64.into()),
@@ -331,7 +433,25 @@ impl Logic for Controller {
             drain_wait,
             drain_sel,
             d_scale,
-            d_bias
+            d_bias,
+            grp,
+            bt,
+            g_lane,
+            g_row,
+            g_base,
+            w_base,
+            run_wbase,
+            run_row_r,
+            run_lane,
+            last0,
+            last1,
+            d_last,
+            od_pending,
+            od_active,
+            od_wait,
+            od_tile,
+            od_bias,
+            od_base
         );
         self.busy.next = self.state.q.val() != self.s_idle.val();
         self.error.next = self.error_r.q.val();
@@ -342,6 +462,14 @@ impl Logic for Controller {
         self.act_en.next = (self.state.q.val() == self.s_load_a.val()) & !(self.fire_r.q.val() & self.act_last.q.val());
         self.fire_r.d.next = self.act_fire.val();
         self.w_en.next = self.state.q.val() == self.s_load_w.val();
+        self.e_en.next = self.state.q.val() == self.s_load_e.val();
+        self.e_load_start.next = false;
+        self.rewind.next = (self.state.q.val() == self.s_idle.val()) & self.start.val();
+        self.comb_start.next = false;
+        self.w_base0.next = self.run_wbase.q.val();
+        self.run_row.next = self.run_row_r.q.val();
+        self.run_shift.next = self.run_lane.q.val();
+        self.oacc_base.next = self.od_base.q.val();
         self.load_start.next = false;
         self.w_load_start.next = false;
         self.go.next = false;
@@ -366,6 +494,10 @@ impl Logic for Controller {
                 self.drain_scale_addr.next = self.scale1.q.val();
                 self.drain_bias_base.next = self.bias1.q.val();
             }
+        }
+        if self.grouped.val() {
+            self.drain_scale_addr.next = self.od_tile.q.val();
+            self.drain_bias_base.next = self.od_bias.q.val();
         }
 
         // The band's input rows: from max(iy_band, 0) to min(iy_band + band_span, h) (iy_band is
@@ -395,17 +527,32 @@ impl Logic for Controller {
             }
         }
 
-        // Drain scheduling, in run order.
+        // Drain scheduling, in run order (a grouped layer's runs go to the combine stage, which
+        // waits while a finished row drains).
+        self.pass_busy.next = self.drain_busy.val();
+        if self.grouped.val() {
+            self.pass_busy.next = self.comb_busy.val();
+        }
         self.drain_done.next = false;
         if self.drain_active.q.val() {
             if self.drain_wait.q.val() {
                 self.drain_wait.d.next = false;
-            } else if !self.drain_busy.val() {
+            } else if !self.pass_busy.val() {
                 self.drain_active.d.next = false;
                 self.drain_done.next = true;
+                if self.grouped.val() & self.d_last.q.val() {
+                    self.od_pending.d.next = true;
+                }
             }
-        } else if self.to_drain.q.val() != self.zero2.val() {
-            self.drain_start.next = true;
+        } else if (self.to_drain.q.val() != self.zero2.val())
+            & !(self.grouped.val() & (self.od_pending.q.val() | self.od_active.q.val()))
+        {
+            self.drain_start.next = !self.grouped.val();
+            self.comb_start.next = self.grouped.val();
+            self.d_last.d.next = self.last0.q.val();
+            if self.drain_sel.q.val() {
+                self.d_last.d.next = self.last1.q.val();
+            }
             self.drain_active.d.next = true;
             self.drain_wait.d.next = true;
             self.drain_sel.d.next = !self.drain_sel.q.val();
@@ -419,9 +566,34 @@ impl Logic for Controller {
             }
         }
 
+        // A finished row of a grouped layer: its filter tiles through the drain unit.
+        if self.od_active.q.val() {
+            if self.od_wait.q.val() {
+                self.od_wait.d.next = false;
+            } else if !self.drain_busy.val() {
+                self.od_active.d.next = false;
+                self.od_tile.d.next = self.od_tile.q.val() + self.one16.val();
+                self.od_bias.d.next = self.od_bias.q.val() + self.g_hw.val();
+                self.od_base.d.next = self.od_base.q.val() + self.w_out.val();
+                if (self.od_tile.q.val() + self.one16.val()) == self.filter_tiles.val() {
+                    self.od_pending.d.next = false;
+                    self.od_tile.d.next = self.zero16.val();
+                    self.od_bias.d.next = self.zero16.val();
+                    self.od_base.d.next = self.zero16.val();
+                }
+            }
+        } else if self.od_pending.q.val() {
+            self.drain_start.next = true;
+            self.od_active.d.next = true;
+            self.od_wait.d.next = true;
+        }
+
         // A run may start when the sequencer is free and the drain of the run two before it (the
         // same accumulator bank) has finished.
         self.may_go.next = !self.run_active.q.val() & !self.in_flight.q.val().get_bits::<1>(1).any();
+        // A grouped row's last run: its last group's last bank tile.
+        self.row_last.next = ((self.bt.q.val() + self.one16.val()) == self.bank_tiles.val())
+            & ((self.grp.q.val() + self.one16.val()) == self.n_groups.val());
 
         if self.state.q.val() == self.s_idle.val() {
             if self.start.val() {
@@ -478,7 +650,15 @@ impl Logic for Controller {
             self.y.d.next = self.y_band.q.val();
             self.iy.d.next = self.iy_band.q.val();
             self.base.d.next = self.base_band.q.val();
-            if (self.filter_tiles.val() == self.one16.val()) & (self.band.q.val() != self.zero16.val()) {
+            self.grp.d.next = self.zero16.val();
+            self.bt.d.next = self.zero16.val();
+            self.g_lane.d.next = self.zero16.val();
+            self.g_row.d.next = self.zero16.val();
+            self.g_base.d.next = self.zero16.val();
+            self.w_base.d.next = self.zero16.val();
+            if ((self.filter_tiles.val() == self.one16.val()) | self.grouped.val())
+                & (self.band.q.val() != self.zero16.val())
+            {
                 self.state.d.next = self.s_rows.val();
             } else {
                 self.w_load_start.next = true;
@@ -486,6 +666,19 @@ impl Logic for Controller {
                 self.state.d.next = self.s_load_w.val();
             }
         } else if self.state.q.val() == self.s_load_w.val() {
+            if self.w_fire.val() {
+                self.words_left.d.next = self.words_left.q.val() - self.one32.val();
+                if self.words_left.q.val() == self.one32.val() {
+                    self.settle.d.next = self.w_settle.val();
+                    self.state.d.next = self.s_settle_w.val();
+                    if self.grouped.val() {
+                        self.words_left.d.next = self.entry_words.val();
+                        self.e_load_start.next = true;
+                        self.state.d.next = self.s_load_e.val();
+                    }
+                }
+            }
+        } else if self.state.q.val() == self.s_load_e.val() {
             if self.w_fire.val() {
                 self.words_left.d.next = self.words_left.q.val() - self.one32.val();
                 if self.words_left.q.val() == self.one32.val() {
@@ -506,7 +699,7 @@ impl Logic for Controller {
                     self.tile.d.next = self.tile.q.val() + self.one16.val();
                     self.bias_base.d.next = self.bias_base.q.val() + self.g_hw.val();
                     self.state.d.next = self.s_tile.val();
-                    if (self.tile.q.val() + self.one16.val()) == self.filter_tiles.val() {
+                    if ((self.tile.q.val() + self.one16.val()) == self.filter_tiles.val()) | self.grouped.val() {
                         self.band.d.next = self.band.q.val() + self.one16.val();
                         self.y_band.d.next = self.y_end.q.val();
                         self.iy_band.d.next = self.iy_band.q.val() + self.band_iy_step.val();
@@ -540,9 +733,54 @@ impl Logic for Controller {
                 self.y.d.next = self.y.q.val() + self.one16.val();
                 self.iy.d.next = self.iy.q.val() + self.stride.val();
                 self.base.d.next = self.base.q.val() + self.row_base_step.val();
+                if self.grouped.val() {
+                    // One group and bank tile of the row; the row advances after its last.
+                    self.run_base.d.next = self.base.q.val() + self.g_base.q.val();
+                    self.base0.next = self.base.q.val() + self.g_base.q.val();
+                    self.run_wbase.d.next = self.w_base.q.val();
+                    self.w_base0.next = self.w_base.q.val();
+                    self.run_row_r.d.next = self.g_row.q.val().get_bits::<8>(0);
+                    self.run_lane.d.next = self.g_lane.q.val().get_bits::<8>(0);
+                    if self.next_bank.q.val() {
+                        self.last1.d.next = self.row_last.val();
+                    } else {
+                        self.last0.d.next = self.row_last.val();
+                    }
+                    self.bt.d.next = self.bt.q.val() + self.one16.val();
+                    self.w_base.d.next = self.w_base.q.val() + self.bank_words.val();
+                    if !self.row_last.val() {
+                        self.y.d.next = self.y.q.val();
+                        self.iy.d.next = self.iy.q.val();
+                        self.base.d.next = self.base.q.val();
+                    }
+                    if (self.bt.q.val() + self.one16.val()) == self.bank_tiles.val() {
+                        self.bt.d.next = self.zero16.val();
+                        self.w_base.d.next = self.zero16.val();
+                        self.grp.d.next = self.grp.q.val() + self.one16.val();
+                        self.g_lane.d.next = self.g_lane.q.val() + self.grp_lanes.val();
+                        if (self.g_lane.q.val() + self.grp_lanes.val()) == self.lanes.val() {
+                            self.g_lane.d.next = self.zero16.val();
+                            self.g_row.d.next = self.g_row.q.val() + self.one16.val();
+                            if (self.g_row.q.val() + self.one16.val()) == self.grp_rows.val() {
+                                self.g_row.d.next = self.zero16.val();
+                                self.g_base.d.next = self.g_base.q.val() + self.grp_base_step.val();
+                            }
+                        }
+                        if self.row_last.val() {
+                            self.grp.d.next = self.zero16.val();
+                            self.g_lane.d.next = self.zero16.val();
+                            self.g_row.d.next = self.zero16.val();
+                            self.g_base.d.next = self.zero16.val();
+                        }
+                    }
+                }
             }
         } else if self.state.q.val() == self.s_finish.val() {
-            if (self.in_flight.q.val() == self.zero2.val()) & !self.run_active.q.val() {
+            if (self.in_flight.q.val() == self.zero2.val())
+                & !self.run_active.q.val()
+                & !self.od_pending.q.val()
+                & !self.od_active.q.val()
+            {
                 self.state.d.next = self.s_idle.val();
             }
         } else {
@@ -569,6 +807,8 @@ impl Logic for Controller {
             self.state.d.next = self.s_idle.val();
             self.run_active.d.next = false;
             self.drain_active.d.next = false;
+            self.od_pending.d.next = false;
+            self.od_active.d.next = false;
         }
     }
 }

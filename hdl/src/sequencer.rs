@@ -33,7 +33,12 @@ pub struct Sequencer<const NX: usize> {
     pub iy0: Signal<In, Bits<16>>,
     pub ix0: Signal<In, Bits<16>>,
     pub base0: Signal<In, Bits<16>>,
+    /// The run's first weight address (a grouped layer's bank tile), taken with `go`.
+    pub w_base0: Signal<In, Bits<16>>,
     pub x_step: Signal<In, Bits<16>>,
+    /// From a pass's last chunk group to the next tap's first (`planes` when a run covers a
+    /// pixel's chunk groups; more for a grouped layer's run over some of them).
+    pub kx_step: Signal<In, Bits<16>>,
     pub ky_step: Signal<In, Bits<16>>,
     pub y_step: Signal<In, Bits<16>>,
     // Issued reads.
@@ -120,7 +125,9 @@ impl<const NX: usize> Default for Sequencer<NX> {
             iy0: Default::default(),
             ix0: Default::default(),
             base0: Default::default(),
+            w_base0: Default::default(),
             x_step: Default::default(),
+            kx_step: Default::default(),
             ky_step: Default::default(),
             y_step: Default::default(),
             step_valid: Default::default(),
@@ -264,6 +271,7 @@ impl<const NX: usize> Logic for Sequencer<NX> {
         self.n_base.next = self.pass_base.q.val() + self.planes.val();
         if self.g_last.q.val() {
             self.n_g.next = self.zero16.val();
+            self.n_base.next = self.pass_base.q.val() + self.kx_step.val();
             self.n_kx.next = self.kx.q.val() + self.one16.val();
             self.n_ix_row.next = self.ix_row.q.val() + self.one16.val();
             if self.kx_last.q.val() {
@@ -336,7 +344,7 @@ impl<const NX: usize> Logic for Sequencer<NX> {
             self.ld_ahead.d.next = false;
             self.ps_active.d.next = false;
             self.ld_r.d.next = self.zero16.val();
-            self.ld_base.d.next = self.zero16.val();
+            self.ld_base.d.next = self.w_base0.val();
             self.x.d.next = self.zero16.val();
             self.plane.d.next = self.zero16.val();
             self.ld_more.d.next = self.zero32.val() < self.passes.val();

@@ -39,7 +39,19 @@ const CONTROLLER_REGS: &[&str] = &[
     "pad_base",
     "h",
     "stride",
+    "grouped",
+    "n_groups",
+    "bank_tiles",
+    "bank_words",
+    "grp_lanes",
+    "grp_rows",
+    "grp_base_step",
+    "entry_words",
+    "w_out",
 ];
+
+/// Registers only the combine stage reads (a core without it leaves them unconnected).
+const COMBINE_ONLY_REGS: &[&str] = &["entries"];
 
 const DRAIN_REGS: &[&str] = &["w_out", "shift", "mode", "out_bits"];
 
@@ -169,11 +181,25 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         ("first_row", 16),
         ("drain_scale_addr", 16),
         ("drain_bias_base", 16),
+        ("w_base0", 16),
+        ("run_row", 8),
+        ("run_shift", 8),
+        ("ent_en", 1),
+        ("ent_start", 1),
+        ("rewind", 1),
+        ("comb_start", 1),
+        ("comb_busy", 1),
+        ("oacc_base", 16),
+        ("c_rd_bank", 1),
     ] {
         m.wire(name, w);
     }
+    // The accumulators' read port: the drain unit's (conv and fc layers) or the combine stage's
+    // (grouped layers), whose own accumulators then feed the drain unit.
     m.wire("rd_x", c.x_bits);
+    m.wire("c_rd_x", c.x_bits);
     m.wire("rd_data", c.array.cols * c.acc);
+    m.wire("d_rd_data", c.array.cols * c.acc);
     // The activation values into the compute unit (`a_*`) and the result beats out of the drain
     // unit (`d_*`): the top-level streams, or the codec's decoder and gather stage.
     m.wire("a_valid", 1);
@@ -199,8 +225,23 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         }
         Some(_) => codec_paths(&mut m, cfg, s),
     }
-    m.assign("w_ready", "c_w_ready & w_en");
-    m.assign("overflow", "c_overflow | d_overflow");
+    if cfg.combine.enabled {
+        combine_paths(&mut m, cfg);
+    } else {
+        m.assign("w_ready", "c_w_ready & w_en");
+        m.assign("overflow", "c_overflow | d_overflow");
+        m.assign("comb_busy", "1'b0");
+        m.assign("c_rd_bank", "rd_bank");
+        m.assign("c_rd_x", "rd_x");
+        m.assign("d_rd_data", "rd_data");
+        let unused: Vec<String> = ["ent_en", "ent_start", "rewind", "comb_start", "oacc_base"]
+            .iter()
+            .map(|w| w.to_string())
+            .chain(COMBINE_ONLY_REGS.iter().map(|r| format!("r_{r}")))
+            .collect();
+        m.wire("unused_combine", 1);
+        m.assign("unused_combine", &format!("&{{1'b0, {}, 1'b0}}", unused.join(", ")));
+    }
     // The banks' range checks sit behind the sequencer's and loaders' address adders, and every
     // bank adds its flag: the controller takes their OR a cycle later (`error` is sticky; the
     // layer's accesses end long before `busy` falls).
@@ -237,6 +278,16 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         ("drain_bank", "drain_bank".into()),
         ("drain_scale_addr", "drain_scale_addr".into()),
         ("drain_bias_base", "drain_bias_base".into()),
+        ("lanes", format!("16'd{}", cfg.array.lanes)),
+        ("w_base0", "w_base0".into()),
+        ("run_row", "run_row".into()),
+        ("run_shift", "run_shift".into()),
+        ("e_en", "ent_en".into()),
+        ("e_load_start", "ent_start".into()),
+        ("rewind", "rewind".into()),
+        ("comb_start", "comb_start".into()),
+        ("comb_busy", "comb_busy".into()),
+        ("oacc_base", "oacc_base".into()),
     ];
     for r in CONTROLLER_REGS {
         conns.push((r, format!("r_{r}")));
@@ -260,11 +311,14 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         ("y0", "y0".into()),
         ("iy0", "iy0".into()),
         ("base0", "base0".into()),
+        ("w_base0", "w_base0".into()),
+        ("run_row", "run_row".into()),
+        ("run_shift", "run_shift".into()),
         ("first_row", "first_row".into()),
         ("step_y", "row".into()),
         ("overflow", "c_overflow".into()),
-        ("rd_bank", "rd_bank".into()),
-        ("rd_x", "rd_x".into()),
+        ("rd_bank", "c_rd_bank".into()),
+        ("rd_x", "c_rd_x".into()),
         ("rd_data", "rd_data".into()),
     ];
     for r in crate::compute::REGISTER_INPUTS {
@@ -281,7 +335,7 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         ("busy", "drain_busy".into()),
         ("rd_bank", "rd_bank".into()),
         ("rd_x", "rd_x".into()),
-        ("rd_data", "rd_data".into()),
+        ("rd_data", "d_rd_data".into()),
         ("param_we", "param_we".into()),
         ("param_sel", "param_sel".into()),
         ("param_ppu", "param_ppu".into()),
@@ -297,6 +351,46 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
     }
     m.instance(&format!("{d}_drain"), "drain", &conns);
     m.finish()
+}
+
+/// The combine stage (slbf and penni layers): its entries arrive on the weight stream while the
+/// controller's entry phase (`ent_en`) lasts; in a grouped layer it owns the column
+/// accumulators' read port, and the drain unit reads its output accumulators.
+fn combine_paths(m: &mut NetModule, cfg: &AccelConfig) {
+    let d = cfg.name.as_str();
+    for (name, w) in [("ent_ready", 1), ("m_overflow", 1), ("m_rd_bank", 1)] {
+        m.wire(name, w);
+    }
+    let c = cfg.array.cols as usize * cfg.datapath.acc_bits as usize;
+    m.wire("m_rd_x", cbnn::hw::descriptor::pixel_index_bits(cfg));
+    m.wire("o_rd_data", c);
+    m.assign("w_ready", "(c_w_ready & w_en) | (ent_ready & ent_en)");
+    m.assign("overflow", "c_overflow | d_overflow | m_overflow");
+    m.assign("c_rd_bank", "r_grouped ? m_rd_bank : rd_bank");
+    m.assign("c_rd_x", "r_grouped ? m_rd_x : rd_x");
+    m.assign("d_rd_data", "r_grouped ? o_rd_data : rd_data");
+    let conns: Vec<(&str, String)> = vec![
+        ("clock", "clock".into()),
+        ("reset", "reset".into()),
+        ("rewind", "rewind".into()),
+        ("start", "comb_start".into()),
+        ("bank", "drain_bank".into()),
+        ("w_out", "r_w_out".into()),
+        ("entries", "r_entries".into()),
+        ("busy", "comb_busy".into()),
+        ("ld_start", "ent_start".into()),
+        ("ld_valid", "w_valid & ent_en".into()),
+        ("ld_data", "w_data".into()),
+        ("ld_ready", "ent_ready".into()),
+        ("acc_rd_bank", "m_rd_bank".into()),
+        ("acc_rd_x", "m_rd_x".into()),
+        ("acc_rd_data", "rd_data".into()),
+        ("dr_base", "oacc_base".into()),
+        ("dr_x", "rd_x".into()),
+        ("rd_data", "o_rd_data".into()),
+        ("overflow", "m_overflow".into()),
+    ];
+    m.instance(&format!("{d}_combine"), "combine", &conns);
 }
 
 /// The codec on both activation paths: `act_*` records -> decoder -> compute unit; drain ->
@@ -394,6 +488,9 @@ pub fn core_modules(cfg: &AccelConfig) -> Result<Vec<Module>> {
     v.extend(emit_block(Controller::default(), &format!("{d}_controller")));
     v.extend(compute_modules(d, cfg)?);
     v.extend(drain_modules(d, cfg)?);
+    if cfg.combine.enabled {
+        v.extend(crate::combine::combine_modules(d, cfg)?);
+    }
     if cfg.codec.enabled {
         v.extend(crate::codec::codec_modules(d, cfg)?);
         v.push(gather_module(&format!("{d}_gather"), &GatherShape::from_config(cfg)?));
@@ -406,3 +503,6 @@ mod tests;
 
 #[cfg(test)]
 mod codec_tests;
+
+#[cfg(test)]
+mod grouped_tests;

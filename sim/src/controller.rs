@@ -1,5 +1,7 @@
 //! The layer controller (`hdl/src/controller.rs`), register for register: the loop nest over row
-//! bands, filter tiles and output rows, the stream gates, and the drain scheduler. Each field is a
+//! bands, filter tiles and output rows, the stream gates, and the drain scheduler; for grouped
+//! (slbf, penni) layers the loop over each row's runs (groups x bank tiles), the combine passes
+//! scheduled like drains, and the drains of a finished row's filter tiles. Each field is a
 //! register of the RTL block; `outputs` is its combinational logic and `clock` its next-state
 //! logic, so a cycle count that differs from the RTL's points at a rule written here.
 
@@ -16,6 +18,7 @@ pub const LOAD_W: u8 = 5;
 pub const SETTLE_W: u8 = 6;
 pub const ROWS: u8 = 7;
 pub const FINISH: u8 = 8;
+pub const LOAD_E: u8 = 9;
 
 /// Cycles the controller waits after the weight loader's last word and after the activation
 /// loader's last write (the RTL's `WEIGHT_SETTLE` and `ACT_SETTLE`).
@@ -33,6 +36,8 @@ pub struct Bounds {
     /// Per band: the input rows loaded and the output rows computed.
     pub band_in: Vec<std::ops::Range<u32>>,
     pub band_out: Vec<std::ops::Range<u32>>,
+    /// Grouped layers: runs per output row and the combine entries' stream words.
+    pub grouped: Option<(u32, u64)>,
 }
 
 impl Bounds {
@@ -43,9 +48,16 @@ impl Bounds {
             bands: d.bands,
             filter_tiles: d.filter_tiles,
             row_beats: (rows * cbnn::hw::streams::beats_per_row(c, w, cfg)) as u64,
-            tile_words: (d.steps * cfg.array.rows * cfg.array.cols) as u64,
+            tile_words: match &d.grouped {
+                Some(g) => (g.bank_tiles * g.tile_words * cfg.array.cols) as u64,
+                None => (d.steps * cfg.array.rows * cfg.array.cols) as u64,
+            },
             band_in: (0..d.bands).map(|b| band_input_rows(d, b)).collect(),
             band_out: (0..d.bands).map(|b| band_output_rows(d, b)).collect(),
+            grouped: d.grouped.as_ref().map(|g| {
+                let words = cbnn::hw::combine::EntryFormat::new(cfg).words(cfg);
+                (g.runs(), (d.entries * cfg.array.cols * words) as u64)
+            }),
         }
     }
 }
@@ -59,6 +71,7 @@ pub struct CtlIn {
     pub seq_busy: bool,
     pub run_stored: bool,
     pub drain_busy: bool,
+    pub comb_busy: bool,
 }
 
 /// Combinational outputs of the cycle.
@@ -67,17 +80,24 @@ pub struct CtlOut {
     pub busy: bool,
     pub act_en: bool,
     pub w_en: bool,
+    /// A grouped layer's combine entries are loading (on the weight stream).
+    pub e_en: bool,
     pub load_start: bool,
     pub w_load_start: bool,
-    /// A sequencer run starts: output row `run_y` of tile `run_tile` into accumulator bank `run_bank`.
+    /// A sequencer run starts: output row `run_y` of tile `run_tile` (a grouped layer's run
+    /// `g * bank_tiles + b` of the row) into accumulator bank `run_bank`.
     pub go: bool,
     pub run_y: u32,
     pub run_tile: u32,
     pub run_bank: usize,
     pub run_end: bool,
-    /// The drain of accumulator bank `drain_bank` starts.
+    /// The drain of accumulator bank `drain_bank` starts (grouped layers: the drain of filter
+    /// tile `drain_tile` from the combine stage).
     pub drain_start: bool,
     pub drain_bank: usize,
+    pub drain_tile: u32,
+    /// A grouped layer's combine pass over accumulator bank `drain_bank` starts.
+    pub comb_start: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -100,6 +120,15 @@ pub struct Controller {
     drain_active: bool,
     drain_wait: bool,
     drain_sel: usize,
+    /// Grouped layers: the run of the row, each bank's "last run of its row", the pass's, and
+    /// the drains of a finished row (pending, running, the tile).
+    run_idx: u32,
+    last: [bool; 2],
+    d_last: bool,
+    od_pending: bool,
+    od_active: bool,
+    od_wait: bool,
+    od_tile: u32,
 }
 
 impl Controller {
@@ -112,6 +141,8 @@ impl Controller {
         self.drained = 0;
         self.next_bank = 0;
         self.drain_sel = 0;
+        self.od_pending = false;
+        self.od_active = false;
     }
 
     fn may_go(&self) -> bool {
@@ -120,25 +151,32 @@ impl Controller {
 
     /// The combinational outputs (they depend on registers only).
     pub fn outputs(&self, i: &CtlIn, b: &Bounds) -> CtlOut {
+        let grouped = b.grouped.is_some();
         let mut o = CtlOut {
             busy: self.state != IDLE,
             act_en: self.state == LOAD_A,
             w_en: self.state == LOAD_W,
+            e_en: self.state == LOAD_E,
             load_start: self.state == BAND,
-            w_load_start: self.state == TILE && !(b.filter_tiles == 1 && self.band != 0),
+            w_load_start: self.state == TILE && !((b.filter_tiles == 1 || grouped) && self.band != 0),
             ..CtlOut::default()
         };
         if self.run_active && !self.run_wait && !i.seq_busy {
             o.run_end = true;
         }
-        if !self.drain_active && self.drained < self.stored {
+        o.drain_bank = self.drain_sel;
+        if !self.drain_active && self.drained < self.stored && !(grouped && (self.od_pending || self.od_active)) {
+            o.drain_start = !grouped;
+            o.comb_start = grouped;
+        }
+        if !self.od_active && self.od_pending {
             o.drain_start = true;
-            o.drain_bank = self.drain_sel;
+            o.drain_tile = self.od_tile;
         }
         if self.state == ROWS && self.y != self.y_end && self.may_go() {
             o.go = true;
             o.run_y = self.y;
-            o.run_tile = self.tile;
+            o.run_tile = if grouped { self.run_idx } else { self.tile };
             o.run_bank = self.next_bank;
         }
         o
@@ -157,17 +195,38 @@ impl Controller {
         if i.run_stored {
             self.stored += 1;
         }
+        let grouped = b.grouped.is_some();
+        let pass_busy = if grouped { i.comb_busy } else { i.drain_busy };
         if q.drain_active {
             if q.drain_wait {
                 self.drain_wait = false;
-            } else if !i.drain_busy {
+            } else if !pass_busy {
                 self.drain_active = false;
                 self.drained = q.drained + 1;
+                if grouped && q.d_last {
+                    self.od_pending = true;
+                }
             }
-        } else if o.drain_start {
+        } else if (o.drain_start && !grouped) || o.comb_start {
             self.drain_active = true;
             self.drain_wait = true;
             self.drain_sel ^= 1;
+            self.d_last = q.last[q.drain_sel];
+        }
+        if q.od_active {
+            if q.od_wait {
+                self.od_wait = false;
+            } else if !i.drain_busy {
+                self.od_active = false;
+                self.od_tile += 1;
+                if self.od_tile == b.filter_tiles {
+                    self.od_pending = false;
+                    self.od_tile = 0;
+                }
+            }
+        } else if q.od_pending {
+            self.od_active = true;
+            self.od_wait = true;
         }
         match self.state {
             BAND => {
@@ -202,6 +261,7 @@ impl Controller {
             }
             TILE => {
                 self.y = b.band_out[self.band as usize].start;
+                self.run_idx = 0;
                 if o.w_load_start {
                     self.words_left = b.tile_words;
                     self.state = LOAD_W;
@@ -210,6 +270,19 @@ impl Controller {
                 }
             }
             LOAD_W => {
+                if i.w_fire {
+                    self.words_left -= 1;
+                    if self.words_left == 0 {
+                        self.settle = WEIGHT_SETTLE;
+                        self.state = SETTLE_W;
+                        if let Some((_, entry_words)) = b.grouped {
+                            self.words_left = entry_words;
+                            self.state = LOAD_E;
+                        }
+                    }
+                }
+            }
+            LOAD_E => {
                 if i.w_fire {
                     self.words_left -= 1;
                     if self.words_left == 0 {
@@ -231,7 +304,7 @@ impl Controller {
                     if !q.run_active {
                         self.tile += 1;
                         self.state = TILE;
-                        if self.tile == b.filter_tiles {
+                        if self.tile == b.filter_tiles || grouped {
                             self.band += 1;
                             self.state = if self.band == b.bands { FINISH } else { BAND };
                         }
@@ -242,10 +315,19 @@ impl Controller {
                     self.issued += 1;
                     self.next_bank ^= 1;
                     self.y += 1;
+                    if let Some((runs, _)) = b.grouped {
+                        // One group and bank tile of the row; the row advances after its last.
+                        let row_last = q.run_idx + 1 == runs;
+                        self.last[q.next_bank] = row_last;
+                        self.run_idx = if row_last { 0 } else { q.run_idx + 1 };
+                        if !row_last {
+                            self.y = q.y;
+                        }
+                    }
                 }
             }
             FINISH => {
-                if q.drained == q.issued && !q.run_active {
+                if q.drained == q.issued && !q.run_active && !q.od_pending && !q.od_active {
                     self.state = IDLE;
                 }
             }

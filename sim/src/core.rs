@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 
 use crate::act_loader::{ActLoader, LoaderShape};
+use crate::combine::Combine;
 use crate::controller::{Bounds, Controller, CtlIn};
 use crate::decoder::{Decoder, DecoderShape};
 use crate::drain::Drain;
@@ -28,6 +29,8 @@ pub struct CoreShape {
     pub codec: Option<(DecoderShape, GatherShape, EncoderShape)>,
     /// The layer's results leave as raw accumulators on the result stream (`mode = 0`).
     pub is_acc: bool,
+    /// A grouped layer's combine entries per run of a row (empty for conv and fc layers).
+    pub run_entries: Vec<u32>,
 }
 
 /// What the environment (DRAM, host) drives in a cycle.
@@ -59,6 +62,10 @@ pub struct Events {
     pub w_load_start: bool,
     pub go: Option<(u32, u32, usize)>,
     pub drain_start: Option<usize>,
+    /// A grouped layer: a combine pass starts on a bank; a drain of a filter tile from the
+    /// combine stage starts.
+    pub comb_start: Option<usize>,
+    pub oacc_drain: Option<u32>,
     pub dec_fire: bool,
     pub enc_take: bool,
     /// Signals for waveforms and counts.
@@ -83,6 +90,7 @@ pub struct Core {
     gather: Gather,
     pub enc: Encoder,
     pub dec: Decoder,
+    comb: Combine,
     /// Cycles at which a delayed run end (`run_stored`) arrives.
     stored_at: VecDeque<u64>,
     t: u64,
@@ -95,6 +103,7 @@ impl Core {
         self.gather = Gather::default();
         self.enc = Encoder::default();
         self.dec = Decoder::default();
+        self.comb = Combine::default();
         self.stored_at.clear();
         self.t = 0;
     }
@@ -113,6 +122,7 @@ impl Core {
             seq_busy: self.seq.busy(),
             run_stored,
             drain_busy: self.drain.busy(),
+            comb_busy: self.comb.busy(),
             ..CtlIn::default()
         };
         let co = self.ctl.outputs(&ci, &s.bounds);
@@ -144,8 +154,10 @@ impl Core {
         };
         e.act_fire = a_valid && loader_ready;
         e.loader_wants = loader_ready && !a_valid;
-        e.w_ready = co.w_en;
-        e.w_take = p.w_valid && co.w_en;
+        // The weight stream feeds the weight loader or, in a grouped layer's entry phase, the
+        // combine stage's entry loader (always ready).
+        e.w_ready = co.w_en || co.e_en;
+        e.w_take = p.w_valid && e.w_ready;
         // The write path: the result stream, or gather stage and encoder.
         e.out_valid = self.drain.out_valid() && s.is_acc;
         let (d_ready, mut gather_take, mut enc_take) = (p.out_ready, false, None);
@@ -179,8 +191,16 @@ impl Core {
         if co.go {
             e.go = Some((co.run_tile, co.run_y, co.run_bank));
         }
+        let grouped = !s.run_entries.is_empty();
         if co.drain_start {
-            e.drain_start = Some(co.drain_bank);
+            if grouped {
+                e.oacc_drain = Some(co.drain_tile);
+            } else {
+                e.drain_start = Some(co.drain_bank);
+            }
+        }
+        if co.comb_start {
+            e.comb_start = Some(co.drain_bank);
         }
 
         // Clock edge.
@@ -189,6 +209,9 @@ impl Core {
         self.loader.clock(co.load_start, e.act_fire, &s.loader);
         self.seq.clock(co.go, &s.seq);
         self.drain.clock(co.drain_start, pop, s.w_out, s.g_hw);
+        if grouped {
+            self.comb.clock(co.comb_start, &s.run_entries, s.w_out);
+        }
         if let Some((ds, gs, es)) = &s.codec {
             self.dec.clock(dec_take, loader_ready, head, ds);
             if !s.is_acc {

@@ -40,6 +40,7 @@ pub struct Datapath {
     entry_k: usize,
     entry_raw: u128,
     oacc: Vec<Vec<i64>>,
+    oacc_y: u32,
     run_start: Vec<u32>,
     /// Accumulator banks `[bank][c * w_out + x]` and the (tile, row) each holds.
     acc: [Vec<i64>; 2],
@@ -106,6 +107,7 @@ impl Datapath {
             entry_k: EntryFormat::new(cfg).words(cfg) as usize,
             entry_raw: 0,
             oacc: vec![vec![0; oacc_words as usize]; cfg.array.cols as usize],
+            oacc_y: 0,
             run_start,
             acc: [vec![0; (cfg.array.cols * d.w_out) as usize], vec![0; (cfg.array.cols * d.w_out) as usize]],
             acc_row: [(0, 0); 2],
@@ -250,10 +252,12 @@ impl Datapath {
         }
     }
 
-    /// The combine pass of run `run` (`g * bank_tiles + b`), whose maps are in accumulator bank
-    /// `bank`: every lane's entries of the run add `coef * acc[j][x]` into its output
-    /// accumulator at `a + x` (a filter's first entry of the row writes it).
-    pub fn combine(&mut self, bank: usize, run: u32) {
+    /// The combine pass of the run whose maps are in accumulator bank `bank`: every lane's
+    /// entries of the run add `coef * acc[j][x]` into its output accumulator at `a + x` (a
+    /// filter's first entry of the row writes it).
+    pub fn combine(&mut self, bank: usize) {
+        let (run, y) = self.acc_row[bank];
+        self.oacc_y = y;
         let w_out = self.d.w_out as usize;
         let (start, len) = (self.run_start[run as usize] as usize, self.d.run_entries[run as usize] as usize);
         for (lane, entries) in self.entries.iter().enumerate() {
@@ -267,9 +271,10 @@ impl Datapath {
         }
     }
 
-    /// A grouped layer's drain of filter tile `tile` of output row `y` from the output
-    /// accumulators.
-    pub fn drain_oacc(&mut self, tile: u32, y: u32) {
+    /// A grouped layer's drain of filter tile `tile` of the output row last combined, from the
+    /// output accumulators.
+    pub fn drain_oacc(&mut self, tile: u32) {
+        let y = self.oacc_y;
         let w_out = self.d.w_out as usize;
         let base = tile as usize * w_out;
         let values: Vec<Vec<i64>> = self.oacc.iter().map(|l| l[base..base + w_out].to_vec()).collect();

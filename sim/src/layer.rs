@@ -117,6 +117,7 @@ impl CoreShape {
             store_delay: cbnn::hw::pipeline::step_to_acc(cfg.array.rows, cfg.array.cols) as u64,
             codec,
             is_acc: d.out_mode == MODE_ACC,
+            run_entries: d.run_entries.clone(),
         }
     }
 }
@@ -257,10 +258,20 @@ pub fn run_layer_probed<'p>(
             r.written_bytes += c.nbytes as u64;
         }
         if let Some((tile, y, bank)) = e.go {
-            dp.run(tile, y, bank);
+            match &d.grouped {
+                // A grouped layer's run `tile` of the row: group and bank tile.
+                Some(g) => dp.run_group(tile / g.bank_tiles, tile % g.bank_tiles, y, bank),
+                None => dp.run(tile, y, bank),
+            }
         }
         if let Some(bank) = e.drain_start {
             dp.drain(bank);
+        }
+        if let Some(bank) = e.comb_start {
+            dp.combine(bank);
+        }
+        if let Some(tile) = e.oacc_drain {
+            dp.drain_oacc(tile);
         }
         if e.dec_fire {
             hi += 1;

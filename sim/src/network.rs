@@ -1,7 +1,8 @@
 //! A whole network on the simulated core, layer after layer, each reading what the previous one
-//! stored. Conv and fc layers run on the core; layers it does not run (maxpool; slbf and penni
-//! until their datapaths exist) are computed by the host with the golden model's arithmetic
-//! and stored the same way, and reported as host layers. The outputs are checked against the
+//! stored. Conv and fc layers run on the core, and slbf and penni layers on a core generated with
+//! the combine stage (`combine.enabled`; penni also needs `combine.penni`); layers it does not
+//! run (maxpool; slbf and penni on a core without the combine stage) are computed by the host
+//! with the golden model's arithmetic and stored the same way, and reported as host layers. The outputs are checked against the
 //! golden model unless the caller skips it.
 
 use anyhow::{bail, Result};
@@ -62,14 +63,19 @@ fn kind(l: &QLayer) -> &'static str {
 }
 
 /// Whether the core runs this layer kind (the others are host layers).
-pub fn on_core(l: &QLayer) -> bool {
-    matches!(&l.op, QOp::Weighted(w) if matches!(w.weights, QWeights::Conv { .. } | QWeights::Fc { .. }))
+pub fn on_core(l: &QLayer, cfg: &AccelConfig) -> bool {
+    let QOp::Weighted(w) = &l.op else { return false };
+    match w.weights {
+        QWeights::Conv { .. } | QWeights::Fc { .. } => true,
+        QWeights::Slbf { .. } => cfg.combine.enabled,
+        QWeights::Penni { .. } => cfg.combine.enabled && cfg.combine.penni,
+    }
 }
 
 /// Every core layer's descriptor, before anything runs: a layer too large for the generated core
 /// is an error naming the limit.
 pub fn check_fits(q: &QNet, cfg: &AccelConfig) -> Result<()> {
-    for l in q.layers.iter().filter(|l| on_core(l)) {
+    for l in q.layers.iter().filter(|l| on_core(l, cfg)) {
         LayerDescriptor::new(l, cfg)?;
     }
     Ok(())
@@ -152,7 +158,7 @@ pub fn run_network(cfg: &AccelConfig, q: &QNet, x: &Tensor3<i32>, mut o: RunOpti
         if let Some(p) = o.probe.as_deref_mut() {
             p.layer_start(i);
         }
-        let (mut next, rep) = if on_core(l) {
+        let (mut next, rep) = if on_core(l, cfg) {
             let r = run_layer_probed(cfg, l, &stored, o.traffic, o.probe.as_deref_mut())?;
             let ideal = if o.ideal && o.traffic != Traffic::Free {
                 crate::layer::run_layer(cfg, l, &stored, Traffic::Free)?.cycles

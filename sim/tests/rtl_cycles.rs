@@ -8,7 +8,7 @@
 use cbnn::codec::Mode;
 use cbnn::config::AccelConfig;
 use cbnn::golden;
-use cbnn::network::{CodecSettings, Geometry, Layer, Network, Op, OutputFn};
+use cbnn::network::{CodecSettings, Geometry, Layer, Network, Op, OutputFn, Weights};
 use cbnn::quant::compile;
 use cbnn::tensor::Tensor3;
 use cbnn_hdl::cosim::{run_layers, run_layers_on, LayerCase, Traffic as RtlTraffic};
@@ -244,4 +244,94 @@ fn under_verilator_cycles_equal_the_rtl() {
     let x = input(&mut rng, [11, 8, 8]);
     let cfg = config(2, 4, 32, 1, false, 2);
     compare_on(Simulator::Verilator, &cfg, &net, &x, Traffic::Dram, "Verilator: 2x4x32, no codec, DRAM 2 B/cycle");
+}
+
+/// A weighted layer of any kind with `out`, a bias, G = 2 and codec settings `c`.
+fn layer_of(
+    rng: &mut StdRng,
+    in_shape: [usize; 3],
+    o: usize,
+    g: Geometry,
+    bits: u32,
+    w: Weights,
+    out: OutputFn,
+    c: CodecSettings,
+) -> Layer {
+    let mut net = Network::single_weighted(in_shape, o, g, bits, w);
+    let Op::Weighted(wt) = &mut net.layers[0].op else { unreachable!() };
+    wt.output = out;
+    wt.scale_group = 2;
+    wt.bias = Some((0..o).map(|_| rng.gen_range(-1.0f32..1.0)).collect());
+    let mut l = net.layers.remove(0);
+    l.codec = c;
+    l
+}
+
+fn floats(rng: &mut StdRng, n: usize) -> Vec<f32> {
+    (0..n).map(|_| rng.gen_range(-1.0f32..1.0)).collect()
+}
+
+/// conv 3x3 ReLU4 -> slbf 3x3 (slices of 8 of 16 channels, a bank of 6) ReLU2 -> penni 3x3
+/// stride 2 (3 bases, sparse) sign -> slbf 1x1 (slices of 2) accumulator.
+fn mixed_network(rng: &mut StdRng, hw: usize, codec: bool) -> Network {
+    let g3 = Geometry { kernel: 3, stride: 1, padding: 1 };
+    let c = |m: Mode| if codec { cs(m, 1) } else { CodecSettings::default() };
+    let l1 = conv(rng, 5, hw, 16, g3, 8, OutputFn::Relu { bits: 4, scale: Some(0.2) }, c(Mode::Auto));
+    let (n, d, m) = (6, 8, 2);
+    let slbf =
+        Weights::Slbf { bank: floats(rng, n * d * 9), n, d, index: (0..12 * m).map(|i| (i * 5 + 1) % n).collect(), m };
+    let l2 =
+        layer_of(rng, [16, hw, hw], 12, g3, 4, slbf, OutputFn::Relu { bits: 2, scale: Some(0.5) }, c(Mode::Sparse));
+    let coef = (0..10 * 12 * 3).map(|_| if rng.gen_bool(0.4) { rng.gen_range(-1.0f32..1.0) } else { 0.0 }).collect();
+    let penni = Weights::Penni { basis: floats(rng, 3 * 9), d: 3, coef };
+    let g3s = Geometry { kernel: 3, stride: 2, padding: 1 };
+    let l3 = layer_of(rng, [12, hw, hw], 10, g3s, 2, penni, OutputFn::Sign, c(Mode::Raw));
+    let h2 = hw.div_ceil(2);
+    let slbf1 =
+        Weights::Slbf { bank: floats(rng, 3 * 2), n: 3, d: 2, index: (0..7 * 5).map(|i| i % 3).collect(), m: 5 };
+    let g1 = Geometry { kernel: 1, stride: 1, padding: 0 };
+    let l4 = layer_of(rng, [10, h2, h2], 7, g1, 1, slbf1, OutputFn::Accumulator, CodecSettings::default());
+    let mut net = Network::single_conv(5, hw, hw, 1, g3, 8, vec![1.0; 45]);
+    if codec {
+        net.input.codec = cs(Mode::Auto, 1);
+    }
+    net.layers = vec![l1, l2, l3, l4];
+    for (i, l) in net.layers.iter_mut().enumerate() {
+        l.name = format!("l{}", i + 1);
+        if let Op::Weighted(w) = &mut l.op {
+            if w.output == OutputFn::Accumulator {
+                w.bias = None;
+            }
+        }
+    }
+    net
+}
+
+fn with_combine(mut c: AccelConfig) -> AccelConfig {
+    c.datapath.acc_bits = 32;
+    c.combine.enabled = true;
+    c.combine.penni = true;
+    c.combine.entry_kib = 2;
+    c
+}
+
+/// conv, slbf and penni layers on one core with the combine stage: outputs and cycles.
+#[test]
+fn grouped_layers_cycles_equal_the_rtl() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let net = mixed_network(&mut rng, 9, false);
+    let x = input(&mut rng, [5, 9, 9]);
+    let mut cfg = with_combine(config(2, 4, 8, 1, false, 8));
+    cfg.buffers.act_kib = 1;
+    compare(&cfg, &net, &x, Traffic::Free, "2x4x8 + combine, no codec");
+}
+
+/// The same kinds with the codec on both activation paths and a DRAM of 4 bytes per cycle.
+#[test]
+fn grouped_layers_with_the_codec_and_dram_cycles_equal_the_rtl() {
+    let mut rng = StdRng::seed_from_u64(8);
+    let net = mixed_network(&mut rng, 8, true);
+    let x = input(&mut rng, [5, 8, 8]);
+    let cfg = with_combine(config(1, 8, 16, 2, true, 4));
+    compare(&cfg, &net, &x, Traffic::Dram, "1x8x16 + combine, G_hw 2, codec, DRAM 4 B/cycle");
 }

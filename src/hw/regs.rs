@@ -23,12 +23,14 @@ pub const REGISTERS: &[(&str, u32)] = &[
     ("weight_words", 16),
     ("ix0", 16),
     ("x_step", 16),
+    ("kx_step", 16),
     ("ky_step", 16),
     ("y_step", 16),
     ("passes", 32),
     ("bwn", 1),
     ("tail_en", 1),
     ("rows_valid", 8),
+    ("sub", 1),
     // Activation loader: the streamed tensor (fc layers stream their input as is).
     ("t_ch", 16),
     ("t_w", 16),
@@ -48,6 +50,16 @@ pub const REGISTERS: &[(&str, u32)] = &[
     ("iy0_first", 16),
     ("band_base_first", 16),
     ("pad_base", 16),
+    // Grouped (slbf, penni) layers: the loop over groups and bank tiles, the combine stage.
+    ("grouped", 1),
+    ("n_groups", 16),
+    ("bank_tiles", 16),
+    ("bank_words", 16),
+    ("grp_lanes", 16),
+    ("grp_rows", 16),
+    ("grp_base_step", 16),
+    ("entry_words", 32),
+    ("entries", 16),
     // Post-processing.
     ("shift", SHIFT_BITS as u32),
     ("mode", 2),
@@ -124,16 +136,18 @@ pub fn register_values(d: &LayerDescriptor, cfg: &AccelConfig) -> Vec<u32> {
             "w_out" => d.w_out,
             "kernel" => d.kernel,
             "stride" => d.stride,
-            "groups" => d.groups,
+            "groups" => d.run_groups,
             "weight_words" => s.weight_words,
             "ix0" => s.ix0,
             "x_step" => s.x_step,
+            "kx_step" => s.kx_step,
             "ky_step" => s.ky_step,
             "y_step" => s.y_step,
             "passes" => d.steps,
             "bwn" => d.bwn as u32,
             "tail_en" => (d.tail_lanes != 0) as u32,
             "rows_valid" => d.last_group_rows,
+            "sub" => d.grouped.as_ref().is_some_and(|g| g.sub_chunk) as u32,
             "t_ch" => d.in_shape[0],
             "t_w" => d.in_shape[2],
             "fc" => (d.kind == super::descriptor::LayerKind::Fc) as u32,
@@ -147,7 +161,10 @@ pub fn register_values(d: &LayerDescriptor, cfg: &AccelConfig) -> Vec<u32> {
                 let rows = if d.kind == super::descriptor::LayerKind::Fc { h } else { 1 };
                 rows * super::streams::beats_per_row(c, w, cfg)
             }
-            "tile_words" => d.steps * cfg.array.rows * cfg.array.cols,
+            "tile_words" => match &d.grouped {
+                Some(g) => g.bank_tiles * g.tile_words * cfg.array.cols,
+                None => d.steps * cfg.array.rows * cfg.array.cols,
+            },
             "band_span" => (d.band_out_rows - 1) * d.stride + d.kernel,
             "band_iy_step" => m16(bo * d.stride as i64),
             "band_base_step" => m16(bo * d.stride as i64 * w * pw),
@@ -155,6 +172,18 @@ pub fn register_values(d: &LayerDescriptor, cfg: &AccelConfig) -> Vec<u32> {
             "iy0_first" => m16(-p),
             "band_base_first" => m16(-p * w * pw),
             "pad_base" => m16(-p * pw),
+            "grouped" => d.grouped.is_some() as u32,
+            "n_groups" => d.grouped.as_ref().map_or(0, |g| g.n_groups),
+            "bank_tiles" => d.grouped.as_ref().map_or(0, |g| g.bank_tiles),
+            "bank_words" => d.grouped.as_ref().map_or(0, |g| g.tile_words),
+            // Per group: the lane offset advances by the group's channels; when it wraps the
+            // array row advances, and when that wraps the address (a chunk group). Groups of
+            // whole chunk groups wrap both every time.
+            "grp_lanes" => d.grouped.as_ref().map_or(0, |g| if g.sub_chunk { g.gs } else { cfg.array.lanes }),
+            "grp_rows" => d.grouped.as_ref().map_or(0, |g| if g.sub_chunk { cfg.array.rows } else { 1 }),
+            "grp_base_step" => d.grouped.as_ref().map_or(0, |g| g.run_groups * d.planes),
+            "entry_words" => d.entries * cfg.array.cols * super::combine::EntryFormat::new(cfg).words(cfg),
+            "entries" => d.entries,
             "shift" => d.shift,
             "mode" => d.out_mode,
             "out_bits" => {

@@ -131,8 +131,10 @@ pub struct SequencerRegs {
     pub ix0: u32,
     /// Address of the first pass's first step.
     pub base0: u32,
-    /// Address increments: per x (`stride * pixel_words`), per ky and per output row.
+    /// Address increments: per x (`stride * pixel_words`), per tap (from a pass's last chunk
+    /// group to the next tap's first), per ky and per output row.
     pub x_step: u32,
+    pub kx_step: u32,
     pub ky_step: u32,
     pub y_step: u32,
 }
@@ -146,6 +148,9 @@ impl SequencerRegs {
         let (s, k, p) = (d.stride as i64, d.kernel as i64, d.padding as i64);
         let (w, pw, planes) = (d.w as i64, d.pixel_words as i64, d.planes as i64);
         let iy0 = rows.start as i64 * s - p;
+        // A run steps through `run_groups` of the pixel's chunk groups per tap (all of them,
+        // but for a grouped layer).
+        let skip = pw - d.run_groups as i64 * planes;
         SequencerRegs {
             y0: rows.start,
             first_row,
@@ -154,7 +159,7 @@ impl SequencerRegs {
             w_out: d.w_out,
             kernel: d.kernel,
             stride: d.stride,
-            groups: d.groups,
+            groups: d.run_groups,
             planes: d.planes,
             array_rows: cfg.array.rows,
             passes: (rows.end - rows.start) * d.steps,
@@ -163,8 +168,9 @@ impl SequencerRegs {
             ix0: m16(-p),
             base0: m16(((iy0 - first_row as i64) * w - p) * pw),
             x_step: m16(s * pw),
-            ky_step: m16(w * pw - k * pw + planes),
-            y_step: m16((s - k + 1) * w * pw - k * pw + planes),
+            kx_step: m16(planes + skip),
+            ky_step: m16(w * pw - k * pw + planes + skip),
+            y_step: m16((s - k + 1) * w * pw - k * pw + planes + skip),
         }
     }
 }

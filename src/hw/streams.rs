@@ -290,11 +290,14 @@ pub fn results_to_tensor(d: &LayerDescriptor, cfg: &AccelConfig, beats: &[Vec<u6
         d.w_out as usize,
         vec![0; (d.c_out * d.h_out * d.w_out) as usize],
     );
-    for (&(t, y, x, c), lanes) in order.iter().zip(beats) {
+    for (i, (&(t, y, x, c), lanes)) in order.iter().zip(beats).enumerate() {
         for (j, &raw) in lanes.iter().enumerate() {
             let f = super::params::ppu_filter(cfg, t, j as u32, c);
             if f >= d.c_out {
                 continue;
+            }
+            if a < 64 && raw >> a != 0 {
+                anyhow::bail!("result beat {i}, lane {j} (filter {f}): {raw:#x} is not an {a}-bit value");
             }
             let v = match d.out_mode {
                 super::descriptor::MODE_ACC => ((raw << (64 - a)) as i64 >> (64 - a)) as i32,

@@ -72,14 +72,16 @@ fn random_layer(rng: &mut StdRng, cfg: &AccelConfig, fc: bool) -> Network {
     net
 }
 
-fn check(runs: &[LayerRun], layers: &[&QLayer], inputs: &[Tensor3<i32>], cfg: &AccelConfig, what: &str) {
+pub(super) fn check(runs: &[LayerRun], layers: &[&QLayer], inputs: &[Tensor3<i32>], cfg: &AccelConfig, what: &str) {
     for (i, (run, (layer, input))) in runs.iter().zip(layers.iter().zip(inputs)).enumerate() {
         let d = LayerDescriptor::new(layer, cfg).unwrap();
         assert!(!run.error, "{what}: layer {i} raised the buffer overflow flag ({d:?})");
         let want = golden::layer_output(layer, input);
         assert_eq!(run.output.data, want.data, "{what}: layer {i} differs from golden ({d:?})");
-        // The core cannot beat its sequencer: one run per output row and filter tile.
-        let floor = d.filter_tiles as u64 * d.h_out as u64 * compute_cycles(&d, cfg, d.steps as u64);
+        // The core cannot beat its sequencer: one run per output row and filter tile (grouped
+        // layers: per output row, group and bank tile).
+        let runs_per_row = d.grouped.as_ref().map_or(d.filter_tiles, |g| g.runs());
+        let floor = runs_per_row as u64 * d.h_out as u64 * compute_cycles(&d, cfg, d.steps as u64);
         assert!(run.cycles >= floor, "{what}: layer {i} took {} cycles, below the sequencer's {floor}", run.cycles);
         println!(
             "{what}: layer {i}: {:?} {}->{} {}x{} K{} S{} P{} planes {} G {}: {} bands, {} tiles: {} cycles ({} computing)",
