@@ -14,7 +14,9 @@
 //! per pixel the stage takes a beat every cycle. Only the low 8 bits of each lane are kept (the
 //! drain's k-bit and sign outputs; accumulator outputs bypass the codec). The stage counts
 //! pixels, rows of a band, filter tiles and bands itself, in the drain's order, from the
-//! descriptor registers, so it needs no side channel from the controller.
+//! descriptor registers, so it needs no side channel from the controller. A grouped layer
+//! (`grouped`) drains each row's tiles in turn (`cbnn::hw::streams::drain_order`): the tile then
+//! advances after every row.
 //!
 //! Generated as Verilog text, like the array netlist (`netlist.rs`): its port widths are
 //! products of config values (`P * A` bits in, `8 C` bits held), which rust-hdl's const-generic
@@ -72,10 +74,10 @@ pub fn gather_module(name: &str, s: &GatherShape) -> Module {
     };
     let regs: Vec<&str> = GATHER_REGS.to_vec();
     line(format!(
-        "module {name}(clock, start, {}, in_valid, in_data, in_ready, out_valid, out_data, out_n, out_last, out_ready, busy);",
+        "module {name}(clock, start, grouped, {}, in_valid, in_data, in_ready, out_valid, out_data, out_n, out_last, out_ready, busy);",
         regs.join(", ")
     ));
-    line("    input wire clock, start;".into());
+    line("    input wire clock, start, grouped;".into());
     line(format!("    input wire [15:0] {};", regs.join(", ")));
     line(format!("    input wire in_valid; input wire [{}:0] in_data; output wire in_ready;", p * a - 1));
     line(format!(
@@ -135,7 +137,11 @@ pub fn gather_module(name: &str, s: &GatherShape) -> Module {
     line("                if (~row_last) x <= x + 16'd1;".into());
     line("                else begin".into());
     line("                    x <= 16'd0;".into());
-    line("                    if (~band_done) yb <= yb + 16'd1;".into());
+    line(format!(
+        "                    if (grouped) begin if (~tile_last) begin tile <= tile + 16'd1; ch0 <= ch0 + 16'd{c}; end"
+    ));
+    line("                        else begin tile <= 16'd0; ch0 <= 16'd0; end end".into());
+    line("                    else if (~band_done) yb <= yb + 16'd1;".into());
     line("                    else begin".into());
     line("                        yb <= 16'd0;".into());
     line(format!("                        if (~tile_last) begin tile <= tile + 16'd1; ch0 <= ch0 + 16'd{c}; end"));

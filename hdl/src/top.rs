@@ -445,7 +445,8 @@ fn codec_paths(m: &mut NetModule, cfg: &AccelConfig, s: &TopShape) {
         ("error", "dec_error".into()),
     ]);
     m.instance(&format!("{d}_decoder"), "decoder", &conns);
-    let mut conns: Vec<(&str, String)> = vec![("clock", "clock".into()), ("start", "codec_start".into())];
+    let mut conns: Vec<(&str, String)> =
+        vec![("clock", "clock".into()), ("start", "codec_start".into()), ("grouped", "r_grouped".into())];
     conns.extend(GATHER_REGS.iter().map(|r| (*r, format!("r_{r}"))));
     conns.extend([
         ("in_valid", "d_valid & ~is_acc".into()),

@@ -13,6 +13,8 @@ pub struct GatherShape {
     pub h_out: u32,
     pub filter_tiles: u32,
     pub c_out: u32,
+    /// A grouped layer: every row drains its tiles in turn.
+    pub grouped: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -77,7 +79,11 @@ impl Gather {
             } else {
                 self.x = 0;
                 let band_done = q.yb + 1 == s.band_out_rows || q.y0 + q.yb + 1 == s.h_out;
-                if !band_done {
+                if s.grouped {
+                    // Every row drains its tiles in turn.
+                    self.tile = if q.tile + 1 != s.filter_tiles { q.tile + 1 } else { 0 };
+                    self.ch0 = self.tile * s.cols;
+                } else if !band_done {
                     self.yb = q.yb + 1;
                 } else {
                     self.yb = 0;

@@ -95,6 +95,7 @@ impl CoreShape {
                     h_out: d.h_out,
                     filter_tiles: d.filter_tiles,
                     c_out: d.c_out,
+                    grouped: d.kind.grouped(),
                 },
                 EncoderShape::new(&g, &d.out_codec),
             )

@@ -14,6 +14,8 @@ struct Case {
     band_out_rows: u32,
     h_out: u32,
     c_out: u32,
+    /// A grouped layer's order: each row's tiles in turn.
+    grouped: bool,
 }
 
 impl Case {
@@ -21,9 +23,18 @@ impl Case {
         self.c_out.div_ceil(s.cols as u32)
     }
 
-    /// `(tile, y, x)` of every output pixel in the drain's order: band, tile, row, pixel.
+    /// `(tile, y, x)` of every output pixel in the drain's order: band, tile, row, pixel (a
+    /// grouped layer: row, tile, pixel).
     fn pixels(&self, s: &GatherShape) -> Vec<(u32, u32, u32)> {
         let mut v = Vec::new();
+        if self.grouped {
+            for y in 0..self.h_out {
+                for t in 0..self.tiles(s) {
+                    v.extend((0..self.w_out).map(|x| (t, y, x)));
+                }
+            }
+            return v;
+        }
         for y0 in (0..self.h_out).step_by(self.band_out_rows as usize) {
             for t in 0..self.tiles(s) {
                 for y in y0..(y0 + self.band_out_rows).min(self.h_out) {
@@ -95,6 +106,7 @@ fn check(s: GatherShape, seed: u64) {
                 band_out_rows: rng.gen_range(1..=h_out),
                 h_out,
                 c_out: rng.gen_range(1..(3 * s.cols as u32 + 2)),
+                grouped: i % 3 == 2,
             }
         })
         .collect();
@@ -108,7 +120,7 @@ fn check(s: GatherShape, seed: u64) {
         want.push(blocks);
         writeln!(
             body,
-            "w_out = {}; band_out_rows = {}; h_out = {}; filter_tiles = {}; c_out = {};\n\
+            "w_out = {}; band_out_rows = {}; h_out = {}; filter_tiles = {}; c_out = {}; grouped = {};\n\
              start = 1; #1 clock = 1; #1 clock = 0; start = 0; k = {a}; e = {}; t = 0;\n\
              while ((k < e || busy) && t < 10000) begin\n\
              \x20 in_valid = (k < e) && (($random(seed) & 3) != 0); in_data = mem[k];\n\
@@ -124,19 +136,20 @@ fn check(s: GatherShape, seed: u64) {
             c.h_out,
             c.tiles(&s),
             c.c_out,
+            c.grouped as u8,
             mem.len()
         )
         .unwrap();
     }
     let mut tb = String::new();
-    writeln!(tb, "module tb;\nreg clock = 0, start = 0, in_valid = 0, out_ready = 0;").unwrap();
+    writeln!(tb, "module tb;\nreg clock = 0, start = 0, in_valid = 0, out_ready = 0, grouped = 0;").unwrap();
     writeln!(tb, "reg [15:0] w_out = 1, band_out_rows = 1, h_out = 1, filter_tiles = 1, c_out = 1;").unwrap();
     writeln!(tb, "reg [{}:0] in_data = 0; reg [{}:0] mem [0:{}];", bw - 1, bw - 1, mem.len() - 1).unwrap();
     writeln!(tb, "wire in_ready, out_valid, out_last, busy; wire [{}:0] out_data; wire [4:0] out_n;", 8 * s.block - 1)
         .unwrap();
     writeln!(tb, "integer k, e, t, seed = {seed};").unwrap();
     let regs: Vec<String> = GATHER_REGS.iter().map(|r| format!(".{r}({r})")).collect();
-    writeln!(tb, "gat dut(.clock(clock), .start(start), {}, .in_valid(in_valid), .in_data(in_data), .in_ready(in_ready), .out_valid(out_valid), .out_data(out_data), .out_n(out_n), .out_last(out_last), .out_ready(out_ready), .busy(busy));", regs.join(", ")).unwrap();
+    writeln!(tb, "gat dut(.clock(clock), .start(start), .grouped(grouped), {}, .in_valid(in_valid), .in_data(in_data), .in_ready(in_ready), .out_valid(out_valid), .out_data(out_data), .out_n(out_n), .out_last(out_last), .out_ready(out_ready), .busy(busy));", regs.join(", ")).unwrap();
     writeln!(tb, "initial begin\n$readmemh(\"beats.hex\", mem);\n{body}$finish;\nend\nendmodule").unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("beats.hex"), mem.join("\n") + "\n").unwrap();
