@@ -247,6 +247,7 @@ fn under_verilator_cycles_equal_the_rtl() {
 }
 
 /// A weighted layer of any kind with `out`, a bias, G = 2 and codec settings `c`.
+#[allow(clippy::too_many_arguments)] // a layer spelled out reads best in the network below
 fn layer_of(
     rng: &mut StdRng,
     in_shape: [usize; 3],

@@ -38,6 +38,8 @@ pub struct Grouped {
     pub run_groups: u32,
     /// Weight words per column bank of one bank tile: `K*K * run_groups * R`.
     pub tile_words: u32,
+    /// The kernel size `K`.
+    pub kernel: u32,
 }
 
 /// Where group `g`'s channels sit in the activation buffer.
@@ -85,6 +87,7 @@ impl Grouped {
             sub_chunk,
             run_groups,
             tile_words: kernel * kernel * run_groups * r,
+            kernel,
         }))
     }
 
@@ -108,14 +111,14 @@ impl Grouped {
     /// channels in lanes `0..gs` of every row (the row control shifts the chunk to match),
     /// whole-chunk groups channel `(cg*R + r)*L + l` of the group in lane `l`. Filters past
     /// the bank are 0 (their maps are never combined).
-    pub fn weight_word(&self, w: &QWeights, kernel: u32, cfg: &AccelConfig, b: u32, s: u32, r: u32, col: u32) -> u128 {
+    pub fn weight_word(&self, w: &QWeights, cfg: &AccelConfig, b: u32, s: u32, r: u32, col: u32) -> u128 {
         let (rows, lanes) = (cfg.array.rows, cfg.array.lanes);
         let j = b * cfg.array.cols + col;
         if j >= self.bank {
             return 0;
         }
         let (tap, cg) = (s / self.run_groups, s % self.run_groups);
-        let kk = (kernel * kernel) as usize;
+        let kk = (self.kernel * self.kernel) as usize;
         // The ±1 bank: slbf [n, d, K, K], penni [d, K, K] (one channel).
         let bit = |ch: u32| -> bool {
             match w {
@@ -137,14 +140,14 @@ impl Grouped {
     /// The bank's weight words on the weight stream: for each bank tile, step, array row and
     /// column (word `i` lands in column bank `i mod C` at address `i div C`, so bank tile `b`
     /// starts at address `b * tile_words`).
-    pub fn weight_stream(&self, w: &QWeights, kernel: u32, cfg: &AccelConfig) -> Vec<u128> {
+    pub fn weight_stream(&self, w: &QWeights, cfg: &AccelConfig) -> Vec<u128> {
         let steps = self.tile_words / cfg.array.rows;
         let mut v = Vec::with_capacity((self.bank_tiles * self.tile_words * cfg.array.cols) as usize);
         for b in 0..self.bank_tiles {
             for s in 0..steps {
                 for r in 0..cfg.array.rows {
                     for col in 0..cfg.array.cols {
-                        v.push(self.weight_word(w, kernel, cfg, b, s, r, col));
+                        v.push(self.weight_word(w, cfg, b, s, r, col));
                     }
                 }
             }

@@ -212,7 +212,7 @@ pub fn layer_act_stream(d: &LayerDescriptor, cfg: &AccelConfig, input: &Tensor3<
 pub fn layer_weight_stream(layer: &QLayer, d: &LayerDescriptor, cfg: &AccelConfig) -> Vec<u128> {
     if let Some(g) = &d.grouped {
         let QOp::Weighted(w) = &layer.op else { unreachable!("descriptors exist for weighted layers only") };
-        let mut v = g.weight_stream(&w.weights, d.kernel, cfg);
+        let mut v = g.weight_stream(&w.weights, cfg);
         v.extend(super::combine::entry_stream(&grouped_entries(layer, d, cfg), cfg));
         return v;
     }

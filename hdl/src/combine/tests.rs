@@ -14,8 +14,7 @@ use rand::{Rng, SeedableRng};
 use std::fmt::Write as _;
 
 fn config(cols: u32, lanes: u32, acc: u32, penni: bool) -> AccelConfig {
-    let mut c = AccelConfig::default();
-    c.name = "cmb".into();
+    let mut c = AccelConfig { name: "cmb".into(), ..AccelConfig::default() };
     c.array.cols = cols;
     c.array.lanes = lanes;
     c.datapath.acc_bits = acc;
