@@ -317,3 +317,86 @@ fn binary_inputs_have_no_scale() {
     };
     expect_error(binary, &[], &["[input]", "`scale`", "binary"]);
 }
+
+/// The setup's conv layer as an slbf layer (3 channels = 1 slice of 3, a bank of 2 filters) or a
+/// penni layer (2 basis kernels), with the given bank/index or basis/coef files written.
+fn grouped_layer(p: &Path, slbf: bool, files: &[(&str, Vec<u8>)]) {
+    let text = std::fs::read_to_string(p.join("net.toml")).unwrap();
+    let layer = if slbf {
+        "kind = \"slbf\"\nout_channels = 4\nkernel = 3\npadding = 1\nbank = \"bank.npy\"\nindex = \"index.npy\""
+    } else {
+        "kind = \"penni\"\nout_channels = 4\nkernel = 3\npadding = 1\nbasis = \"basis.npy\"\ncoef = \"coef.npy\""
+    };
+    let conv = "kind = \"conv\"\nout_channels = 4\nkernel = 3\npadding = 1\nweights = \"w1.npy\"";
+    assert!(text.contains(conv));
+    std::fs::write(p.join("net.toml"), text.replace(conv, layer)).unwrap();
+    for (name, bytes) in files {
+        std::fs::write(p.join(name), bytes).unwrap();
+    }
+}
+
+#[test]
+fn slbf_index_out_of_the_bank() {
+    expect_error(
+        |p| {
+            let bank = npyio::f32_to_npy(&[2, 3, 3, 3], &[0.5; 54]);
+            let index = npyio::i64_to_npy(&[4, 1], &[0, 1, 2, 1]);
+            grouped_layer(p, true, &[("bank.npy", bank), ("index.npy", index)]);
+        },
+        &[],
+        &["index.npy", "`index`", "value 2 out of range", "expected 0..2"],
+    );
+}
+
+#[test]
+fn slbf_slices_that_do_not_cover_the_input() {
+    // Bank filters of 2 channels and 1 slice: 2 of the 3 input channels.
+    expect_error(
+        |p| {
+            let bank = npyio::f32_to_npy(&[2, 2, 3, 3], &[0.5; 36]);
+            let index = npyio::i64_to_npy(&[4, 1], &[0, 1, 1, 0]);
+            grouped_layer(p, true, &[("bank.npy", bank), ("index.npy", index)]);
+        },
+        &[],
+        &["`bank`", "d = 2", "m = 1", "expected m * d = 3"],
+    );
+}
+
+#[test]
+fn slbf_index_of_the_wrong_shape() {
+    expect_error(
+        |p| {
+            let bank = npyio::f32_to_npy(&[2, 3, 3, 3], &[0.5; 54]);
+            let index = npyio::i64_to_npy(&[3, 1], &[0, 1, 1]);
+            grouped_layer(p, true, &[("bank.npy", bank), ("index.npy", index)]);
+        },
+        &[],
+        &["index.npy", "`index`", "expected shape [4, m]", "[3, 1]"],
+    );
+}
+
+#[test]
+fn penni_coefficients_of_the_wrong_shape() {
+    expect_error(
+        |p| {
+            let basis = npyio::f32_to_npy(&[2, 3, 3], &[0.5; 18]);
+            let coef = npyio::f32_to_npy(&[4, 3, 3], &[0.5; 36]);
+            grouped_layer(p, false, &[("basis.npy", basis), ("coef.npy", coef)]);
+        },
+        &[],
+        &["coef.npy", "`coef`", "expected shape [4, 3, 2]", "[4, 3, 3]"],
+    );
+}
+
+#[test]
+fn penni_basis_of_the_wrong_kernel() {
+    expect_error(
+        |p| {
+            let basis = npyio::f32_to_npy(&[2, 5, 5], &[0.5; 50]);
+            let coef = npyio::f32_to_npy(&[4, 3, 2], &[0.5; 24]);
+            grouped_layer(p, false, &[("basis.npy", basis), ("coef.npy", coef)]);
+        },
+        &[],
+        &["basis.npy", "`basis`", "expected shape [_, 3, 3]", "[2, 5, 5]"],
+    );
+}
