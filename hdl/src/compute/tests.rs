@@ -99,14 +99,20 @@ fn run_case(cfg: &AccelConfig, seed: u64, bits: u32) {
         ("weight_words", r0.weight_words),
         ("ix0", r0.ix0),
         ("x_step", r0.x_step),
+        ("kx_step", r0.kx_step),
         ("ky_step", r0.ky_step),
         ("y_step", r0.y_step),
+        ("w_base0", 0),
     ];
     let mut conns: Vec<String> = fixed.iter().map(|(p, v)| format!(".{p}(16'd{v})")).collect();
     conns.push(format!(".bwn(1'b{})", d.bwn as u8));
     conns.push(format!(".fc(1'b{})", (d.kind == cbnn::hw::LayerKind::Fc) as u8));
     conns.push(format!(".tail_en(1'b{})", (d.tail_lanes != 0) as u8));
     conns.push(format!(".rows_valid(8'd{})", d.last_group_rows));
+    // Conv and fc layers: no group selection.
+    conns.push(".sub(1'b0)".to_string());
+    conns.push(".run_row(8'd0)".to_string());
+    conns.push(".run_shift(8'd0)".to_string());
     for p in [
         "clock",
         "load_start",

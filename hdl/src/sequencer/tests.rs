@@ -89,7 +89,9 @@ fn verilog_issues_the_compute_sequence() {
             ("iy0", r.iy0, 16),
             ("ix0", r.ix0, 16),
             ("base0", r.base0, 16),
+            ("w_base0", 0, 16),
             ("x_step", r.x_step, 16),
+            ("kx_step", r.kx_step, 16),
             ("ky_step", r.ky_step, 16),
             ("y_step", r.y_step, 16),
         ];
