@@ -73,7 +73,7 @@ fn verilog_issues_the_compute_sequence() {
         let want: Vec<String> = compute_sequence(&d, &cfg, y0..y1, first_row).iter().map(line).collect();
         let r = SequencerRegs::new(&d, &cfg, y0..y1, first_row);
         let mut tb = String::from("module tb;\nreg clock = 0, go = 0; integer t;\n");
-        let regs: [(&str, u32, u32); 18] = [
+        let regs: [(&str, u32, u32); 20] = [
             ("y0", r.y0, 16),
             ("first_row", r.first_row, 16),
             ("h", r.h, 16),
