@@ -17,6 +17,7 @@ pub mod lane;
 use anyhow::{bail, Result};
 
 use crate::bank::Bank;
+use crate::drain::addr_bits;
 use crate::netlist::{slice, Dir, NetModule};
 use crate::verilog::{emit_block, merge_checked, Module};
 use crate::weight_loader::WeightLoader;
@@ -40,10 +41,6 @@ pub struct CombineShape {
     pub oacc_bits: usize,
 }
 
-fn log2_ceil(n: u32) -> usize {
-    (32 - n.max(2).next_power_of_two().leading_zeros() - 1) as usize
-}
-
 impl CombineShape {
     pub fn from_config(cfg: &AccelConfig) -> Result<Self> {
         let format = EntryFormat::new(cfg);
@@ -55,8 +52,8 @@ impl CombineShape {
             x_bits: cbnn::hw::descriptor::pixel_index_bits(cfg),
             format,
             words: format.words(cfg) as usize,
-            entry_bits: log2_ceil(depth),
-            oacc_bits: log2_ceil(oacc_words(cfg)),
+            entry_bits: addr_bits(depth),
+            oacc_bits: addr_bits(oacc_words(cfg)),
         };
         if depth < 16 {
             bail!("combine.entry_kib = {} holds {depth} entries per lane; expected at least 16", cfg.combine.entry_kib);

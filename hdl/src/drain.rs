@@ -80,7 +80,7 @@ pub struct DrainShape {
 }
 
 /// Bits to address `n` entries (at least 1).
-fn addr_bits(n: u32) -> usize {
+pub(crate) fn addr_bits(n: u32) -> usize {
     (32 - n.max(2).next_power_of_two().leading_zeros() - 1) as usize
 }
 

@@ -23,7 +23,7 @@ impl Combine {
         self.left = self.left.saturating_sub(1);
         if start {
             let e = run_entries[(self.passes % run_entries.len() as u64) as usize] as u64;
-            self.left = e * w_out as u64 + 3;
+            self.left = e * w_out as u64 + cbnn::hw::pipeline::COMBINE_TAIL as u64;
             self.passes += 1;
         }
     }

@@ -11,6 +11,11 @@ pub const PPU_LATENCY: usize = 4;
 /// so its word goes to the PEs from a register). The weight words take the same path.
 pub const READ_TO_ARRAY: usize = 2;
 
+/// Cycles a combine pass stays busy after its last read (`hdl/src/combine/ctl.rs`): the dropped
+/// read after the run's last entry, then the lane's stages 2 and 3; a pass over `E` entries is
+/// busy for `E * W_out + COMBINE_TAIL` cycles.
+pub const COMBINE_TAIL: usize = 3;
+
 /// Cycles from a sequencer read to the column accumulators taking its column sums: the read,
 /// then the array's `R + C` (one register per row on the psum path, one per column on the
 /// activation path). This is also the controller's `store_delay`, from a run's end to its sums

@@ -179,7 +179,8 @@ fn check(cfg: &AccelConfig, seed: u64) {
             match f.first() {
                 Some(&"P") => {
                     let (r, n): (usize, usize) = (f[2].parse().unwrap(), f[3].parse().unwrap());
-                    assert_eq!(n, runs[r].len() * w_out + 3, "case {case}: pass {r} cycles");
+                    let want = runs[r].len() * w_out + cbnn::hw::pipeline::COMBINE_TAIL;
+                    assert_eq!(n, want, "case {case}: pass {r} cycles");
                 }
                 Some(&"D") => {
                     let (row, t, x): (usize, usize, usize) =
