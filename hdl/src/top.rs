@@ -39,19 +39,20 @@ const CONTROLLER_REGS: &[&str] = &[
     "pad_base",
     "h",
     "stride",
-    "grouped",
-    "n_groups",
-    "bank_tiles",
-    "bank_words",
-    "grp_lanes",
-    "grp_rows",
-    "grp_base_step",
-    "entry_words",
     "w_out",
 ];
 
-/// Registers only the combine stage reads (a core without it leaves them unconnected).
-const COMBINE_ONLY_REGS: &[&str] = &["entries"];
+/// The controller's registers for slbf and penni layers (a conv or fc layer writes 0 to each).
+const CONTROLLER_GROUPED_REGS: &[&str] =
+    &["grouped", "n_groups", "bank_tiles", "bank_words", "grp_lanes", "grp_rows", "grp_base_step", "entry_words"];
+
+/// Registers only slbf and penni layers set: the controller's, the row control's `sub` and the
+/// combine stage's `entries`. A core without the combine stage cannot run those layers, so it
+/// ties these to 0 instead of keeping the registers, and synthesis removes the grouped paths of
+/// the controller, row control and gather stage they drive.
+fn grouped_only(reg: &str) -> bool {
+    CONTROLLER_GROUPED_REGS.contains(&reg) || ["sub", "entries"].contains(&reg)
+}
 
 const DRAIN_REGS: &[&str] = &["w_out", "shift", "mode", "out_bits"];
 
@@ -150,8 +151,14 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
     for (name, w) in REGISTERS {
         m.wire(&format!("r_{name}"), *w as usize);
     }
-    for (name, _) in REGISTERS {
-        conns.push((name, format!("r_{name}")));
+    for (name, w) in REGISTERS {
+        if cfg.combine.enabled || !grouped_only(name) {
+            conns.push((name, format!("r_{name}")));
+        } else {
+            m.wire(&format!("nc_{name}"), *w as usize);
+            conns.push((name, format!("nc_{name}")));
+            m.assign(&format!("r_{name}"), &format!("{w}'d0"));
+        }
     }
     m.instance(&format!("{d}_regs"), "regs", &conns);
 
@@ -237,7 +244,8 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         let unused: Vec<String> = ["ent_en", "ent_start", "rewind", "comb_start", "oacc_base"]
             .iter()
             .map(|w| w.to_string())
-            .chain(COMBINE_ONLY_REGS.iter().map(|r| format!("r_{r}")))
+            .chain(REGISTERS.iter().filter(|(r, _)| grouped_only(r)).map(|(r, _)| format!("nc_{r}")))
+            .chain(["r_entries".to_string()])
             .collect();
         m.wire("unused_combine", 1);
         m.assign("unused_combine", &format!("&{{1'b0, {}, 1'b0}}", unused.join(", ")));
@@ -289,7 +297,7 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         ("comb_busy", "comb_busy".into()),
         ("oacc_base", "oacc_base".into()),
     ];
-    for r in CONTROLLER_REGS {
+    for r in CONTROLLER_REGS.iter().chain(CONTROLLER_GROUPED_REGS) {
         conns.push((r, format!("r_{r}")));
     }
     m.instance(&format!("{d}_controller"), "controller", &conns);

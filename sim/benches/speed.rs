@@ -190,7 +190,8 @@ fn network_rows(dir: &Path) -> Result<Vec<String>> {
     let t = Instant::now();
     let q = reference::prepare(&net, &cfg, &x)?.qnet;
     let prep = t.elapsed().as_secs_f64();
-    let opts = |ideal, check| RunOptions { traffic: Traffic::Dram, ideal, check, probe: None, fault: None };
+    let opts =
+        |ideal, check| RunOptions { traffic: Traffic::Dram, ideal, check, probe: None, fault: None, plain: false };
     let (run, alone) = per_call(3.0, || run_network(&cfg, &q, &x, opts(false, false)))?;
     let t = Instant::now();
     run_network(&cfg, &q, &x, opts(true, true)).context("the golden check")?;

@@ -13,6 +13,8 @@ use crate::report::{Counts, Figures};
 use cbnn::config::AccelConfig;
 use cbnn::golden;
 use cbnn::hw::LayerDescriptor;
+use cbnn::quant::memory::weight_memory_bits;
+use cbnn::quant::plain::{layer_ops, plain_binary, Ops};
 use cbnn::quant::{QLayer, QNet, QOp, QWeights};
 use cbnn::tensor::Tensor3;
 
@@ -25,6 +27,13 @@ pub struct LayerReport {
     pub on_core: bool,
     /// Cycles with the controller computing output rows.
     pub compute_cycles: u64,
+    /// Bits of on-chip memory the layer's parameters take (`cbnn::quant::memory`).
+    pub weight_bits: u64,
+    /// Operations the layer performs (binary MACs on the array, MACs of the combine stage).
+    pub ops: Ops,
+    /// For slbf and penni layers: the plain binary conv of the same shape on the same core.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plain: Option<PlainReport>,
     /// `memory` when the DRAM model makes the layer more than 10% slower than ideal memory,
     /// `compute` otherwise, `host` for host layers.
     pub bound: String,
@@ -32,22 +41,20 @@ pub struct LayerReport {
     pub figures: Figures,
 }
 
+/// What the plain binary conv a slbf or penni layer stands for costs (`cbnn::quant::plain`).
+#[derive(Clone, Debug, Serialize)]
+pub struct PlainReport {
+    pub weight_bits: u64,
+    pub binary_macs: u64,
+    /// Its cycles on the same core with the same memory; None when not simulated (sweeps) or
+    /// when the plain layer does not fit the core.
+    pub cycles: Option<u64>,
+}
+
 /// A network's simulation: every layer's output as stored, and the reports.
 pub struct NetworkRun {
     pub outputs: Vec<Tensor3<i32>>,
     pub layers: Vec<LayerReport>,
-}
-
-fn macs(l: &QLayer) -> u64 {
-    let [c, h, w] = l.in_shape;
-    let [o, ho, wo] = l.out_shape;
-    match &l.op {
-        QOp::MaxPool(_) => 0,
-        QOp::Weighted(wt) => match &wt.weights {
-            QWeights::Fc { .. } => (o * c * h * w) as u64,
-            _ => (o * ho * wo * c * wt.geometry.kernel * wt.geometry.kernel) as u64,
-        },
-    }
 }
 
 fn kind(l: &QLayer) -> &'static str {
@@ -82,11 +89,15 @@ pub fn check_fits(q: &QNet, cfg: &AccelConfig) -> Result<()> {
 }
 
 fn report(cfg: &AccelConfig, l: &QLayer, r: Option<(&LayerResult, u64)>) -> Result<LayerReport> {
+    let ops = layer_ops(l);
     let mut rep = LayerReport {
         name: l.name.clone(),
         kind: kind(l).to_string(),
         on_core: r.is_some(),
         compute_cycles: 0,
+        weight_bits: weight_memory_bits(l, cfg),
+        ops,
+        plain: None,
         bound: "host".into(),
         figures: Figures::default(),
     };
@@ -97,14 +108,14 @@ fn report(cfg: &AccelConfig, l: &QLayer, r: Option<(&LayerResult, u64)>) -> Resu
     let lanes = (cfg.array.rows * cfg.array.cols * cfg.array.lanes) as f64;
     rep.compute_cycles = r.compute_cycles;
     rep.bound = if r.cycles * 10 > ideal * 11 { "memory" } else { "compute" }.into();
-    let macs = macs(l);
     rep.figures = Figures::new(
         cfg,
         Counts {
             cycles: r.cycles,
             ideal_cycles: ideal,
-            macs,
-            pe_busy_cycles: macs as f64 * d.planes as f64 / lanes,
+            binary_macs: ops.binary_macs,
+            combine_macs: ops.combine_macs,
+            pe_busy_cycles: ops.binary_macs as f64 * d.planes as f64 / lanes,
             act_raw_bytes: bytes(r.values_in, l.in_bits),
             act_bytes: r.act_bytes,
             weight_bytes: r.weight_bytes,
@@ -146,6 +157,19 @@ pub struct RunOptions<'a> {
     pub probe: Option<&'a mut dyn Probe>,
     /// Test hook: corrupt this layer's output (to see the golden check fail).
     pub fault: Option<usize>,
+    /// Also run the plain binary conv of each slbf and penni layer (`LayerReport::plain`).
+    pub plain: bool,
+}
+
+/// The plain binary conv standing for a slbf or penni layer, run on the same input.
+fn plain_report(cfg: &AccelConfig, l: &QLayer, input: &Stored, o: &RunOptions) -> Result<Option<PlainReport>> {
+    let Some(p) = plain_binary(l) else { return Ok(None) };
+    let cycles = if o.plain && LayerDescriptor::new(&p, cfg).is_ok() {
+        Some(crate::layer::run_layer(cfg, &p, input, o.traffic)?.cycles)
+    } else {
+        None
+    };
+    Ok(Some(PlainReport { weight_bits: weight_memory_bits(&p, cfg), binary_macs: layer_ops(&p).binary_macs, cycles }))
 }
 
 /// Runs the compiled network `q` on input `x` (integers of `q.input.bits`).
@@ -158,7 +182,8 @@ pub fn run_network(cfg: &AccelConfig, q: &QNet, x: &Tensor3<i32>, mut o: RunOpti
         if let Some(p) = o.probe.as_deref_mut() {
             p.layer_start(i);
         }
-        let (mut next, rep) = if on_core(l, cfg) {
+        let plain = plain_report(cfg, l, &stored, &o)?;
+        let (mut next, mut rep) = if on_core(l, cfg) {
             let r = run_layer_probed(cfg, l, &stored, o.traffic, o.probe.as_deref_mut())?;
             let ideal = if o.ideal && o.traffic != Traffic::Free {
                 crate::layer::run_layer(cfg, l, &stored, Traffic::Free)?.cycles
@@ -171,6 +196,7 @@ pub fn run_network(cfg: &AccelConfig, q: &QNet, x: &Tensor3<i32>, mut o: RunOpti
             let out = golden::layer_output(l, &stored.tensor);
             (Stored::new(cfg, out, l.out_bits, &l.codec)?, report(cfg, l, None)?)
         };
+        rep.plain = plain;
         if o.fault == Some(i) {
             next.tensor.data[0] ^= 1;
         }

@@ -11,8 +11,10 @@ pub struct Counts {
     pub cycles: u64,
     /// Cycles with memory that is never the limit (`Traffic::Free`).
     pub ideal_cycles: u64,
-    /// Multiply-accumulates, counted densely.
-    pub macs: u64,
+    /// One-bit multiply-accumulates on the array (`cbnn::quant::plain::Ops::binary_macs`).
+    pub binary_macs: u64,
+    /// Multiply-accumulates of the combine stage (slbf, penni layers).
+    pub combine_macs: u64,
     /// `MACs * planes / (R * C * L)`: the cycles the work would take with every lane busy.
     #[serde(skip)]
     pub pe_busy_cycles: f64,
@@ -32,7 +34,8 @@ impl std::ops::AddAssign<&Counts> for Counts {
     fn add_assign(&mut self, o: &Counts) {
         self.cycles += o.cycles;
         self.ideal_cycles += o.ideal_cycles;
-        self.macs += o.macs;
+        self.binary_macs += o.binary_macs;
+        self.combine_macs += o.combine_macs;
         self.pe_busy_cycles += o.pe_busy_cycles;
         self.act_raw_bytes += o.act_raw_bytes;
         self.act_bytes += o.act_bytes;
@@ -128,7 +131,7 @@ fn row(name: &str, kind: &str, f: &Figures, bound: &str) -> [String; 13] {
         kind.to_string(),
         c.cycles.to_string(),
         format!("{:.2}", f.latency_us),
-        c.macs.to_string(),
+        c.binary_macs.to_string(),
         format!("{:.1}", 100.0 * f.pe_utilisation),
         bytes_pair(c.act_raw_bytes, c.act_bytes),
         c.weight_bytes.to_string(),
@@ -185,6 +188,58 @@ pub fn table(layers: &[LayerReport], t: &Totals) -> String {
     s
 }
 
+/// The slbf and penni layers next to the plain binary conv each stands for (empty when the
+/// network has none): weight memory, operations and cycles, and the ratios plain / compressed.
+pub fn sharing_table(layers: &[LayerReport]) -> String {
+    let rows: Vec<_> = layers.iter().filter_map(|l| l.plain.as_ref().map(|p| (l, p))).collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    let cycles = |c: Option<u64>| c.map_or("-".to_string(), |c| c.to_string());
+    let ratio = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0 => format!("{:.2}", a as f64 / b as f64),
+        _ => "-".to_string(),
+    };
+    let mut s = String::from("filter sharing next to a plain binary conv of the same shape on this core:\n");
+    let mut line = |c: [&str; 11]| {
+        s.push_str(&format!(
+            "{:<12} {:<6} {:>12} {:>13} {:>13} {:>10} | {:>12} {:>13} {:>10} | {:>8} {:>8}\n",
+            c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10]
+        ))
+    };
+    line([
+        "layer",
+        "kind",
+        "weight bits",
+        "binary MACs",
+        "combine MACs",
+        "cycles",
+        "plain bits",
+        "plain MACs",
+        "plain cyc",
+        "memory x",
+        "speed x",
+    ]);
+    for (l, p) in rows {
+        let own_cycles = l.on_core.then_some(l.figures.counts.cycles);
+        let cells = [
+            l.name.clone(),
+            l.kind.clone(),
+            l.weight_bits.to_string(),
+            l.ops.binary_macs.to_string(),
+            l.ops.combine_macs.to_string(),
+            cycles(own_cycles),
+            p.weight_bits.to_string(),
+            p.binary_macs.to_string(),
+            cycles(p.cycles),
+            ratio(Some(p.weight_bits), Some(l.weight_bits)),
+            ratio(p.cycles, own_cycles),
+        ];
+        line(cells.each_ref().map(|c| c.as_str()));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,7 +249,8 @@ mod tests {
         let counts = Counts {
             cycles,
             ideal_cycles: cycles,
-            macs: 1000,
+            binary_macs: 1000,
+            combine_macs: 0,
             pe_busy_cycles: util * cycles as f64,
             act_raw_bytes: 100,
             act_bytes: 50,
@@ -209,8 +265,28 @@ mod tests {
             on_core,
             compute_cycles: cycles,
             bound: "compute".into(),
+            weight_bits: 500,
+            ops: Default::default(),
+            plain: None,
             figures: Figures::new(&cfg, counts),
         }
+    }
+
+    #[test]
+    fn the_sharing_table_compares_with_the_plain_layer() {
+        let a = layer("a", 100, 0.5, true);
+        assert_eq!(sharing_table(std::slice::from_ref(&a)), "", "no slbf or penni layer, no table");
+        let mut s = layer("s", 100, 0.5, true);
+        s.plain = Some(crate::network::PlainReport { weight_bits: 2000, binary_macs: 9, cycles: Some(300) });
+        let mut h = layer("h", 0, 0.0, false);
+        h.plain = Some(crate::network::PlainReport { weight_bits: 1000, binary_macs: 9, cycles: None });
+        let text = sharing_table(&[a, s, h]);
+        assert_eq!(text.lines().count(), 4, "{text}");
+        let row =
+            |name: &str| text.lines().find(|l| l.starts_with(name)).unwrap().split_whitespace().collect::<Vec<_>>();
+        // 2000 / 500 bits and 300 / 100 cycles; a host layer has no cycles of its own.
+        assert_eq!(row("s")[row("s").len() - 2..], ["4.00", "3.00"]);
+        assert_eq!(row("h")[row("h").len() - 2..], ["2.00", "-"]);
     }
 
     #[test]

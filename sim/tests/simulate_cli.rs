@@ -53,6 +53,44 @@ fn no_arguments_prints_the_table_and_writes_the_outputs() {
 }
 
 #[test]
+fn filter_sharing_layers_are_reported_next_to_their_plain_conv() {
+    let d = tempfile::tempdir().unwrap();
+    let (code, out, err) = simulate(d.path(), &[], &[]);
+    assert_eq!(code, 0, "{err}");
+    let r = report(d.path());
+    let layers = r["layers"].as_array().unwrap();
+    let mut shared = 0;
+    for l in layers {
+        let (kind, name) = (l["kind"].as_str().unwrap(), l["name"].as_str().unwrap());
+        let ops = &l["ops"];
+        match kind {
+            "slbf" | "penni" => {
+                shared += 1;
+                let p = &l["plain"];
+                // The bank (n or d kernels) against every channel does fewer binary MACs than
+                // all O filters against every channel, and the combine stage does the rest.
+                assert!(ops["binary_macs"].as_u64() < p["binary_macs"].as_u64(), "{l}");
+                assert!(ops["combine_macs"].as_u64().unwrap() > 0, "{l}");
+                assert!(p["cycles"].as_u64().unwrap() > 0, "{l}");
+                assert!(l["weight_bits"].as_u64().unwrap() > 0 && p["weight_bits"].as_u64().unwrap() > 0);
+                // The layer's row in the second table, with its figures.
+                let row = out.lines().filter(|x| x.starts_with(name)).nth(1).unwrap_or_else(|| panic!("{out}"));
+                assert!(row.contains(&l["weight_bits"].to_string()) && row.contains(&p["cycles"].to_string()), "{row}");
+            }
+            "conv" | "fc" => {
+                assert!(l.get("plain").is_none(), "{l}");
+                assert_eq!(ops["combine_macs"], 0, "{l}");
+                assert_eq!(ops["binary_macs"], l["binary_macs"], "{l}");
+                assert!(l["weight_bits"].as_u64().unwrap() > 0, "{l}");
+            }
+            _ => assert_eq!(l["weight_bits"], 0, "{l}"),
+        }
+    }
+    assert_eq!(shared, 2, "the embedded network has one slbf and one penni layer");
+    assert!(out.contains("filter sharing next to a plain binary conv"), "{out}");
+}
+
+#[test]
 fn json_output_parses_and_matches_the_report_file() {
     let d = tempfile::tempdir().unwrap();
     let (code, out, err) = simulate(d.path(), &["--json", "--ideal-memory"], &[]);

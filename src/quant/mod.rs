@@ -4,6 +4,7 @@
 
 pub mod accwidth;
 pub mod memory;
+pub mod plain;
 pub mod scale;
 
 use anyhow::{bail, Context, Result};

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use cbnn::npyio;
 use cbnn::{fsutil, reference};
-use cbnn_sim::report::{describe_core, table, Totals};
+use cbnn_sim::report::{describe_core, sharing_table, table, Totals};
 use cbnn_sim::waves::Waves;
 use cbnn_sim::{run_network, Probe, RunOptions, Traffic};
 
@@ -95,6 +95,7 @@ fn run(args: Args) -> Result<()> {
             check: !args.no_check,
             probe: waves.as_mut().map(|w| w as &mut dyn Probe),
             fault,
+            plain: true,
         },
     )?;
     if let Some(w) = waves {
@@ -127,6 +128,7 @@ fn run(args: Args) -> Result<()> {
     }
     println!("simulate: {} ({} layers) on {}", net.origin, qnet.layers.len(), describe_core(&cfg, args.ideal_memory));
     print!("{}", table(&run.layers, &totals));
+    print!("{}", sharing_table(&run.layers));
     let check = if args.no_check { "skipped (--no-check)" } else { "every layer bit-exact" };
     println!("golden model check: {check}");
     println!("wrote {}", out_path.display());

@@ -92,7 +92,8 @@ pub fn evaluate(sweep: &Sweep, p: &Point) -> Result<Vec<String>> {
     for (k, (_, x)) in inputs.iter().enumerate() {
         let prepared = reference::prepare(&net, &cfg, x)?;
         let q = &prepared.qnet;
-        let opts = RunOptions { traffic: Traffic::Dram, ideal: true, check: false, probe: None, fault: None };
+        let opts =
+            RunOptions { traffic: Traffic::Dram, ideal: true, check: false, probe: None, fault: None, plain: false };
         let run = run_network(&cfg, q, x, opts)?;
         let t = Totals::of(&cfg, &run.layers);
         let (f, c) = (&t.figures, &t.figures.counts);
