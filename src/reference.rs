@@ -41,12 +41,7 @@ pub fn float_conv_weights(weights: &Weights, o_count: usize, c_in: usize, k: usi
     let kk = k * k;
     match weights {
         Weights::Conv(f) => f.clone(),
-        Weights::Slbf { bank, d, index, m, .. } => (0..o_count * c_in * kk)
-            .map(|i| {
-                let (o, c, t) = (i / (c_in * kk), i / kk % c_in, i % kk);
-                bank[(index[o * m + c / d] * d + c % d) * kk + t]
-            })
-            .collect(),
+        Weights::Slbf { bank, d, index, m, .. } => stack_slbf(bank, *d, index, *m, o_count, c_in, kk),
         Weights::Penni { basis, d, coef } => (0..o_count * c_in * kk)
             .map(|i| {
                 let (oc, t) = (i / kk, i % kk);
@@ -55,6 +50,26 @@ pub fn float_conv_weights(weights: &Weights, o_count: usize, c_in: usize, k: usi
             .collect(),
         Weights::Fc(_) => panic!("fc weights are not convolution kernels"),
     }
+}
+
+/// The OIHW filters `[o_count, c_in, K*K]` an SLBF layer stacks from its bank `[n, d, K*K]`:
+/// filter `o`'s channels `i*d..(i+1)*d` are bank filter `index[o, i]` (SPEC 3.4). Generic over
+/// the element so the float bank and the binarised one share it.
+pub fn stack_slbf<T: Copy>(
+    bank: &[T],
+    d: usize,
+    index: &[usize],
+    m: usize,
+    o_count: usize,
+    c_in: usize,
+    kk: usize,
+) -> Vec<T> {
+    (0..o_count * c_in * kk)
+        .map(|i| {
+            let (o, c, t) = (i / (c_in * kk), i / kk % c_in, i % kk);
+            bank[(index[o * m + c / d] * d + c % d) * kk + t]
+        })
+        .collect()
 }
 
 /// One layer of the float reference.

@@ -335,68 +335,55 @@ fn grouped_layer(p: &Path, slbf: bool, files: &[(&str, Vec<u8>)]) {
     }
 }
 
-#[test]
-fn slbf_index_out_of_the_bank() {
+/// A network whose conv layer is an slbf layer of the given bank shape and index, which must fail
+/// naming every needle.
+fn slbf_error(bank_shape: [usize; 4], index_shape: [usize; 2], index: &[i64], needles: &[&str]) {
     expect_error(
         |p| {
-            let bank = npyio::f32_to_npy(&[2, 3, 3, 3], &[0.5; 54]);
-            let index = npyio::i64_to_npy(&[4, 1], &[0, 1, 2, 1]);
+            let bank = npyio::f32_to_npy(&bank_shape, &vec![0.5; bank_shape.iter().product()]);
+            let index = npyio::i64_to_npy(&index_shape, index);
             grouped_layer(p, true, &[("bank.npy", bank), ("index.npy", index)]);
         },
         &[],
-        &["index.npy", "`index`", "value 2 out of range", "expected 0..2"],
+        needles,
     );
+}
+
+/// The same for a penni layer of the given basis and coefficient shapes.
+fn penni_error(basis_shape: [usize; 3], coef_shape: [usize; 3], needles: &[&str]) {
+    expect_error(
+        |p| {
+            let basis = npyio::f32_to_npy(&basis_shape, &vec![0.5; basis_shape.iter().product()]);
+            let coef = npyio::f32_to_npy(&coef_shape, &vec![0.5; coef_shape.iter().product()]);
+            grouped_layer(p, false, &[("basis.npy", basis), ("coef.npy", coef)]);
+        },
+        &[],
+        needles,
+    );
+}
+
+#[test]
+fn slbf_index_out_of_the_bank() {
+    slbf_error([2, 3, 3, 3], [4, 1], &[0, 1, 2, 1], &["index.npy", "`index`", "value 2 out of range", "expected 0..2"]);
 }
 
 #[test]
 fn slbf_slices_that_do_not_cover_the_input() {
     // Bank filters of 2 channels and 1 slice: 2 of the 3 input channels.
-    expect_error(
-        |p| {
-            let bank = npyio::f32_to_npy(&[2, 2, 3, 3], &[0.5; 36]);
-            let index = npyio::i64_to_npy(&[4, 1], &[0, 1, 1, 0]);
-            grouped_layer(p, true, &[("bank.npy", bank), ("index.npy", index)]);
-        },
-        &[],
-        &["`bank`", "d = 2", "m = 1", "expected m * d = 3"],
-    );
+    slbf_error([2, 2, 3, 3], [4, 1], &[0, 1, 1, 0], &["`bank`", "d = 2", "m = 1", "expected m * d = 3"]);
 }
 
 #[test]
 fn slbf_index_of_the_wrong_shape() {
-    expect_error(
-        |p| {
-            let bank = npyio::f32_to_npy(&[2, 3, 3, 3], &[0.5; 54]);
-            let index = npyio::i64_to_npy(&[3, 1], &[0, 1, 1]);
-            grouped_layer(p, true, &[("bank.npy", bank), ("index.npy", index)]);
-        },
-        &[],
-        &["index.npy", "`index`", "expected shape [4, m]", "[3, 1]"],
-    );
+    slbf_error([2, 3, 3, 3], [3, 1], &[0, 1, 1], &["index.npy", "`index`", "expected shape [4, m]", "[3, 1]"]);
 }
 
 #[test]
 fn penni_coefficients_of_the_wrong_shape() {
-    expect_error(
-        |p| {
-            let basis = npyio::f32_to_npy(&[2, 3, 3], &[0.5; 18]);
-            let coef = npyio::f32_to_npy(&[4, 3, 3], &[0.5; 36]);
-            grouped_layer(p, false, &[("basis.npy", basis), ("coef.npy", coef)]);
-        },
-        &[],
-        &["coef.npy", "`coef`", "expected shape [4, 3, 2]", "[4, 3, 3]"],
-    );
+    penni_error([2, 3, 3], [4, 3, 3], &["coef.npy", "`coef`", "expected shape [4, 3, 2]", "[4, 3, 3]"]);
 }
 
 #[test]
 fn penni_basis_of_the_wrong_kernel() {
-    expect_error(
-        |p| {
-            let basis = npyio::f32_to_npy(&[2, 5, 5], &[0.5; 50]);
-            let coef = npyio::f32_to_npy(&[4, 3, 2], &[0.5; 24]);
-            grouped_layer(p, false, &[("basis.npy", basis), ("coef.npy", coef)]);
-        },
-        &[],
-        &["basis.npy", "`basis`", "expected shape [_, 3, 3]", "[2, 5, 5]"],
-    );
+    penni_error([2, 5, 5], [4, 3, 2], &["basis.npy", "`basis`", "expected shape [_, 3, 3]", "[2, 5, 5]"]);
 }

@@ -53,12 +53,9 @@ pub fn plain_binary(l: &QLayer) -> Option<QLayer> {
     let c_in = l.in_shape[0];
     let kk = w.geometry.kernel * w.geometry.kernel;
     let signs: Vec<i8> = match &w.weights {
-        QWeights::Slbf { bank, d, index, m, .. } => (0..w.out_channels * c_in * kk)
-            .map(|i| {
-                let (o, c, t) = (i / (c_in * kk), i / kk % c_in, i % kk);
-                bank[(index[o * m + c / d] * d + c % d) * kk + t]
-            })
-            .collect(),
+        QWeights::Slbf { bank, d, index, m, .. } => {
+            crate::reference::stack_slbf(bank, *d, index, *m, w.out_channels, c_in, kk)
+        }
         QWeights::Penni { basis, d, coef } => (0..w.out_channels * c_in * kk)
             .map(|i| {
                 let (oc, t) = (i / kk, i % kk);
