@@ -18,7 +18,8 @@ pub struct RunInputs {
     /// Network description (TOML); default: the embedded example network.
     #[arg(long)]
     pub network: Option<PathBuf>,
-    /// Input tensor (.npy, CHW); default: the embedded example input (only with the example network).
+    /// Input tensor (.npy): one image [C, H, W] (golden and simulate also take a batch
+    /// [N, C, H, W]); default: the embedded example input (only with the example network).
     #[arg(long)]
     pub input: Option<PathBuf>,
 }
@@ -29,6 +30,30 @@ impl RunInputs {
         let cfg = AccelConfig::load_or_default(self.config.as_deref())?;
         let (net, x) = crate::examples::load_network_and_input(self.network.as_deref(), self.input.as_deref())?;
         Ok((cfg, net, x))
+    }
+}
+
+/// The inputs of a program that runs a batch of images: those of `RunInputs` and the labels.
+#[derive(clap::Args, Debug)]
+pub struct BatchInputs {
+    #[command(flatten)]
+    pub run: RunInputs,
+    /// Labels (.npy, any integer dtype, shape [N]): the class of each image of --input, for the
+    /// top-1 accuracy.
+    #[arg(long, value_name = "Y.npy", requires = "input")]
+    pub labels: Option<PathBuf>,
+}
+
+impl BatchInputs {
+    /// The config, the network and its images (one or a batch) with their labels if given.
+    pub fn load(&self) -> anyhow::Result<(AccelConfig, Network, crate::batch::Batch)> {
+        let cfg = AccelConfig::load_or_default(self.run.config.as_deref())?;
+        let (net, mut batch) =
+            crate::examples::load_network_and_batch(self.run.network.as_deref(), self.run.input.as_deref())?;
+        if let Some(p) = &self.labels {
+            batch = batch.with_labels(p, &net)?;
+        }
+        Ok((cfg, net, batch))
     }
 }
 

@@ -45,33 +45,42 @@ pub fn tiny_input(net: &Network) -> Result<Tensor3<i32>> {
 }
 
 /// The network and input a program runs: `--network` / `--input` when given, else the embedded
-/// example network and its input (an input is required with a user's network).
+/// example network and its input (an input is required with a user's network). The input is
+/// one image; a batch is an error naming the file.
 pub fn load_network_and_input(
     network: Option<&std::path::Path>,
     input: Option<&std::path::Path>,
 ) -> Result<(Network, Tensor3<i32>)> {
     use anyhow::Context;
+    let (net, batch) = load_network_and_batch(network, input)?;
+    if batch.stacked {
+        anyhow::bail!(
+            "{}: a batch of {} images: expected one image of shape {:?} (this program runs one input)",
+            input.map(|p| p.display().to_string()).unwrap_or_default(),
+            batch.images.len(),
+            net.input.shape
+        );
+    }
+    let x = batch.images.into_iter().next().context("an input holds at least one image")?;
+    Ok((net, x))
+}
+
+/// The network and the images a program runs: like `load_network_and_input`, the input file
+/// holding one image `[C, H, W]` or a batch `[N, C, H, W]`.
+pub fn load_network_and_batch(
+    network: Option<&std::path::Path>,
+    input: Option<&std::path::Path>,
+) -> Result<(Network, crate::batch::Batch)> {
     let net = match network {
         Some(p) => crate::network::load_network(p)?,
         None => tiny_network()?,
     };
-    let x = match (input, network) {
-        (Some(p), _) => {
-            let bytes = crate::npyio::read_file(p)?;
-            crate::npyio::parse_activations(&bytes, net.input.bits, net.input.shape).with_context(|| {
-                format!(
-                    "{}: input for [input] shape = {:?}, bits = {} of {}",
-                    p.display(),
-                    net.input.shape,
-                    net.input.bits,
-                    net.origin
-                )
-            })?
-        }
-        (None, None) => tiny_input(&net)?,
+    let batch = match (input, network) {
+        (Some(p), _) => crate::batch::Batch::read(p, &net)?,
+        (None, None) => crate::batch::Batch::single(tiny_input(&net)?),
         (None, Some(_)) => {
             anyhow::bail!("--input: expected an input tensor (.npy) for the network given with --network")
         }
     };
-    Ok((net, x))
+    Ok((net, batch))
 }

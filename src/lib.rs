@@ -5,6 +5,8 @@
 //! The RTL generator (`hdl/`) and the cycle-accurate simulator (`sim/`) read the same config
 //! struct and are judged against this golden model.
 
+pub mod batch;
+pub mod classify;
 pub mod cli;
 pub mod codec;
 pub mod config;
@@ -14,6 +16,7 @@ pub mod examples;
 pub mod fsutil;
 pub mod golden;
 pub mod hw;
+pub mod import;
 pub mod network;
 pub mod npyio;
 pub mod quant;

@@ -91,6 +91,20 @@ pub fn parse_f32(bytes: &[u8]) -> Result<Array<f32>> {
     Ok(Array { shape, data })
 }
 
+/// Parses .npy bytes holding float32 or float64 values, widened to float64 (real scales and
+/// biases, which float32 cannot always carry exactly).
+pub fn parse_float(bytes: &[u8]) -> Result<Array<f64>> {
+    let f = open(bytes)?;
+    let shape = f.shape().iter().map(|&s| s as usize).collect();
+    let err = |e: std::io::Error| anyhow!("truncated or unreadable data ({e})");
+    let data = match plain(&f) {
+        Some((TypeChar::Float, 4)) => f.into_vec::<f32>().map_err(err)?.into_iter().map(f64::from).collect(),
+        Some((TypeChar::Float, 8)) => f.into_vec::<f64>().map_err(err)?,
+        _ => bail!("expected float32 or float64 values, found {}", dtype_name(&f.dtype())),
+    };
+    Ok(Array { shape, data })
+}
+
 /// Parses .npy bytes holding integers of the expected kind, widened to i64.
 pub fn parse_int(bytes: &[u8], expected: Elem) -> Result<Array<i64>> {
     let f = open(bytes)?;
@@ -144,21 +158,68 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>> {
 /// Loads an activation tensor `[C, H, W]` of `bits`-bit values: int8 ±1 for `bits = 1`,
 /// uint8 in `0..2^bits` otherwise (SPEC 1, 7).
 pub fn parse_activations(bytes: &[u8], bits: u32, shape: [usize; 3]) -> Result<Tensor3<i32>> {
-    let elem = if bits == 1 { Elem::I8 } else { Elem::U8 };
-    let a = parse_int(bytes, elem)?;
+    let a = parse_int(bytes, activation_elem(bits))?;
     check_shape(&a.shape, &shape.map(Some))?;
-    for &v in &a.data {
+    check_activations(&a.data, bits)?;
+    Ok(tensor(shape, &a.data))
+}
+
+/// Loads one image `[C, H, W]` or a batch of images `[N, C, H, W]` (N >= 1) of `bits`-bit
+/// activations, checked like `parse_activations`; a bad value names its image. Returns the
+/// images and whether the file held a batch.
+pub fn parse_activation_batch(bytes: &[u8], bits: u32, shape: [usize; 3]) -> Result<(Vec<Tensor3<i32>>, bool)> {
+    let a = parse_int(bytes, activation_elem(bits))?;
+    let [c, h, w] = shape;
+    if a.shape[a.shape.len().saturating_sub(3)..] != shape || !(3..=4).contains(&a.shape.len()) {
+        bail!("expected shape [{c}, {h}, {w}] (one image) or [N, {c}, {h}, {w}] (a batch of N), found {:?}", a.shape);
+    }
+    if a.shape.len() == 3 {
+        check_activations(&a.data, bits)?;
+        return Ok((vec![tensor(shape, &a.data)], false));
+    }
+    if a.shape[0] == 0 {
+        bail!("expected at least one image, found shape {:?}", a.shape);
+    }
+    let per = shape.iter().product::<usize>().max(1);
+    let images = a
+        .data
+        .chunks(per)
+        .enumerate()
+        .map(|(i, d)| {
+            check_activations(d, bits).with_context(|| format!("image {i}"))?;
+            Ok(tensor(shape, d))
+        })
+        .collect::<Result<_>>()?;
+    Ok((images, true))
+}
+
+/// The file dtype of `bits`-bit activations (SPEC 1).
+fn activation_elem(bits: u32) -> Elem {
+    if bits == 1 {
+        Elem::I8
+    } else {
+        Elem::U8
+    }
+}
+
+/// Every value within the range of `bits`-bit activations (±1 for `bits = 1`, SPEC 7).
+fn check_activations(values: &[i64], bits: u32) -> Result<()> {
+    for &v in values {
         let ok = if bits == 1 { v == 1 || v == -1 } else { v < (1i64 << bits) };
         if !ok {
             let want = if bits == 1 { "-1 or +1".to_string() } else { format!("0..={}", (1i64 << bits) - 1) };
             bail!("value {v} outside the range of {bits}-bit activations (expected {want})");
         }
     }
-    Ok(Tensor3::from_vec(shape[0], shape[1], shape[2], a.data.into_iter().map(|v| v as i32).collect()))
+    Ok(())
+}
+
+fn tensor(shape: [usize; 3], values: &[i64]) -> Tensor3<i32> {
+    Tensor3::from_vec(shape[0], shape[1], shape[2], values.iter().map(|&v| v as i32).collect())
 }
 
 /// Serialises values of any shape to .npy bytes with the dtype of `T`.
-fn to_npy<T: npyz::AutoSerialize>(shape: &[usize], values: impl Iterator<Item = T>) -> Vec<u8> {
+pub fn to_npy<T: npyz::AutoSerialize>(shape: &[usize], values: impl Iterator<Item = T>) -> Vec<u8> {
     let shape: Vec<u64> = shape.iter().map(|&s| s as u64).collect();
     let mut out = Vec::new();
     let mut w =
@@ -171,11 +232,23 @@ fn to_npy<T: npyz::AutoSerialize>(shape: &[usize], values: impl Iterator<Item = 
 /// Serialises a CHW tensor to .npy bytes; the dtype follows the tensor's kind: int8 (binary),
 /// uint8 (k-bit activations) or int32 (raw accumulators).
 pub fn activations_to_npy(t: &Tensor3<i32>, dtype: Elem) -> Vec<u8> {
-    let shape = t.shape();
+    images_to_npy(&[t], false, dtype)
+}
+
+/// Serialises tensors of one shape `[C, H, W]` as one array: `[N, C, H, W]` when `stacked`
+/// (a batch), else the single tensor as `[C, H, W]`.
+pub fn images_to_npy(ts: &[&Tensor3<i32>], stacked: bool, dtype: Elem) -> Vec<u8> {
+    let first = ts.first().expect("at least one tensor").shape();
+    assert!(stacked || ts.len() == 1, "several tensors are written stacked");
+    let shape: Vec<usize> = if stacked { [ts.len()].into_iter().chain(first).collect() } else { first.to_vec() };
+    let values = ts.iter().flat_map(|t| {
+        assert_eq!(t.shape(), first, "stacked tensors have one shape");
+        t.data.iter().copied()
+    });
     match dtype {
-        Elem::I8 => to_npy(&shape, t.data.iter().map(|&v| v as i8)),
-        Elem::U8 => to_npy(&shape, t.data.iter().map(|&v| v as u8)),
-        Elem::I32 => to_npy(&shape, t.data.iter().copied()),
+        Elem::I8 => to_npy(&shape, values.map(|v| v as i8)),
+        Elem::U8 => to_npy(&shape, values.map(|v| v as u8)),
+        Elem::I32 => to_npy(&shape, values),
         Elem::F32 | Elem::AnyInt => unreachable!("activations are int8, uint8 or int32"),
     }
 }
@@ -185,30 +258,14 @@ pub fn f32_to_npy(shape: &[usize], data: &[f32]) -> Vec<u8> {
     to_npy(shape, data.iter().copied())
 }
 
-/// Serialises int64 values of any shape (index tensors in tests and examples).
-pub fn i64_to_npy(shape: &[usize], data: &[i64]) -> Vec<u8> {
+/// Serialises float64 values of any shape.
+pub fn f64_to_npy(shape: &[usize], data: &[f64]) -> Vec<u8> {
     to_npy(shape, data.iter().copied())
 }
 
-/// Writes a run's outputs as the programs do: `out/output.npy` (the last layer's) and, with
-/// `layers_dir`, every layer's as `layers_dir/NN_NAME.npy`, each atomically. Returns the path of
-/// output.npy.
-pub fn write_run_outputs(
-    out: &Path,
-    layers: &[crate::quant::QLayer],
-    outputs: &[Tensor3<i32>],
-    layers_dir: Option<&Path>,
-) -> Result<std::path::PathBuf> {
-    let (last, t) = layers.last().zip(outputs.last()).context("a run without layers has no output")?;
-    let path = out.join("output.npy");
-    crate::fsutil::write_atomic(&path, &activations_to_npy(t, Elem::for_bits(last.out_bits)))?;
-    if let Some(dir) = layers_dir {
-        for (i, (l, t)) in layers.iter().zip(outputs).enumerate() {
-            let p = dir.join(format!("{i:02}_{}.npy", l.name));
-            crate::fsutil::write_atomic(&p, &activations_to_npy(t, Elem::for_bits(l.out_bits)))?;
-        }
-    }
-    Ok(path)
+/// Serialises int64 values of any shape (index tensors in tests and examples).
+pub fn i64_to_npy(shape: &[usize], data: &[i64]) -> Vec<u8> {
+    to_npy(shape, data.iter().copied())
 }
 
 #[cfg(test)]
@@ -239,6 +296,27 @@ mod tests {
         assert!(e.contains("expected shape [2, 2, 2]"), "{e}");
         let b = Tensor3::from_vec(1, 1, 2, vec![-1, 1]);
         assert_eq!(parse_activations(&activations_to_npy(&b, Elem::I8), 1, [1, 1, 2]).unwrap(), b);
+    }
+
+    #[test]
+    fn batches_round_trip_and_name_the_bad_image() {
+        let a = Tensor3::from_vec(1, 2, 2, vec![0, 3, 7, 1]);
+        let mut b = a.clone();
+        b.data[2] = 5;
+        let bytes = images_to_npy(&[&a, &b], true, Elem::U8);
+        assert_eq!(parse_activation_batch(&bytes, 3, [1, 2, 2]).unwrap(), (vec![a.clone(), b], true));
+        let mut c = a.clone();
+        c.data[3] = 9;
+        let bad = images_to_npy(&[&a, &a, &c], true, Elem::U8);
+        let e = parse_activation_batch(&bad, 3, [1, 2, 2]).unwrap_err();
+        assert_eq!(format!("{e:#}"), "image 2: value 9 outside the range of 3-bit activations (expected 0..=7)");
+        let one = activations_to_npy(&a, Elem::U8);
+        assert_eq!(parse_activation_batch(&one, 3, [1, 2, 2]).unwrap(), (vec![a], false));
+        let e = parse_activation_batch(&one, 3, [2, 2, 2]).unwrap_err().to_string();
+        assert!(
+            e.contains("expected shape [2, 2, 2] (one image) or [N, 2, 2, 2] (a batch of N), found [1, 2, 2]"),
+            "{e}"
+        );
     }
 
     #[test]

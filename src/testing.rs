@@ -1,12 +1,13 @@
 //! Random layers for the tests of the hardware crates (`cbnn-hdl`, `cbnn-sim`): one definition
 //! of "a random layer this core runs", so the RTL's and the simulator's tests draw from the same
-//! cases.
+//! cases; and what those tests ask of their cases.
 
 use rand::rngs::StdRng;
 use rand::Rng;
 
 use crate::config::AccelConfig;
 use crate::network::{Geometry, Network, Op, OutputFn, Weights};
+use crate::quant::{QLayer, QOp, QOutput};
 use crate::tensor::Tensor3;
 
 fn floats(rng: &mut StdRng, n: usize) -> Vec<f32> {
@@ -38,10 +39,10 @@ pub fn random_grouped_layer(rng: &mut StdRng, cfg: &AccelConfig, slbf: bool) -> 
         w.output = match rng.gen_range(0..3) {
             0 => OutputFn::Accumulator,
             1 => OutputFn::Sign,
-            _ => OutputFn::Relu { bits: rng.gen_range(2..=4), scale: Some(rng.gen_range(0.05..2.0)) },
+            _ => OutputFn::Relu { bits: rng.gen_range(2..=4), scale: Some(rng.gen_range(0.05..2.0)), max: None },
         };
         if w.output != OutputFn::Accumulator {
-            w.bias = Some(floats(rng, o));
+            w.bias = Some(floats(rng, o).into_iter().map(f64::from).collect());
         }
         w.scale_group = (cfg.datapath.scale_group as usize * rng.gen_range(1..=2)).min(o);
     }
@@ -49,4 +50,27 @@ pub fn random_grouped_layer(rng: &mut StdRng, cfg: &AccelConfig, slbf: bool) -> 
     let data =
         (0..n).map(|_| if bits == 1 { [-1, 1][rng.gen_range(0..2)] } else { rng.gen_range(0..1 << bits) }).collect();
     (net, Tensor3::from_vec(c_in, hw, hw, data))
+}
+
+/// `Some(bits)` if `layer` is a relu layer of `bits` whose `out_max` is below `2^bits - 1`.
+pub fn narrowed_relu(layer: &QLayer) -> Option<u32> {
+    match &layer.op {
+        QOp::Weighted(w) => match w.output {
+            QOutput::Relu { bits, max } if max < (1 << bits) - 1 => Some(bits),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// True if `layer` is a relu layer whose `out_max`, below `2^k - 1`, clamps some output on
+/// `input` (SPEC 6): its golden output differs from the same layer's with the full range. Tests
+/// of narrowed ranges check with it that their data reach the clamp.
+pub fn out_max_clamps(layer: &QLayer, input: &Tensor3<i32>) -> bool {
+    let Some(bits) = narrowed_relu(layer) else { return false };
+    let mut full = layer.clone();
+    if let QOp::Weighted(w) = &mut full.op {
+        w.output = QOutput::Relu { bits, max: (1 << bits) - 1 };
+    }
+    crate::golden::layer_output(&full, input).data != crate::golden::layer_output(layer, input).data
 }

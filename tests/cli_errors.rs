@@ -1,6 +1,8 @@
 //! Bad input never panics: every case exits non-zero with one line on stderr naming the file,
 //! the key and what was expected, and writes no output.
 
+mod common;
+
 use cbnn::npyio::{self, Elem};
 use cbnn::tensor::Tensor3;
 use std::path::Path;
@@ -8,34 +10,11 @@ use std::process::Command;
 
 const GOLDEN: &str = env!("CARGO_BIN_EXE_golden");
 
-const GOOD_NET: &str = r#"
-[input]
-shape = [3, 8, 8]
-bits = 8
-
-[[layer]]
-kind = "conv"
-out_channels = 4
-kernel = 3
-padding = 1
-weights = "w1.npy"
-scale_group = 2
-output = "relu"
-out_bits = 4
-out_scale = 0.05
-
-[[layer]]
-kind = "fc"
-out_channels = 5
-weights = "w2.npy"
-output = "accumulator"
-"#;
-
 /// A directory with a valid network, its weights and an input; tests then break one thing.
 fn setup() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
-    std::fs::write(p.join("net.toml"), GOOD_NET).unwrap();
+    std::fs::write(p.join("net.toml"), common::SMALL_NET).unwrap();
     std::fs::write(p.join("w1.npy"), npyio::f32_to_npy(&[4, 3, 3, 3], &vec![0.5; 108])).unwrap();
     std::fs::write(p.join("w2.npy"), npyio::f32_to_npy(&[5, 256], &vec![-0.25; 1280])).unwrap();
     let x = Tensor3::from_vec(3, 8, 8, (0..192).map(|i| i % 256).collect());
@@ -44,7 +23,10 @@ fn setup() -> tempfile::TempDir {
 }
 
 fn golden(dir: &Path, extra: &[&str]) -> (i32, String, String) {
-    let mut args = vec!["--network", "net.toml", "--input", "x.npy", "--out", "out"];
+    let mut args = vec!["--network", "net.toml", "--out", "out"];
+    if !extra.contains(&"--input") {
+        args.extend(["--input", "x.npy"]);
+    }
     args.extend_from_slice(extra);
     let o = Command::new(GOLDEN).current_dir(dir).args(&args).output().unwrap();
     (
@@ -67,7 +49,9 @@ fn expect_error(edit: impl FnOnce(&Path), extra: &[&str], needles: &[&str]) {
     for n in needles {
         assert!(lines[0].contains(n), "missing {n:?} in: {err}");
     }
-    assert!(!d.path().join("out/output.npy").exists(), "an output was written despite the error");
+    for f in ["output.npy", "predictions.npy", "report.json"] {
+        assert!(!d.path().join("out").join(f).exists(), "{f} was written despite the error");
+    }
 }
 
 fn edit_net(p: &Path, from: &str, to: &str) {
@@ -261,9 +245,30 @@ fn layer_names_must_be_plain() {
 #[test]
 fn keys_without_effect_are_errors_not_ignored() {
     expect_error(
-        |p| edit_net(p, "output = \"accumulator\"", "output = \"accumulator\"\nbias = \"b.npy\""),
+        |p| edit_net(p, "output = \"accumulator\"", "output = \"accumulator\"\nout_max = 3"),
         &[],
-        &["layer 1", "`bias`", "accumulator"],
+        &["layer 1", "`out_max`", "accumulator"],
+    );
+    expect_error(
+        |p| {
+            std::fs::write(p.join("t.npy"), npyio::i64_to_npy(&[4], &[0, 1, 2, 3])).unwrap();
+            edit_net(p, "out_bits = 4", "out_bits = 4\nthreshold = \"t.npy\"")
+        },
+        &[],
+        &["layer 0", "`threshold`", "output = \"sign\""],
+    );
+    expect_error(
+        |p| {
+            std::fs::write(p.join("t.npy"), npyio::i64_to_npy(&[4], &[0, 1, 2, 3])).unwrap();
+            edit_net(p, "output = \"relu\"\nout_bits = 4\nout_scale = 0.05", "output = \"sign\"\nthreshold = \"t.npy\"")
+        },
+        &[],
+        &["layer 0", "`scale_group`", "`threshold`"],
+    );
+    expect_error(
+        |p| edit_net(p, "bits = 8", "bits = 8\npixel_scale = 0.5"),
+        &[],
+        &["[input]", "`pixel_scale`", "`thresholds`"],
     );
     expect_error(
         |p| edit_net(p, "out_bits = 4", "out_bits = 4\nstep = 4"),
@@ -386,4 +391,75 @@ fn penni_coefficients_of_the_wrong_shape() {
 #[test]
 fn penni_basis_of_the_wrong_kernel() {
     penni_error([2, 5, 5], [4, 3, 2], &["basis.npy", "`basis`", "expected shape [_, 3, 3]", "[2, 5, 5]"]);
+}
+
+/// A batch of two images of the setup's input `[3, 8, 8]` as `x2.npy`, with image 1 holding `v`
+/// at one value.
+fn batch_of_two(p: &Path, v: i32) {
+    let a = Tensor3::from_vec(3, 8, 8, (0..192).map(|i| i % 16).collect());
+    let mut b = a.clone();
+    b.data[100] = v;
+    std::fs::write(p.join("x2.npy"), npyio::images_to_npy(&[&a, &b], true, Elem::U8)).unwrap();
+}
+
+#[test]
+fn bad_batches() {
+    let input = |extra: &'static [&'static str]| -> Vec<&'static str> { [&["--input", "x2.npy"], extra].concat() };
+    // A batch whose images have another shape, an array of five dimensions, no images at all.
+    let shaped = |shape: &'static [usize]| {
+        move |p: &Path| {
+            let n = shape.iter().product();
+            std::fs::write(p.join("x2.npy"), npyio::to_npy(shape, (0..n).map(|_| 1u8))).unwrap()
+        }
+    };
+    let want = "expected shape [3, 8, 8] (one image) or [N, 3, 8, 8] (a batch of N)";
+    expect_error(shaped(&[2, 3, 8, 4]), &input(&[]), &["x2.npy", want, "[2, 3, 8, 4]"]);
+    expect_error(shaped(&[1, 2, 3, 8, 8]), &input(&[]), &["x2.npy", want]);
+    expect_error(shaped(&[0, 3, 8, 8]), &input(&[]), &["x2.npy", "at least one image"]);
+    // An out-of-range value in image 1 (4-bit input).
+    let four_bits = |p: &Path| {
+        edit_net(p, "bits = 8", "bits = 4");
+        batch_of_two(p, 20);
+    };
+    expect_error(four_bits, &input(&[]), &["x2.npy", "image 1", "value 20", "0..=15"]);
+}
+
+#[test]
+fn bad_labels() {
+    let with = |labels: Vec<u8>| {
+        move |p: &Path| {
+            batch_of_two(p, 1);
+            std::fs::write(p.join("y.npy"), labels.clone()).unwrap();
+        }
+    };
+    let args = ["--input", "x2.npy", "--labels", "y.npy"];
+    let float = npyio::f32_to_npy(&[2], &[0.0, 1.0]);
+    expect_error(with(float), &args, &["y.npy", "labels", "expected integer values, found float32"]);
+    let flat = npyio::i64_to_npy(&[2, 1], &[0, 1]);
+    expect_error(with(flat), &args, &["y.npy", "labels", "expected shape [2] (one class per image), found [2, 1]"]);
+    expect_error(with(npyio::i64_to_npy(&[3], &[0, 1, 2])), &args, &["y.npy", "3 labels for 2 images"]);
+    let negative = npyio::i64_to_npy(&[2], &[0, -1]);
+    expect_error(with(negative), &args, &["y.npy", "label -1 of image 1 out of range", "expected 0..5"]);
+    // The fc layer has 5 outputs: classes 0..5.
+    let large = npyio::to_npy(&[2], [5u16, 0].into_iter());
+    expect_error(with(large), &args, &["y.npy", "label 5 of image 0 out of range", "expected 0..5"]);
+    expect_error(with(b"garbage".to_vec()), &args, &["y.npy", "labels", "not a valid .npy"]);
+    expect_error(|p| batch_of_two(p, 1), &args, &["y.npy", "cannot read"]);
+    // One image takes one label.
+    expect_error(
+        with(npyio::i64_to_npy(&[2], &[0, 1])),
+        &["--labels", "y.npy"],
+        &["y.npy", "2 labels for 1 image: expected one per image"],
+    );
+}
+
+#[test]
+fn labels_need_an_input_file() {
+    let d = setup();
+    let o = Command::new(GOLDEN).current_dir(d.path()).args(["--labels", "y.npy"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--input"), "{err}");
+    assert!(!d.path().join("out").exists());
 }

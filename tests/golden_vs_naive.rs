@@ -2,11 +2,12 @@
 //! thousands of random layers: conv (kernels 1/3/5, stride 1/2, padding), 1x1, fc, slbf and
 //! penni; odd channel counts; G from 1 to C_out; activations of 1..8 bits; all output functions.
 //! The naive side recomputes everything (signs, alpha, M, F, m, b, PENNI coefficients) in f64.
+//! On every layer the bit-packed golden model (`golden::packed`) gives the plain one's outputs.
 
 mod common;
 
 use cbnn::config::AccelConfig;
-use cbnn::golden;
+use cbnn::golden::{self, packed::PackedNet};
 use cbnn::network::{Network, Op, OutputFn, Weights};
 use cbnn::quant::{self, QOp};
 use cbnn::tensor::Tensor3;
@@ -46,13 +47,15 @@ fn naive(net: &Network, cfg: &AccelConfig, x: &Tensor3<i32>) -> (Vec<f64>, Vec<i
     let mut wf = vec![vec![0f64; taps]; o_count];
     let mut wi = vec![vec![0f64; taps]; o_count];
     let mut group_scale = Vec::new();
-    let g = w.scale_group;
+    // Threshold layers: one group, multiplier 1, no float scale at all (SPEC 6).
+    let g = if w.threshold.is_some() { o_count } else { w.scale_group };
     let groups = o_count.div_ceil(g);
+    let ws = |o: usize| w.weight_scale.as_ref().map_or(1.0, |s| s[o]);
     match &w.weights {
         Weights::Conv(f) | Weights::Fc(f) => {
             for o in 0..o_count {
                 for t in 0..taps {
-                    wf[o][t] = f[o * taps + t] as f64;
+                    wf[o][t] = f[o * taps + t] as f64 * ws(o);
                     wi[o][t] = pm1(f[o * taps + t]);
                 }
             }
@@ -62,7 +65,7 @@ fn naive(net: &Network, cfg: &AccelConfig, x: &Tensor3<i32>) -> (Vec<f64>, Vec<i
                 for t in 0..taps {
                     let (c, r) = (t / (k * k), t % (k * k));
                     let v = bank[(index[o * m + c / d] * d + c % d) * k * k + r];
-                    wf[o][t] = v as f64;
+                    wf[o][t] = v as f64 * ws(o);
                     wi[o][t] = pm1(v);
                 }
             }
@@ -79,7 +82,7 @@ fn naive(net: &Network, cfg: &AccelConfig, x: &Tensor3<i32>) -> (Vec<f64>, Vec<i
                 for o in os.clone() {
                     for c in 0..c_in {
                         for j in 0..*d {
-                            mx = mx.max((coef[(o * c_in + c) * d + j] as f64 * beta[j]).abs());
+                            mx = mx.max((coef[(o * c_in + c) * d + j] as f64 * beta[j] * ws(o)).abs());
                         }
                     }
                 }
@@ -90,7 +93,7 @@ fn naive(net: &Network, cfg: &AccelConfig, x: &Tensor3<i32>) -> (Vec<f64>, Vec<i
                         for r in 0..k * k {
                             wi[o][c * k * k + r] = (0..*d)
                                 .map(|j| {
-                                    let cq = round_away(coef[(o * c_in + c) * d + j] as f64 * beta[j] / sc)
+                                    let cq = round_away(coef[(o * c_in + c) * d + j] as f64 * beta[j] * ws(o) / sc)
                                         .clamp(-q_max, q_max);
                                     cq * pm1(basis[j * k * k + r])
                                 })
@@ -162,20 +165,27 @@ fn naive(net: &Network, cfg: &AccelConfig, x: &Tensor3<i32>) -> (Vec<f64>, Vec<i
         .enumerate()
         .map(|(i, &dot)| {
             let o = i / (h_out * w_out);
-            let b =
-                w.bias.as_ref().map_or(0.0, |b| round_away(b[o] as f64 / unit * 2f64.powi(f)).clamp(-bmax, bmax - 1.0));
+            let b = w.bias.as_ref().map_or(0.0, |b| round_away(b[o] / unit * 2f64.powi(f)).clamp(-bmax, bmax - 1.0));
             let z = m[o / g] * dot + b;
-            match w.output {
-                OutputFn::Accumulator => dot as i64,
-                OutputFn::Sign => {
+            match (&w.output, &w.threshold) {
+                (OutputFn::Sign, Some(t)) => {
+                    if dot >= t[o] as f64 {
+                        1
+                    } else {
+                        -1
+                    }
+                }
+                (OutputFn::Accumulator, _) => dot as i64,
+                (OutputFn::Sign, None) => {
                     if z >= 0.0 {
                         1
                     } else {
                         -1
                     }
                 }
-                OutputFn::Relu { bits, .. } => {
-                    ((z / 2f64.powi(f) + 0.5).floor()).clamp(0.0, 2f64.powi(bits as i32) - 1.0) as i64
+                (OutputFn::Relu { bits, max, .. }, _) => {
+                    let top = max.map_or(2f64.powi(*bits as i32) - 1.0, f64::from);
+                    ((z / 2f64.powi(f) + 0.5).floor()).clamp(0.0, top) as i64
                 }
             }
         })
@@ -188,8 +198,15 @@ fn check_kind(kind: Kind, count: usize, seed: u64) {
     cfg.datapath.acc_bits = 32;
     let mut rng = StdRng::seed_from_u64(seed);
     let mut checked = 0;
+    // How many cases used the keys an importer writes: thresholds, weight scales, out_max.
+    let mut imported_keys = [0usize; 3];
     for case in 0..count {
         let net = common::random_layer(&mut rng, kind);
+        if let Op::Weighted(w) = &net.layers[0].op {
+            imported_keys[0] += usize::from(w.threshold.is_some());
+            imported_keys[1] += usize::from(w.weight_scale.is_some());
+            imported_keys[2] += usize::from(matches!(w.output, OutputFn::Relu { max: Some(_), .. }));
+        }
         let x = common::activations(&mut rng, net.input.shape, net.input.bits);
         let q = quant::compile(&net, &cfg, None).unwrap_or_else(|e| panic!("case {case}: {e:#}"));
         let QOp::Weighted(qw) = &q.layers[0].op else { unreachable!() };
@@ -201,11 +218,16 @@ fn check_kind(kind: Kind, count: usize, seed: u64) {
         assert_eq!(gd, ndots, "case {case} ({kind:?}): dot products differ\n{:?}", net.layers[0]);
         let go: Vec<i64> = out.data.iter().map(|&v| v as i64).collect();
         assert_eq!(go, nouts, "case {case} ({kind:?}): outputs differ; shift {} mult {:?}", qw.shift, qw.mult);
+        assert_eq!(PackedNet::new(&q).run(&x), golden::run(&q, &x), "case {case} ({kind:?}): packed model differs");
         // The accumulator bound of SPEC 4 holds.
         assert!(dots.data.iter().all(|d| d.unsigned_abs() <= qw.dot_bound));
         checked += 1;
     }
     assert_eq!(checked, count);
+    assert!(
+        imported_keys.iter().all(|&n| n >= count / 50),
+        "{kind:?}: threshold, weight_scale, out_max cases {imported_keys:?}"
+    );
 }
 
 #[test]

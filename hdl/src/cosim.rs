@@ -89,6 +89,23 @@ fn hex_lines<T: std::fmt::LowerHex>(v: &[T]) -> String {
     v.iter().map(|x| format!("{x:x}\n")).collect()
 }
 
+/// A setup table entry (`setup.hex`): the data in bits `[63:0]`, the parameter address at
+/// `SETUP_ADDR` (16 bits), the PPU at `SETUP_PPU` (8 bits), the register address or parameter
+/// select at `SETUP_SEL`, and the top bit set for a parameter write.
+const SETUP_ADDR: usize = 64;
+const SETUP_PPU: usize = 80;
+const SETUP_SEL: usize = 88;
+const SETUP_BITS: usize = 97;
+
+fn setup_entry(param: bool, sel: u32, ppu: u32, addr: u32, data: u64) -> u128 {
+    debug_assert!(ppu < 1 << 8 && addr < 1 << 16 && sel < 1 << 8);
+    (u128::from(param) << (SETUP_BITS - 1))
+        | (u128::from(sel) << SETUP_SEL)
+        | (u128::from(ppu) << SETUP_PPU)
+        | (u128::from(addr) << SETUP_ADDR)
+        | u128::from(data)
+}
+
 /// A testbench and the data files it reads (name, contents).
 struct Bench {
     text: String,
@@ -186,22 +203,22 @@ fn testbench(
     let (feed, take) = act_feed(codec, agate);
     let (refill, requests) = if dram_model { dram_rules(codec) } else { (String::new(), String::new()) };
     let mut asizes = Vec::<u32>::new();
+    let code_ready_off = if codec.is_some() { " code_ready = 0;" } else { "" };
+    let counters = if codec.is_some() { "bytes_in, bytes_out" } else { "32'd0, 32'd0" };
+    // The register and parameter writes of every case: (kind, address, PPU, parameter address,
+    // data), see `setup_entry`; the testbench plays a case's range with its task `write_setup`.
+    let mut setup = Vec::<u128>::new();
     for (i, case) in cases.iter().enumerate() {
         let d = LayerDescriptor::new(case.layer, cfg).with_context(|| format!("layer {i}"))?;
-        // Descriptor registers, then the PPU parameters.
+        // Descriptor registers, then the PPU parameters, one write per cycle from the setup table.
+        let s0 = setup.len();
         for (addr, v) in register_writes(&d, cfg, &case.layer.name)? {
-            writeln!(body, "reg_we = 1; reg_addr = {addr}; reg_data = 32'd{v}; tick;")?;
+            setup.push(setup_entry(false, addr, 0, 0, v as u64));
         }
-        writeln!(body, "reg_we = 0;")?;
-        let b = s.bias_bits;
-        for p in params::param_writes(case.layer, &d, cfg) {
-            writeln!(
-                body,
-                "param_we = 1; param_sel = {}; param_ppu = {}; param_addr = {}; param_data = {b}'h{:x}; tick;",
-                p.sel, p.ppu, p.addr, p.raw
-            )?;
-        }
-        writeln!(body, "param_we = 0;")?;
+        setup.extend(
+            params::param_writes(case.layer, &d, cfg).iter().map(|p| setup_entry(true, p.sel, p.ppu, p.addr, p.raw)),
+        );
+        writeln!(body, "write_setup({s0}, {});", setup.len())?;
         let (a0, a1, w0, w1) = match &dram {
             None => {
                 let Source::Tensor(input) = case.input else {
@@ -230,40 +247,43 @@ fn testbench(
             writeln!(body, "cr = 0; dan = 0; dat = 0; dwn = 0; dwt = 0; dri = {a0}; dro = 0;")?;
         }
         writeln!(body, "start = 1; tick; start = 0; t = 0; tc = 0;")?;
-        let code_take = match codec {
-            None => String::new(),
-            Some(_) => format!(
-                "\x20 if (code_valid && code_ready) begin\n\
-                 \x20   $display(\"E {i} %h %0d %0d\", code_data, code_nbytes, code_last);\n\
-                 \x20   ws = wlist[ci]; for (j = 0; j < code_nbytes; j = j + 1) dram[ws*SLOT + co + j] = code_data[8*j +: 8];\n\
-                 \x20   co = co + code_nbytes; ob = ob + code_nbytes; if (code_last) begin rlen[ws] = co; co = 0; ci = ci + 1; end\n\
-                 \x20 end\n"
-            ),
-        };
-        let code_ready = if codec.is_some() { format!(" code_ready = {ogate};") } else { String::new() };
-        let counters = if codec.is_some() { "bytes_in, bytes_out" } else { "32'd0, 32'd0" };
+        writeln!(body, "run_case({i});")?;
         writeln!(
             body,
-            "while (busy && t < 50000000) begin\n\
-             {refill}\
-             \x20 {feed}\n\
-             \x20 w_valid = (wi < we_) && {wgate}; w_data = wmem[wi];\n\
-             \x20 out_ready = {ogate};{code_ready}\n\
-             \x20 #1;\n\
-             \x20 {take}\n\
-             \x20 if (w_valid && w_ready) begin wi = wi + 1; wbytes = wbytes + WB; end\n\
-             \x20 if (out_valid && out_ready) begin $display(\"B {i} %h\", out_data); ob = ob + outb; end\n\
-             {code_take}\
-             {requests}\
-             \x20 if (phase == {rows}) tc = tc + 1;\n\
-             \x20 clock = 1; #1 clock = 0; t = t + 1;\n\
-             end\n\
-             act_valid = 0; w_valid = 0; out_ready = 0;{code_ready_off}\n\
+            "act_valid = 0; w_valid = 0; out_ready = 0;{code_ready_off}\n\
              $display(\"C {i} %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d\", t, error, ai - ae, wi - we_, tc, ci - ce, {counters}, ab, wbytes, ob);",
-            rows = crate::controller::ROWS,
-            code_ready_off = if codec.is_some() { " code_ready = 0;" } else { "" },
         )?;
     }
+    // One layer's cycle loop, the same for every case (`i` names the case in what it prints).
+    let code_take = match codec {
+        None => String::new(),
+        Some(_) => "\x20 if (code_valid && code_ready) begin\n\
+                    \x20   $display(\"E %0d %h %0d %0d\", i, code_data, code_nbytes, code_last);\n\
+                    \x20   ws = wlist[ci]; for (j = 0; j < code_nbytes; j = j + 1) dram[ws*SLOT + co + j] = code_data[8*j +: 8];\n\
+                    \x20   co = co + code_nbytes; ob = ob + code_nbytes; if (code_last) begin rlen[ws] = co; co = 0; ci = ci + 1; end\n\
+                    \x20 end\n"
+            .to_string(),
+    };
+    let code_ready = if codec.is_some() { format!(" code_ready = {ogate};") } else { String::new() };
+    let run_case = format!(
+        "task run_case(input integer i); begin\n\
+         while (busy && t < 50000000) begin\n\
+         {refill}\
+         \x20 {feed}\n\
+         \x20 w_valid = (wi < we_) && {wgate}; w_data = wmem[wi];\n\
+         \x20 out_ready = {ogate};{code_ready}\n\
+         \x20 #1;\n\
+         \x20 {take}\n\
+         \x20 if (w_valid && w_ready) begin wi = wi + 1; wbytes = wbytes + WB; end\n\
+         \x20 if (out_valid && out_ready) begin $display(\"B %0d %h\", i, out_data); ob = ob + outb; end\n\
+         {code_take}\
+         {requests}\
+         \x20 if (phase == {rows}) tc = tc + 1;\n\
+         \x20 clock = 1; #1 clock = 0; t = t + 1;\n\
+         end\n\
+         end endtask",
+        rows = crate::controller::ROWS,
+    );
     let mut tb = String::new();
     let mut ports: Vec<&str> = vec![
         "clock",
@@ -316,11 +336,15 @@ fn testbench(
     // Value beats' sizes in bytes (one per value), for the DRAM model and the byte counts.
     writeln!(tb, "reg [31:0] asz [0:{}];", asizes.len().max(1) - 1)?;
     writeln!(tb, "reg [{}:0] wmem [0:{}];", lanes - 1, weights.len().max(1) - 1)?;
-    let mut files = vec![("weights.hex", hex_lines(&weights))];
+    writeln!(tb, "reg [{}:0] smem [0:{}]; integer si;", SETUP_BITS - 1, setup.len().max(1) - 1)?;
+    let mut files = vec![("weights.hex", hex_lines(&weights)), ("setup.hex", hex_lines(&setup))];
     if !asizes.is_empty() {
         files.push(("asz.hex", hex_lines(&asizes)));
     }
     let mut loads = String::from("$readmemh(\"weights.hex\", wmem);");
+    if !setup.is_empty() {
+        loads += " $readmemh(\"setup.hex\", smem);";
+    }
     if !asizes.is_empty() {
         loads += " $readmemh(\"asz.hex\", asz);";
     }
@@ -378,6 +402,30 @@ fn testbench(
     let conns: Vec<String> = ports.iter().map(|p| format!(".{p}({p})")).collect();
     writeln!(tb, "{top} dut({});", conns.join(", "))?;
     writeln!(tb, "task tick; begin #1 clock = 1; #1 clock = 0; end endtask")?;
+    // Entries `s0..s1` of the setup table, one write per cycle (the register port's or the
+    // parameter port's, by the entry's kind bit).
+    writeln!(
+        tb,
+        "task write_setup(input integer s0, input integer s1); begin\n\
+         for (si = s0; si < s1; si = si + 1) begin\n\
+         \x20 if (smem[si][{kind}]) begin\n\
+         \x20   param_we = 1; param_sel = smem[si][{sel}]; param_ppu = smem[si][{ppu}:{p0}]; param_addr = smem[si][{pa}:{a0}]; param_data = smem[si][{b}:0];\n\
+         \x20 end else begin\n\
+         \x20   reg_we = 1; reg_addr = smem[si][{ra}:{sel}]; reg_data = smem[si][31:0];\n\
+         \x20 end\n\
+         \x20 tick; reg_we = 0; param_we = 0;\n\
+         end\n\
+         end endtask",
+        kind = SETUP_BITS - 1,
+        sel = SETUP_SEL,
+        ra = SETUP_SEL + cbnn::hw::regs::REG_ADDR_BITS as usize - 1,
+        ppu = SETUP_PPU + 7,
+        p0 = SETUP_PPU,
+        pa = SETUP_ADDR + 15,
+        a0 = SETUP_ADDR,
+        b = s.bias_bits - 1,
+    )?;
+    writeln!(tb, "{run_case}")?;
     writeln!(tb, "initial begin")?;
     writeln!(tb, "{loads}")?;
     writeln!(tb, "tick; tick; reset = 0; tick;")?;

@@ -469,6 +469,7 @@ fn drain_module(s: &DrainShape, n: &Names) -> Module {
     m.bus(Dir::In, "shift", SHIFT_BITS);
     m.bus(Dir::In, "mode", 2);
     m.bus(Dir::In, "out_bits", 4);
+    m.bus(Dir::In, "out_max", 8);
     m.bus(Dir::In, "param_ppu", 8);
     m.bus(Dir::In, "param_data", b);
     m.bus(Dir::In, "rd_data", s.cols * a);
@@ -566,6 +567,7 @@ fn drain_module(s: &DrainShape, n: &Names) -> Module {
                 ("shift", "shift".into()),
                 ("mode", "mode".into()),
                 ("out_bits", "out_bits".into()),
+                ("out_max", "out_max".into()),
                 ("out_valid", pvj.clone()),
                 ("value", vj.clone()),
             ],
@@ -598,7 +600,8 @@ fn drain_module(s: &DrainShape, n: &Names) -> Module {
 /// Ports of `{design}_drain` (`A` = acc_bits, `P` = C / G_hw, `B` = bias_bits, `NX` = pixel bits):
 /// `clock`; parameter writes `param_we`, `param_sel` (0 scale, 1 bias), `param_ppu[8]`,
 /// `param_addr[16]`, `param_data[B]`; drain control `start`, `bank`, `scale_addr[16]`,
-/// `bias_base[16]`, `w_out[16]`, `shift[SHIFT_BITS]`, `mode[2]`, `out_bits[4]`, `busy`;
+/// `bias_base[16]`, `w_out[16]`, `shift[SHIFT_BITS]`, `mode[2]`, `out_bits[4]`, `out_max[8]`,
+/// `busy`;
 /// accumulator read port `rd_bank`, `rd_x[NX]`, `rd_data[C*A]`; results `out_valid`,
 /// `out_ready`, `out_data[P*A]`; `overflow` (a parameter write or read beyond the memories).
 pub fn drain_modules(design: &str, cfg: &AccelConfig) -> Result<Vec<Module>> {

@@ -1,18 +1,20 @@
 //! Post-processing unit (SPEC 5.2 and 6): one multiplier shared over time by a hardware group of
 //! columns. Per value: `z = m_g * acc + b_o`, then the output function: the raw accumulator, the
-//! sign bit (1 = +1) of `z`, or `clamp((z + 2^(F-1)) >> F, 0, 2^k - 1)`.
+//! sign bit (1 = +1) of `z`, or `clamp((z + 2^(F-1)) >> F, 0, out_max)`.
 //!
 //! Four pipeline stages (`PPU_LATENCY`), each short enough for the core's clock:
 //! 1. input registers (the accumulator read and the column select arrive late in the cycle);
 //! 2. the two partial products `m * acc[15:0]` and `m * acc[A-1:16]` (one DSP each), and the
 //!    bias plus the rounding constant `2^(F-1)` (0 for sign layers);
 //! 3. `zr = z + 2^(F-1)`, one three-operand add;
-//! 4. the output function: `zr >> F` for its low `A` bits, and the clamp decided on `zr` itself
-//!    (`zr >> F > 2^k - 1` exactly when `zr` has a bit at or above `k + F`, a layer-static mask),
-//!    so the shift and the clamp run side by side.
+//! 4. the output function on `zr`: 0 if it is negative; else `out_max` if `zr` has a bit at or
+//!    above `k + F` (a layer-static mask: `zr >> F > 2^k - 1`, decided beside the shift) or if
+//!    the shifted value's low 8 bits exceed `out_max` (an 8-bit compare after the shift; below
+//!    the mask's limit the shifted value has at most `k <= 8` bits, so those are all of it);
+//!    else those 8 bits. With `out_max = 2^k - 1` the compare never fires.
 //!
-//! `shift`, `mode` and `out_bits` are layer-static: the constants derived from them are
-//! registered, a cycle behind the ports, and used only from stage 2 on. The block is custom
+//! `shift`, `mode`, `out_bits` and `out_max` are layer-static: the constants derived from them
+//! are registered, a cycle behind the ports, and used only from stage 2 on. The block is custom
 //! Verilog (explicit sign and zero extension; rust-hdl's kernel language has only a 16x16
 //! multiply); rust-hdl's simulator does not model it: its behaviour is the Verilog, co-simulated
 //! under Icarus against the golden model (`ppu/tests.rs`).
@@ -37,6 +39,8 @@ pub struct Ppu<const A: usize, const S: usize, const P: usize, const B: usize, c
     pub shift: Signal<In, Bits<SHIFT_BITS>>,
     pub mode: Signal<In, Bits<2>>,
     pub out_bits: Signal<In, Bits<4>>,
+    /// The largest relu output (`out_max`, at most `2^out_bits - 1`).
+    pub out_max: Signal<In, Bits<8>>,
     pub out_valid: Signal<Out, Bit>,
     pub value: Signal<Out, Bits<A>>,
     // Stage registers (named by the stage that writes them) and the layer constants.
@@ -54,7 +58,7 @@ pub struct Ppu<const A: usize, const S: usize, const P: usize, const B: usize, c
     zr3: Signal<Local, Bits<Z>>,
     half_r: Signal<Local, Bits<Z>>,
     mask_r: Signal<Local, Bits<Z>>,
-    top_r: Signal<Local, Bits<A>>,
+    max_r: Signal<Local, Bits<8>>,
 }
 
 impl<const A: usize, const S: usize, const P: usize, const B: usize, const Z: usize> Default for Ppu<A, S, P, B, Z> {
@@ -71,6 +75,7 @@ impl<const A: usize, const S: usize, const P: usize, const B: usize, const Z: us
             shift: Default::default(),
             mode: Default::default(),
             out_bits: Default::default(),
+            out_max: Default::default(),
             out_valid: Default::default(),
             value: Default::default(),
             v1: Default::default(),
@@ -87,7 +92,7 @@ impl<const A: usize, const S: usize, const P: usize, const B: usize, const Z: us
             zr3: Default::default(),
             half_r: Default::default(),
             mask_r: Default::default(),
-            top_r: Default::default(),
+            max_r: Default::default(),
         }
     }
 }
@@ -102,9 +107,10 @@ impl<const A: usize, const S: usize, const P: usize, const B: usize, const Z: us
         for s in [&mut self.v1, &mut self.v2, &mut self.v3] {
             s.connect();
         }
-        for s in [&mut self.acc1, &mut self.acc2, &mut self.acc3, &mut self.top_r] {
+        for s in [&mut self.acc1, &mut self.acc2, &mut self.acc3] {
             s.connect();
         }
+        self.max_r.connect();
         for s in [&mut self.pl2, &mut self.ph2, &mut self.bh2, &mut self.zr3, &mut self.half_r, &mut self.mask_r] {
             s.connect();
         }
@@ -133,19 +139,19 @@ fn ppu_verilog(a: usize, s: usize, b: usize, z: usize) -> String {
     }
     v += &format!("wire signed [{z1}:0] bias_z = {{{{{}{{bias1[{}]}}}}, bias1}};\n", z - b, b - 1);
     v += &format!("wire [{z1}:0] one_z = {{{z1}'d0, 1'b1}};\n");
-    v += &format!("wire [{a1}:0] one_a = {{{a1}'d0, 1'b1}};\n");
     v += &format!("wire [5:0] sat_at = {{2'b00, out_bits}} + {{{}'d0, shift}};\n", 6 - sb);
-    // Only the low `a` bits of the shift are an output (the clamp covers the rest).
+    // Only the low 8 bits of the shift are an output (the mask covers the rest).
     v += &format!("wire [{z1}:0] shifted = zr3 >> shift;\n");
-    v += &format!("wire unused_shifted = &{{1'b0, shifted[{z1}:{a}], 1'b0}};\n");
+    v += &format!("wire unused_shifted = &{{1'b0, shifted[{z1}:8], 1'b0}};\n");
     v += "wire sat = |(zr3 & mask_r);\n";
+    v += "wire over = shifted[7:0] > max_r;\n";
     v += "always @(posedge clock) begin\n";
     // Layer constants (a cycle behind the layer-static ports).
     v += &format!(
         "    half_r <= ((mode == 2'd{MODE_SIGN}) | (shift == {sb}'d0)) ? {z}'d0 : (one_z << (shift - {sb}'d1));\n"
     );
     v += &format!("    mask_r <= {{{z}{{1'b1}}}} << sat_at;\n");
-    v += "    top_r <= (one_a << out_bits) - one_a;\n";
+    v += "    max_r <= out_max;\n";
     v += "    v1 <= in_valid; acc1 <= acc; m1 <= m; bias1 <= bias;\n";
     v += "    v2 <= v1; acc2 <= acc1; pl2 <= m_z * lo_z; ph2 <= m_z * hi_z; bh2 <= bias_z + half_r;\n";
     v += "    v3 <= v2; acc3 <= acc2; zr3 <= (ph2 << 16) + pl2 + bh2;\n";
@@ -155,8 +161,8 @@ fn ppu_verilog(a: usize, s: usize, b: usize, z: usize) -> String {
     v += &format!("        2'd{MODE_SIGN}: value <= {{{a1}'d0, ~zr3[{z1}]}};\n");
     v += "        default: begin\n";
     v += &format!("            if (zr3[{z1}]) value <= {a}'d0;\n");
-    v += "            else if (sat) value <= top_r;\n";
-    v += &format!("            else value <= shifted[{a1}:0];\n");
+    v += &format!("            else if (sat | over) value <= {{{}'d0, max_r}};\n", a - 8);
+    v += &format!("            else value <= {{{}'d0, shifted[7:0]}};\n", a - 8);
     v += "        end\n    endcase\nend\n";
     v
 }

@@ -54,7 +54,7 @@ fn grouped_only(reg: &str) -> bool {
     CONTROLLER_GROUPED_REGS.contains(&reg) || ["sub", "entries"].contains(&reg)
 }
 
-const DRAIN_REGS: &[&str] = &["w_out", "shift", "mode", "out_bits"];
+const DRAIN_REGS: &[&str] = &["w_out", "shift", "mode", "out_bits", "out_max"];
 
 /// Widths of the top-level ports that depend on the config.
 #[derive(Clone, Copy, Debug)]

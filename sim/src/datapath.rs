@@ -319,7 +319,7 @@ impl Datapath {
                     }
                     _ => {
                         let h = if d.shift > 0 { 1i128 << (d.shift - 1) } else { 0 };
-                        ((z + h) >> d.shift).clamp(0, (1i128 << d.out_bits) - 1) as i32
+                        ((z + h) >> d.shift).clamp(0, d.out_max as i128) as i32
                     }
                 };
                 self.output.set(f as usize, y as usize, x, v);

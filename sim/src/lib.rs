@@ -9,6 +9,7 @@
 //! golden model's, and its cycle counts are the RTL's (`tests/rtl_cycles.rs`).
 
 pub mod act_loader;
+pub mod batch;
 pub mod combine;
 pub mod controller;
 pub mod core;

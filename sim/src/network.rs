@@ -88,6 +88,16 @@ pub fn check_fits(q: &QNet, cfg: &AccelConfig) -> Result<()> {
     Ok(())
 }
 
+/// A core layer's `bound`: `memory` when the DRAM model makes it more than 10% slower than
+/// ideal memory, else `compute`.
+pub fn bound(cycles: u64, ideal_cycles: u64) -> &'static str {
+    if cycles * 10 > ideal_cycles * 11 {
+        "memory"
+    } else {
+        "compute"
+    }
+}
+
 fn report(cfg: &AccelConfig, l: &QLayer, r: Option<(&LayerResult, u64)>) -> Result<LayerReport> {
     let ops = layer_ops(l);
     let mut rep = LayerReport {
@@ -107,7 +117,7 @@ fn report(cfg: &AccelConfig, l: &QLayer, r: Option<(&LayerResult, u64)>) -> Resu
     let out_bits = if l.out_bits == cbnn::network::ACC_BITS { 32 } else { l.out_bits };
     let lanes = (cfg.array.rows * cfg.array.cols * cfg.array.lanes) as f64;
     rep.compute_cycles = r.compute_cycles;
-    rep.bound = if r.cycles * 10 > ideal * 11 { "memory" } else { "compute" }.into();
+    rep.bound = bound(r.cycles, ideal).into();
     rep.figures = Figures::new(
         cfg,
         Counts {

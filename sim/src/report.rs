@@ -46,6 +46,49 @@ impl std::ops::AddAssign<&Counts> for Counts {
     }
 }
 
+impl Counts {
+    /// The per-image mean of several images' counts, each rounded to the nearest whole count
+    /// (cycles and bytes are whole; the batch's exact sums are in `batch::BatchTotals`).
+    pub fn mean<'a>(all: impl IntoIterator<Item = &'a Counts>) -> Counts {
+        let (mut sum, mut n) = (Counts::default(), 0u64);
+        for c in all {
+            sum += c;
+            n += 1;
+        }
+        let n = n.max(1);
+        let avg = |v: u64| rounded_mean(v, n);
+        Counts {
+            cycles: avg(sum.cycles),
+            ideal_cycles: avg(sum.ideal_cycles),
+            binary_macs: avg(sum.binary_macs),
+            combine_macs: avg(sum.combine_macs),
+            pe_busy_cycles: sum.pe_busy_cycles / n as f64,
+            act_raw_bytes: avg(sum.act_raw_bytes),
+            act_bytes: avg(sum.act_bytes),
+            weight_bytes: avg(sum.weight_bytes),
+            out_raw_bytes: avg(sum.out_raw_bytes),
+            out_bytes: avg(sum.out_bytes),
+            stall_cycles: avg(sum.stall_cycles),
+        }
+    }
+
+    /// Bytes on the DRAM streams: activations read, weights read, results written, as stored.
+    pub fn dram_bytes(&self) -> u64 {
+        self.act_bytes + self.weight_bytes + self.out_bytes
+    }
+}
+
+/// `sum / n` rounded to the nearest integer (halves up); `n > 0`.
+fn rounded_mean(sum: u64, n: u64) -> u64 {
+    (sum + n / 2) / n
+}
+
+/// The mean of whole counts, rounded to the nearest (0 for none).
+pub fn mean_count(values: impl IntoIterator<Item = u64>) -> u64 {
+    let (sum, n) = values.into_iter().fold((0, 0), |(s, n), v| (s + v, n + 1));
+    rounded_mean(sum, n.max(1))
+}
+
 /// Counts and what follows from them at the config's clock.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Figures {
@@ -68,7 +111,7 @@ impl Figures {
             latency_us: c.cycles as f64 / cfg.clock.mhz,
             pe_utilisation: ratio(c.pe_busy_cycles, c.cycles),
             compression: ratio((c.act_raw_bytes + c.out_raw_bytes) as f64, c.act_bytes + c.out_bytes),
-            bandwidth_bytes_per_cycle: ratio((c.act_bytes + c.weight_bytes + c.out_bytes) as f64, c.ideal_cycles),
+            bandwidth_bytes_per_cycle: ratio(c.dram_bytes() as f64, c.ideal_cycles),
             counts: c,
         }
     }
@@ -241,10 +284,11 @@ pub fn sharing_table(layers: &[LayerReport]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn layer(name: &str, cycles: u64, util: f64, on_core: bool) -> LayerReport {
+    /// A made-up layer report: `cycles` with utilisation `util`, fixed bytes and MACs.
+    pub(crate) fn layer(name: &str, cycles: u64, util: f64, on_core: bool) -> LayerReport {
         let cfg = AccelConfig::default();
         let counts = Counts {
             cycles,

@@ -5,15 +5,17 @@
 //! Cores with and without the codec, tiled and banded layers, XNOR and BWN, and DRAM-bound runs
 //! through the shared DRAM model.
 
+mod common;
+
 use cbnn::codec::Mode;
 use cbnn::config::AccelConfig;
-use cbnn::golden;
 use cbnn::network::{CodecSettings, Geometry, Layer, Network, Op, OutputFn, Weights};
 use cbnn::quant::compile;
 use cbnn::tensor::Tensor3;
-use cbnn_hdl::cosim::{run_layers, run_layers_on, LayerCase, Traffic as RtlTraffic};
+use cbnn::testing::{narrowed_relu, out_max_clamps};
 use cbnn_hdl::flow::Simulator;
-use cbnn_sim::{run_layer, Stored, Traffic};
+use cbnn_sim::Traffic;
+use common::NetCase;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -58,18 +60,21 @@ fn conv(
     let Op::Weighted(wt) = &mut net.layers[0].op else { unreachable!() };
     wt.output = out;
     wt.scale_group = 2;
-    wt.bias = Some((0..o).map(|_| rng.gen_range(-1.0f32..1.0)).collect());
+    wt.bias = Some((0..o).map(|_| rng.gen_range(-1.0f32..1.0) as f64).collect());
     let mut l = net.layers.remove(0);
     l.codec = c;
     l
 }
 
-/// conv 3x3 ReLU8 (dct) -> conv 3x3 stride 2 ReLU4 (golomb) -> conv 1x1 sign (auto) -> fc.
+/// conv 3x3 ReLU8 of 13 levels (`out_max` 12, which its outputs pass; dct) -> conv 3x3 stride 2
+/// ReLU4 (golomb) -> conv 1x1 sign (auto) -> fc.
 fn network(rng: &mut StdRng, c_in: usize, hw: usize) -> Network {
     let g3 = Geometry { kernel: 3, stride: 1, padding: 1 };
     let g3s = Geometry { kernel: 3, stride: 2, padding: 1 };
-    let l1 = conv(rng, c_in, hw, 13, g3, 8, OutputFn::Relu { bits: 8, scale: Some(0.08) }, cs(Mode::Dct, 4));
-    let l2 = conv(rng, 13, hw, 18, g3s, 8, OutputFn::Relu { bits: 4, scale: Some(1.5) }, cs(Mode::Golomb, 2));
+    let relu8 = OutputFn::Relu { bits: 8, scale: Some(0.08), max: Some(12) };
+    let l1 = conv(rng, c_in, hw, 13, g3, 8, relu8, cs(Mode::Dct, 4));
+    let l2 =
+        conv(rng, 13, hw, 18, g3s, 8, OutputFn::Relu { bits: 4, scale: Some(1.5), max: None }, cs(Mode::Golomb, 2));
     let h2 = hw.div_ceil(2);
     let g1 = Geometry { kernel: 1, stride: 1, padding: 0 };
     let l3 = conv(rng, 18, h2, 9, g1, 4, OutputFn::Sign, cs(Mode::Auto, 1));
@@ -98,84 +103,23 @@ fn input(rng: &mut StdRng, shape: [usize; 3]) -> Tensor3<i32> {
 }
 
 /// Runs `net` on the RTL under Icarus and on the simulator; asserts equality layer by layer.
-fn compare(cfg: &AccelConfig, net: &Network, x: &Tensor3<i32>, traffic: Traffic, what: &str) -> usize {
+fn compare(cfg: &AccelConfig, net: &Network, x: &Tensor3<i32>, traffic: Traffic, what: &str) {
     compare_on(Simulator::Icarus, cfg, net, x, traffic, what)
 }
 
-/// As `compare`, the RTL run by `simulator`. Returns the number of layers compared (0 when the
-/// simulator is missing on a developer machine).
-fn compare_on(
-    simulator: Simulator,
-    cfg: &AccelConfig,
-    net: &Network,
-    x: &Tensor3<i32>,
-    traffic: Traffic,
-    what: &str,
-) -> usize {
+/// As `compare`, the RTL run by `simulator` (nothing is compared when it is missing on a
+/// developer machine).
+fn compare_on(simulator: Simulator, cfg: &AccelConfig, net: &Network, x: &Tensor3<i32>, traffic: Traffic, what: &str) {
     let q = compile(net, cfg, None).unwrap();
-    let outs = golden::run(&q, x);
-    let stored_x = golden::stored(x, q.input.bits, &q.input.codec);
+    // A narrowed relu range must matter on the test's data.
+    let outs = cbnn::golden::run(&q, x);
+    let stored_x = cbnn::golden::stored(x, q.input.bits, &q.input.codec);
     let inputs: Vec<&Tensor3<i32>> = std::iter::once(&stored_x).chain(outs.iter()).collect();
-    let cases: Vec<LayerCase> = q
-        .layers
-        .iter()
-        .enumerate()
-        .map(|(i, l)| if i > 0 && cfg.codec.enabled { LayerCase::chained(l) } else { LayerCase::new(l, inputs[i]) })
-        .collect();
-    let rtl_traffic = match traffic {
-        Traffic::Free => RtlTraffic::Free,
-        Traffic::Dram => RtlTraffic::Dram,
-    };
-    let runs = match simulator {
-        Simulator::Icarus => match run_layers(cfg, &cases, rtl_traffic).unwrap() {
-            Some(runs) => runs,
-            None => return 0,
-        },
-        Simulator::Verilator => {
-            if !cbnn_hdl::flow::have_verilator(what) {
-                return 0;
-            }
-            let modules = cbnn_hdl::top::core_modules(cfg).unwrap();
-            run_layers_on(simulator, cfg, &modules, &cases, rtl_traffic).unwrap().0
-        }
-    };
-    let mut stored = Stored::new(cfg, x.clone(), q.input.bits, &q.input.codec).unwrap();
-    for (i, (l, rtl)) in q.layers.iter().zip(&runs).enumerate() {
-        let sim = run_layer(cfg, l, &stored, traffic).unwrap();
-        assert_eq!(sim.stored.tensor.data, outs[i].data, "{what}: layer {i}: simulator against golden");
-        assert_eq!(rtl.output.data, outs[i].data, "{what}: layer {i}: RTL against golden");
-        println!(
-            "{what}: layer {i} ({}): RTL {} cycles ({} computing), simulator {} ({}); codec bytes in {} / {}, out {} / {}; DRAM bytes act+weight+out {} / {}",
-            l.name,
-            rtl.cycles,
-            rtl.compute_cycles,
-            sim.cycles,
-            sim.compute_cycles,
-            rtl.bytes_in,
-            sim.bytes_in,
-            rtl.bytes_out,
-            sim.bytes_out,
-            rtl.act_bytes + rtl.weight_bytes + rtl.written_bytes,
-            sim.act_bytes + sim.weight_bytes + sim.written_bytes
-        );
-        assert_eq!(
-            (sim.cycles, sim.compute_cycles),
-            (rtl.cycles, rtl.compute_cycles),
-            "{what}: layer {i}: cycles (total, computing), simulator against RTL"
-        );
-        assert_eq!((sim.bytes_in, sim.bytes_out), (rtl.bytes_in, rtl.bytes_out), "{what}: layer {i}: codec bytes");
-        assert_eq!(
-            (sim.act_bytes, sim.weight_bytes, sim.written_bytes),
-            (rtl.act_bytes, rtl.weight_bytes, rtl.written_bytes),
-            "{what}: layer {i}: DRAM bytes (activations, weights, results)"
-        );
-        stored = if cfg.codec.enabled {
-            sim.stored
-        } else {
-            Stored::new(cfg, outs[i].clone(), l.out_bits, &l.codec).unwrap()
-        };
+    for (l, input) in q.layers.iter().zip(&inputs) {
+        assert!(narrowed_relu(l).is_none() || out_max_clamps(l, input), "{what}: {}: out_max clamps nothing", l.name);
     }
-    runs.len()
+    let case = NetCase { what: what.to_string(), net: &q, input: x.clone() };
+    common::compare_on(simulator, cfg, &[case], traffic, what);
 }
 
 #[test]
@@ -264,7 +208,7 @@ fn layer_of(
     let Op::Weighted(wt) = &mut net.layers[0].op else { unreachable!() };
     wt.output = out;
     wt.scale_group = 2;
-    wt.bias = Some((0..o).map(|_| rng.gen_range(-1.0f32..1.0)).collect());
+    wt.bias = Some((0..o).map(|_| rng.gen_range(-1.0f32..1.0) as f64).collect());
     let mut l = net.layers.remove(0);
     l.codec = c;
     l
@@ -274,17 +218,26 @@ fn floats(rng: &mut StdRng, n: usize) -> Vec<f32> {
     (0..n).map(|_| rng.gen_range(-1.0f32..1.0)).collect()
 }
 
-/// conv 3x3 ReLU4 -> slbf 3x3 (slices of 8 of 16 channels, a bank of 6) ReLU2 -> penni 3x3
-/// stride 2 (3 bases, sparse) sign -> slbf 1x1 (slices of 2) accumulator.
+/// conv 3x3 ReLU4 -> slbf 3x3 (slices of 8 of 16 channels, a bank of 6) ReLU2 of three levels
+/// (`out_max` 2) -> penni 3x3 stride 2 (3 bases, sparse) sign -> slbf 1x1 (slices of 2)
+/// accumulator.
 fn mixed_network(rng: &mut StdRng, hw: usize, codec: bool) -> Network {
     let g3 = Geometry { kernel: 3, stride: 1, padding: 1 };
     let c = |m: Mode| if codec { cs(m, 1) } else { CodecSettings::default() };
-    let l1 = conv(rng, 5, hw, 16, g3, 8, OutputFn::Relu { bits: 4, scale: Some(0.2) }, c(Mode::Auto));
+    let l1 = conv(rng, 5, hw, 16, g3, 8, OutputFn::Relu { bits: 4, scale: Some(0.2), max: None }, c(Mode::Auto));
     let (n, d, m) = (6, 8, 2);
     let slbf =
         Weights::Slbf { bank: floats(rng, n * d * 9), n, d, index: (0..12 * m).map(|i| (i * 5 + 1) % n).collect(), m };
-    let l2 =
-        layer_of(rng, [16, hw, hw], 12, g3, 4, slbf, OutputFn::Relu { bits: 2, scale: Some(0.5) }, c(Mode::Sparse));
+    let l2 = layer_of(
+        rng,
+        [16, hw, hw],
+        12,
+        g3,
+        4,
+        slbf,
+        OutputFn::Relu { bits: 2, scale: Some(0.5), max: Some(2) },
+        c(Mode::Sparse),
+    );
     let coef = (0..10 * 12 * 3).map(|_| if rng.gen_bool(0.4) { rng.gen_range(-1.0f32..1.0) } else { 0.0 }).collect();
     let penni = Weights::Penni { basis: floats(rng, 3 * 9), d: 3, coef };
     let g3s = Geometry { kernel: 3, stride: 2, padding: 1 };

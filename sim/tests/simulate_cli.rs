@@ -228,3 +228,113 @@ fn bad_input_gives_one_line() {
     );
     expect_error(p, &[], &[("CBNN_SIM_FAULT", "x")], &["CBNN_SIM_FAULT"]);
 }
+
+/// The embedded example's input and two random images, as a batch `b.npy` and alone `xK.npy`.
+fn batch_of_three(dir: &Path) {
+    let example = std::env::current_dir().unwrap().join("../examples/tiny");
+    let bytes = std::fs::read(example.join("input.npy")).unwrap();
+    let x0 = npyio::parse_activations(&bytes, 8, [3, 32, 32]).unwrap();
+    let mut state = 7u32;
+    let mut random = || {
+        let data = (0..3 * 32 * 32).map(|_| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (state >> 16) as i32 % 256
+        });
+        Tensor3::from_vec(3, 32, 32, data.collect())
+    };
+    let images = [x0, random(), random()];
+    let refs: Vec<&Tensor3<i32>> = images.iter().collect();
+    std::fs::write(dir.join("b.npy"), npyio::images_to_npy(&refs, true, Elem::U8)).unwrap();
+    for (k, x) in images.iter().enumerate() {
+        std::fs::write(dir.join(format!("x{k}.npy")), npyio::activations_to_npy(x, Elem::U8)).unwrap();
+    }
+}
+
+/// A directory holding `batch_of_three`, and the example network's path.
+fn with_batch() -> (tempfile::TempDir, String) {
+    let d = tempfile::tempdir().unwrap();
+    batch_of_three(d.path());
+    let net = std::env::current_dir().unwrap().join("../examples/tiny/net.toml");
+    (d, net.to_str().unwrap().to_string())
+}
+
+fn run_json(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let (code, out, err) = simulate(dir, args, &[]);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).expect("stdout is JSON")
+}
+
+#[test]
+fn a_batch_runs_bit_exact_with_golden_and_reports_per_image_and_batch_figures() {
+    let (d, net) = with_batch();
+    let p = d.path();
+    let b = run_json(p, &["--network", &net, "--input", "b.npy", "--json", "--out", "b"]);
+    let singles: Vec<serde_json::Value> = (0..3)
+        .map(|k| run_json(p, &["--network", &net, "--input", &format!("x{k}.npy"), "--json", "--out", "one"]))
+        .collect();
+    // Outputs and predictions: the golden model's on the same batch, bit for bit.
+    let golden = env!("CARGO_BIN_EXE_simulate").replace("simulate", "golden");
+    if Path::new(&golden).exists() {
+        let g =
+            Command::new(&golden).current_dir(p).args(["--network", &net, "--input", "b.npy", "--out", "g"]).output();
+        assert!(g.unwrap().status.success());
+        for f in ["output.npy", "predictions.npy"] {
+            assert_eq!(std::fs::read(p.join("b").join(f)).unwrap(), std::fs::read(p.join("g").join(f)).unwrap(), "{f}");
+        }
+    }
+    let out = npyio::parse_int(&std::fs::read(p.join("b/output.npy")).unwrap(), Elem::I32).unwrap();
+    assert_eq!(out.shape, vec![3, 10, 1, 1]);
+    // The batch's figures are the images' own, summed or spread.
+    let cycles: Vec<u64> = singles.iter().map(|s| s["totals"]["cycles"].as_u64().unwrap()).collect();
+    let batch = &b["batch"];
+    assert_eq!(batch["images"], 3);
+    assert_eq!(batch["cycles"].as_u64().unwrap(), cycles.iter().sum::<u64>());
+    let mhz = b["config"]["clock"]["mhz"].as_f64().unwrap();
+    let time_us = cycles.iter().sum::<u64>() as f64 / mhz;
+    let close = |a: &serde_json::Value, want: f64| (a.as_f64().unwrap() - want).abs() <= 1e-9 * want.abs();
+    assert!(close(&batch["time_us"], time_us), "{batch}");
+    assert!(close(&batch["inferences_per_s"], 3.0 * 1e6 / time_us), "{batch}");
+    assert!(close(&batch["latency_us"], time_us / 3.0), "{batch}");
+    assert!(close(&batch["inferences_per_s_per_image"], 3e6 / time_us), "{batch}");
+    let latencies: Vec<f64> = cycles.iter().map(|&c| c as f64 / mhz).collect();
+    assert!(close(&batch["latency_us_min"], latencies.iter().copied().fold(f64::INFINITY, f64::min)));
+    assert!(close(&batch["latency_us_max"], latencies.iter().copied().fold(0.0, f64::max)));
+    let dram = |r: &serde_json::Value| {
+        ["act_bytes", "weight_bytes", "out_bytes"].iter().map(|k| r["totals"][k].as_u64().unwrap()).sum::<u64>()
+    };
+    assert_eq!(batch["dram_bytes"].as_u64().unwrap(), singles.iter().map(dram).sum::<u64>());
+    let mut spread = false;
+    for (i, l) in b["layers"].as_array().unwrap().iter().enumerate() {
+        let per: Vec<u64> = singles.iter().map(|s| s["layers"][i]["cycles"].as_u64().unwrap()).collect();
+        let (lo, hi) = (*per.iter().min().unwrap(), *per.iter().max().unwrap());
+        assert_eq!((l["cycles_min"].as_u64(), l["cycles_max"].as_u64()), (Some(lo), Some(hi)), "{l}");
+        assert_eq!(l["cycles"].as_u64().unwrap(), (per.iter().sum::<u64>() + 1) / 3, "the rounded mean: {l}");
+        spread |= lo != hi;
+    }
+    assert!(spread, "with the codec and the DRAM model some layer's cycles depend on the image");
+    assert!(singles.iter().all(|s| s["layers"][0].get("cycles_min").is_none()), "one image has no range");
+    assert_eq!(b["images"], 3);
+    let (code, text, err) = simulate(p, &["--network", &net, "--input", "b.npy", "--out", "b"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("a batch of 3 images") && text.contains("cycles per image (mean, min..max)"), "{text}");
+    assert!(text.contains(&format!("batch of 3 images back to back: {} cycles", batch["cycles"])), "{text}");
+}
+
+#[test]
+fn a_batch_mismatch_names_the_image_and_the_waveform_shows_the_first_image() {
+    let (d, net) = with_batch();
+    let p = d.path();
+    let args = ["--network", &net, "--input", "b.npy", "--vcd", "b.vcd"];
+    expect_error(p, &args, &[("CBNN_SIM_FAULT", "3@1")], &["image 1", "layer conv3", "index 0", "golden"]);
+    assert!(!p.join("b.vcd").exists(), "no waveform of a failed run");
+    let b = run_json(p, &[&args[..], &["--json", "--out", "ok"]].concat());
+    let first = run_json(p, &["--network", &net, "--input", "x0.npy", "--json", "--out", "one"]);
+    let (_, changes) = vcd_changes(&p.join("b.vcd"));
+    let rises = changes.iter().filter(|c| c.1 == "clock" && c.2).count() as u64;
+    assert_eq!(rises, first["totals"]["cycles"].as_u64().unwrap());
+    assert!(rises < b["batch"]["cycles"].as_u64().unwrap());
+    // Bad labels: one line, nothing written.
+    std::fs::write(p.join("y.npy"), npyio::i64_to_npy(&[2], &[0, 1])).unwrap();
+    let labels = ["--network", &net, "--input", "b.npy", "--labels", "y.npy"];
+    expect_error(p, &labels, &[], &["y.npy", "2 labels for 3 images"]);
+}

@@ -327,11 +327,77 @@ fn labels_give_top1_accuracy_and_are_checked() {
     for row in csv.lines().skip(1) {
         assert_eq!(row.split(',').nth(k).unwrap(), "0.5", "{row}");
     }
+    // A batch file contributes each of its images, and labels may come from an integer .npy:
+    // x.npy then the batch [x, x2, x2]; labels right, right, wrong, right: 3 of 4.
+    let x = cbnn::npyio::parse_activations(&std::fs::read(d.path().join("x.npy")).unwrap(), 4, [4, 8, 8]).unwrap();
+    let batch = [&x, &x2, &x2];
+    std::fs::write(d.path().join("xb.npy"), cbnn::npyio::images_to_npy(&batch, true, cbnn::npyio::Elem::U8)).unwrap();
+    let wrong = (t2 + 1) % 256;
+    let y = cbnn::npyio::to_npy(&[4], [t1, t1, wrong, t2].into_iter().map(|c| c as u16));
+    std::fs::write(d.path().join("y.npy"), y).unwrap();
+    let file_spec = |labels: &str| {
+        format!("network = \"net.toml\"\ninputs = [\"x.npy\", \"xb.npy\"]\nlabels = {labels}\n[axes]\n\"array.rows\" = [1, 2]\n")
+    };
+    std::fs::write(d.path().join("f.toml"), file_spec("\"y.npy\"")).unwrap();
+    let out = d.path().join("f");
+    ok(sweep().arg(d.path().join("f.toml")).args(["--quiet", "--out"]).arg(&out).output().unwrap());
+    let csv = read(&out.join("results.csv"));
+    for row in csv.lines().skip(1) {
+        assert_eq!(row.split(',').nth(k).unwrap(), "0.75", "{row}");
+    }
+    std::fs::write(d.path().join("yf.npy"), cbnn::npyio::f32_to_npy(&[4], &[0.0; 4])).unwrap();
+    std::fs::write(d.path().join("bad.toml"), file_spec("\"yf.npy\"")).unwrap();
+    let o = sweep().arg(d.path().join("bad.toml")).arg("--out").arg(d.path().join("b")).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.code() == Some(1) && err.contains("key `labels`: ") && err.contains("yf.npy"), "{err}");
+    assert!(err.contains("expected integer values, found float32") && err.lines().count() == 1, "{err}");
     // Labels that do not fit the inputs or the classes.
-    for (labels, want) in [("[1]", "2 inputs"), ("[0, 256]", "label 256 out of range")] {
+    for (labels, want) in [("[1]", "1 labels for 2 images"), ("[0, 256]", "label 256 of image 1 out of range")] {
         std::fs::write(d.path().join("bad.toml"), spec(labels.into())).unwrap();
         let o = sweep().arg(d.path().join("bad.toml")).arg("--out").arg(d.path().join("b")).output().unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(o.status.code() == Some(1) && err.contains("key `labels`") && err.contains(want), "{err}");
     }
+}
+
+/// The weight bits, cycles and accuracy columns of a results.csv, by point.
+fn column(csv: &str, name: &str) -> Vec<String> {
+    let head: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let k = head.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no column {name}"));
+    csv.lines().skip(1).map(|r| r.split(',').nth(k).unwrap().to_string()).collect()
+}
+
+#[test]
+fn a_network_axis_runs_each_network_and_refuses_one_of_another_input() {
+    let d = tempfile::tempdir().unwrap();
+    small_network(d.path());
+    // A second network reading the same input: 8 filters instead of 4 (in its own directory).
+    let other = d.path().join("wide");
+    std::fs::create_dir(&other).unwrap();
+    let net = read(&d.path().join("net.toml"))
+        .replace("out_channels = 4", "out_channels = 8")
+        .replace("scale_group = 2\n", "");
+    std::fs::write(other.join("net.toml"), net).unwrap();
+    let w: Vec<f32> = (0..8 * 4 * 9).map(|i| ((i * 5 % 13) as f32 - 6.0) / 6.0).collect();
+    std::fs::write(other.join("w.npy"), cbnn::npyio::f32_to_npy(&[8, 4, 3, 3], &w)).unwrap();
+    let spec = "network = \"net.toml\"\ninputs = [\"x.npy\"]\nlabels = [0]\n[axes]\nnetwork = [\"net.toml\", \"wide/net.toml\"]\n";
+    std::fs::write(d.path().join("s.toml"), spec).unwrap();
+    let out = d.path().join("o");
+    ok(sweep().arg(d.path().join("s.toml")).args(["--quiet", "--out"]).arg(&out).output().unwrap());
+    let csv = read(&out.join("results.csv"));
+    assert_eq!(column(&csv, "network"), ["net.toml", "wide/net.toml"]);
+    // Twice the filters: twice the binary weights (plus their multipliers and biases).
+    let bits: Vec<u64> = column(&csv, "weight_bits").iter().map(|b| b.parse().unwrap()).collect();
+    assert!(bits[1] > 2 * 144 && bits[0] < bits[1], "{bits:?}");
+    for f in ["accuracy_vs_weight_memory.svg", "accuracy_vs_dram.svg"] {
+        assert!(read(&out.join(f)).contains("top-1 accuracy"), "{f}");
+    }
+    // A network of another input shape: one line naming the axis, nothing run.
+    let net = read(&other.join("net.toml")).replace("shape = [4, 8, 8]", "shape = [4, 6, 6]");
+    std::fs::write(other.join("net.toml"), net).unwrap();
+    let o = sweep().arg(d.path().join("s.toml")).args(["--quiet", "--out"]).arg(d.path().join("bad")).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("axis `network`") && err.contains("[input]") && err.lines().count() == 1, "{err}");
+    assert!(!d.path().join("bad").exists());
 }

@@ -167,6 +167,7 @@ fn run(args: Args, mut method: Method) -> Result<()> {
         source: &source,
         net: &net,
         input: &input,
+        input_file: args.inputs.input.as_deref().map(cbnn::npyio::read_file).transpose()?,
         input_name,
         layer: args.layer.as_deref(),
         method: &method,

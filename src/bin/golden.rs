@@ -1,4 +1,5 @@
-//! golden: runs a network through the golden model (docs/SPEC.md) and the float32 reference.
+//! golden: runs a network through the golden model (docs/SPEC.md) and the float32 reference,
+//! on one image or a batch of images (in parallel, the network compiled once).
 //!
 //! With no arguments it runs the embedded example network on its embedded input.
 
@@ -7,22 +8,22 @@ use clap::Parser;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use cbnn::batch::{self, Batch};
+use cbnn::classify::Top1;
 use cbnn::network::{Network, ACC_BITS};
-use cbnn::npyio;
 use cbnn::quant::{QLayer, QOp};
-use cbnn::tensor::Tensor3;
-use cbnn::{fsutil, golden, reference};
+use cbnn::{fsutil, reference};
 
 /// Run a binary-CNN network through the bit-exact golden model.
 #[derive(Parser)]
 #[command(name = "golden", version)]
 struct Args {
     #[command(flatten)]
-    inputs: cbnn::cli::RunInputs,
+    inputs: cbnn::cli::BatchInputs,
     /// Output directory.
     #[arg(long, default_value = "out/golden")]
     out: PathBuf,
-    /// Also write every layer's output as DIR/layers/NN_NAME.npy.
+    /// Also write every layer's output as DIR/layers/NN_NAME.npy (stacked [N, ...] for a batch).
     #[arg(long)]
     dump_layers: bool,
     /// Print the report as JSON instead of a table.
@@ -65,26 +66,8 @@ fn describe(l: &QLayer) -> String {
     }
 }
 
-/// SQNR for multi-bit and accumulator outputs, sign agreement for binary ones.
-fn fidelity(l: &QLayer, out: &Tensor3<i32>, reference: &Tensor3<f32>) -> (String, Option<f64>) {
-    if l.out_bits == 1 {
-        let agree = out.data.iter().zip(&reference.data).filter(|(&q, &r)| (q > 0) == (r >= 0.0)).count();
-        let pct = 100.0 * agree as f64 / out.data.len() as f64;
-        (format!("sign agreement {pct:.1}%"), Some(pct))
-    } else {
-        let deq = reference::dequantise(l, out);
-        let s = reference::sqnr_db(&reference.data, &deq.data);
-        if s.is_infinite() {
-            // JSON has no infinity: the report says null, the table says why.
-            ("SQNR exact (no error)".to_string(), None)
-        } else {
-            (format!("SQNR {s:.1} dB"), Some(s))
-        }
-    }
-}
-
 fn run(args: Args) -> Result<()> {
-    let (cfg, net, input) = args.inputs.load()?;
+    let (cfg, net, batch) = args.inputs.load()?;
     // Output directories first: a bad --out fails before any work or note, and no write below
     // can fail for a missing directory after some files were written.
     fsutil::create_dir(&args.out)?;
@@ -92,25 +75,29 @@ fn run(args: Args) -> Result<()> {
     if args.dump_layers {
         fsutil::create_dir(&layers_dir)?;
     }
-    let prepared = reference::prepare(&net, &cfg, &input)?;
-    prepared.print_notes("golden");
-    let (float_outs, qnet) = (prepared.float_outs, prepared.qnet);
-    let outs = golden::run(&qnet, &input);
+    // Once for the whole batch: a missing out_scale is calibrated on the first image.
+    let compiled = reference::compile_once(&net, &cfg, &batch.images[0])?;
+    compiled.print_notes("golden", batch.calibration_input());
+    let qnet = compiled.qnet;
+    let bar = batch::par::progress("golden", batch.images.len());
+    let eval = batch::eval::evaluate(&net, &qnet, &batch.images, args.dump_layers, &bar)?;
+    bar.finish_and_clear();
 
-    let out_path = npyio::write_run_outputs(&args.out, &qnet.layers, &outs, args.dump_layers.then_some(&*layers_dir))?;
+    let dump = args.dump_layers.then_some(&*layers_dir);
+    let out_path = batch::write::outputs(&args.out, &qnet.layers, &eval.outputs, batch.stacked, dump)?;
+    let predictions = batch::write::predictions(&args.out, &eval.predicted)?;
+    let top1 = Top1::new(&eval.predicted, &eval.reference, batch.labels.as_deref());
 
     let reports: Vec<LayerReport> = qnet
         .layers
         .iter()
         .zip(&net.layers)
-        .zip(&outs)
-        .zip(&float_outs)
-        .map(|(((l, nl), o), r)| {
-            let (fidelity, fidelity_value) = fidelity(l, o, r);
-            let kind = nl.kind_name();
+        .zip(&eval.fidelity)
+        .map(|((l, nl), f)| {
+            let (fidelity, fidelity_value) = f.describe();
             LayerReport {
                 name: l.name.clone(),
-                kind,
+                kind: nl.kind_name(),
                 shape: l.out_shape,
                 bits: l.out_bits,
                 detail: describe(l),
@@ -119,32 +106,37 @@ fn run(args: Args) -> Result<()> {
             }
         })
         .collect();
-    let report_json = serde_json::json!({
+    let mut report_json = serde_json::json!({
         "network": net.origin,
         "output": out_path.display().to_string(),
+        "predictions": predictions.display().to_string(),
         "layers": reports.iter().map(|r| serde_json::json!({
             "name": r.name, "kind": r.kind, "shape": r.shape, "bits": r.bits,
             "detail": r.detail, "fidelity": r.fidelity_value,
         })).collect::<Vec<_>>(),
     });
+    top1.add_to(&mut report_json);
     fsutil::write_atomic(&args.out.join("report.json"), serde_json::to_string_pretty(&report_json)?.as_bytes())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report_json)?);
     } else {
-        print_table(&net, &reports, &args.out, args.dump_layers);
+        print_table(&net, &batch, &reports, &top1, &args.out, args.dump_layers);
     }
     Ok(())
 }
 
-fn print_table(net: &Network, reports: &[LayerReport], out: &Path, dumped: bool) {
-    println!("golden model: {} ({} layers)", net.origin, reports.len());
+fn print_table(net: &Network, batch: &Batch, reports: &[LayerReport], top1: &Top1, out: &Path, dumped: bool) {
+    let images = if batch.stacked { format!(", a batch of {} images", batch.images.len()) } else { String::new() };
+    println!("golden model: {} ({} layers{images})", net.origin, reports.len());
     let header = ["layer", "kind", "output CHW", "bits", "parameters", "vs float32 reference"];
     println!("{:<10} {:<8} {:<14} {:>4}  {:<58} {}", header[0], header[1], header[2], header[3], header[4], header[5]);
     for r in reports {
         let shape = format!("{}x{}x{}", r.shape[0], r.shape[1], r.shape[2]);
         println!("{:<10} {:<8} {:<14} {:>4}  {:<58} {}", r.name, r.kind, shape, r.bits, r.detail, r.fidelity);
     }
+    println!("{}", top1.describe());
     println!("wrote {}", out.join("output.npy").display());
+    println!("wrote {}", out.join("predictions.npy").display());
     println!("wrote {}", out.join("report.json").display());
     if dumped {
         println!("wrote every layer's output to {}/ (NN_LAYERNAME.npy)", out.join("layers").display());

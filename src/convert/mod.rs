@@ -145,6 +145,9 @@ pub struct Job<'a> {
     pub source: &'a netfile::Source,
     pub net: &'a Network,
     pub input: &'a Tensor3<i32>,
+    /// The input file's bytes, written as input.npy as they are when given (a network that
+    /// reads pixels needs its pixels, not the activations they quantise to).
+    pub input_file: Option<Vec<u8>>,
     /// How the report names the input (its file, or the embedded one).
     pub input_name: String,
     pub layer: Option<&'a str>,
@@ -193,7 +196,10 @@ pub fn run(job: &Job) -> Result<Outcome> {
             std::fs::write(&p, bytes).with_context(|| format!("{}: cannot write", p.display()))?;
         }
         std::fs::write(dir.join("net.toml"), &rewritten.net_toml).context("net.toml: cannot write")?;
-        let input_npy = crate::npyio::activations_to_npy(job.input, crate::npyio::Elem::for_bits(job.net.input.bits));
+        let input_npy = match &job.input_file {
+            Some(bytes) => bytes.clone(),
+            None => crate::npyio::activations_to_npy(job.input, crate::npyio::Elem::for_bits(job.net.input.bits)),
+        };
         std::fs::write(dir.join("input.npy"), input_npy).context("input.npy: cannot write")?;
         // The same loader and compiler as every program: what was written runs.
         let net = crate::network::parse_network(&rewritten.net_toml, &shown, &crate::network::DirSource(dir.into()))

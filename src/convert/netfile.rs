@@ -10,7 +10,10 @@ use toml_edit::{DocumentMut, Item, TableLike, Value};
 use crate::network::{DirSource, FileSource};
 
 /// The keys of a layer that name files (docs/FORMATS.md).
-pub const FILE_KEYS: [&str; 6] = ["weights", "bias", "bank", "index", "basis", "coef"];
+pub const FILE_KEYS: [&str; 8] = ["weights", "bias", "weight_scale", "threshold", "bank", "index", "basis", "coef"];
+
+/// The keys of `[input]` that name files.
+pub const INPUT_FILE_KEYS: [&str; 1] = ["thresholds"];
 
 /// Names the output directory holds besides the network's files.
 const RESERVED: [&str; 3] = ["net.toml", "input.npy", "report.json"];
@@ -97,6 +100,43 @@ fn unique(used: &BTreeSet<String>, name: &str) -> String {
         .unwrap()
 }
 
+/// The files a rewritten network names, gathered into the output directory.
+struct Gather<'a> {
+    src: &'a Source,
+    used: BTreeSet<String>,
+    /// Source path -> path in the output directory.
+    placed: BTreeMap<String, String>,
+    files: Vec<(String, Vec<u8>)>,
+}
+
+impl Gather<'_> {
+    /// Copies the file `t[key]` names (once per source path) and points the key at the copy.
+    fn place(&mut self, t: &mut dyn TableLike, key: &str) -> Result<()> {
+        let Some(rel) = t.get(key).and_then(Item::as_str).map(str::to_string) else { return Ok(()) };
+        let target = match self.placed.get(&rel) {
+            Some(target) => target.clone(),
+            None => {
+                let target = match inside(&rel).filter(|p| !self.used.contains(p)) {
+                    Some(p) => p,
+                    None => {
+                        let name = Path::new(&rel).file_name().map_or("file.npy".into(), |n| n.to_string_lossy());
+                        unique(&self.used, &name)
+                    }
+                };
+                let bytes = self.src.files.read(&rel).with_context(|| format!("{}: key `{key}`", self.src.origin))?;
+                self.used.insert(target.clone());
+                self.placed.insert(rel.clone(), target.clone());
+                self.files.push((target.clone(), bytes));
+                target
+            }
+        };
+        if target != rel {
+            set_str(t, key, &target);
+        }
+        Ok(())
+    }
+}
+
 /// The network file with layer `idx` turned into a `kind` layer: `kind` set, `weights` removed,
 /// `new_files` (key, .npy bytes) added as `LAYER_KEY.npy`; every file the result names read from
 /// the source. Files stay at their relative paths; a path outside the network's directory
@@ -110,40 +150,29 @@ pub fn rewrite(
     layer_name: &str,
 ) -> Result<Rewritten> {
     let mut doc: DocumentMut = src.text.parse().map_err(|e| anyhow!("{}: {e}", src.origin))?;
+    let mut gather = Gather {
+        src,
+        used: RESERVED.iter().map(|s| s.to_string()).collect(),
+        placed: BTreeMap::new(),
+        files: Vec::new(),
+    };
+    if let Some(input) = doc.get_mut("input").and_then(Item::as_table_like_mut) {
+        for key in INPUT_FILE_KEYS {
+            gather.place(input, key)?;
+        }
+    }
     let mut tables = layer_tables(&mut doc);
     if idx >= tables.len() {
         bail!("{}: layer {idx} is not a [[layer]] table of the file", src.origin);
     }
     set_str(&mut *tables[idx], "kind", kind);
     tables[idx].remove("weights");
-    let mut used: BTreeSet<String> = RESERVED.iter().map(|s| s.to_string()).collect();
-    let mut placed: BTreeMap<String, String> = BTreeMap::new();
-    let mut files = Vec::new();
     for t in tables.iter_mut() {
         for key in FILE_KEYS {
-            let Some(rel) = t.get(key).and_then(Item::as_str).map(str::to_string) else { continue };
-            let target = match placed.get(&rel) {
-                Some(target) => target.clone(),
-                None => {
-                    let target = match inside(&rel).filter(|p| !used.contains(p)) {
-                        Some(p) => p,
-                        None => {
-                            let name = Path::new(&rel).file_name().map_or("file.npy".into(), |n| n.to_string_lossy());
-                            unique(&used, &name)
-                        }
-                    };
-                    let bytes = src.files.read(&rel).with_context(|| format!("{}: key `{key}`", src.origin))?;
-                    used.insert(target.clone());
-                    placed.insert(rel.clone(), target.clone());
-                    files.push((target.clone(), bytes));
-                    target
-                }
-            };
-            if target != rel {
-                set_str(&mut **t, key, &target);
-            }
+            gather.place(&mut **t, key)?;
         }
     }
+    let Gather { mut used, mut files, .. } = gather;
     let mut added = Vec::new();
     for (key, bytes) in new_files {
         let target = unique(&used, &format!("{layer_name}_{key}.npy"));

@@ -136,7 +136,18 @@ pub fn convert(w: &ConvWeights, opts: &SlbfOptions) -> Result<Slbf> {
                 Init::KMeansPlusPlus => "k-means++",
                 Init::Random => "random",
             };
-            (c.centroids.iter().map(|&v| v as f32).collect::<Vec<f32>>(), n, c.iterations, source.to_string())
+            let mut bank: Vec<f32> = c.centroids.iter().map(|&v| v as f32).collect();
+            // A layer whose weights are all ±1 (a trained binary layer, as `import` writes it,
+            // its magnitudes in weight_scale) gets a binary bank: the signs of the centroids.
+            // Centroids' magnitudes would otherwise shrink the layer's scale (SPEC 5.1 takes
+            // alpha from |bank|), which is not what stacking binary filters means.
+            let binary = w.weights.iter().all(|&v| v == 1.0 || v == -1.0);
+            if binary {
+                bank.iter_mut().for_each(|v| *v = crate::quant::binarise(*v) as f32);
+            }
+            let source =
+                if binary { format!("{source}, signs of the centroids (a binary layer)") } else { source.into() };
+            (bank, n, c.iterations, source)
         }
     };
     // Assigned against the float32 bank that is written, so the index is exactly "the nearest
@@ -187,6 +198,23 @@ mod tests {
             init: Init::KMeansPlusPlus,
             seed: 1,
             iterations: 100,
+        }
+    }
+
+    #[test]
+    fn a_binary_layer_gets_a_binary_bank_and_nearest_indices() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let (o, i, k) = (16, 8, 3);
+        let weights: Vec<f32> = (0..o * i * k * k).map(|_| if rng.gen_bool(0.5) { 1.0 } else { -1.0 }).collect();
+        let conv = ConvWeights { out_channels: o, in_channels: i, kernel: k, weights: &weights };
+        let s = convert(&conv, &SlbfOptions { slice_channels: Some(4), bank_size: Some(6), ..opts() }).unwrap();
+        assert!(s.bank.iter().all(|&v| v == 1.0 || v == -1.0), "{:?}", s.bank);
+        assert!(s.bank_source.contains("signs"), "{}", s.bank_source);
+        // Each sub-filter's bank filter is one of the nearest (fewest differing signs).
+        let dim = 4 * k * k;
+        for (r, &j) in weights.chunks(dim).zip(&s.index) {
+            let diff = |b: usize| r.iter().zip(&s.bank[b * dim..(b + 1) * dim]).filter(|(x, y)| x != y).count();
+            assert_eq!(diff(j), (0..s.n).map(diff).min().unwrap());
         }
     }
 

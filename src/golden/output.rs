@@ -1,5 +1,5 @@
-//! Output functions (SPEC 6): raw accumulator, sign, or ReLU + requantise, from the integer
-//! multiplier m_g, shift F and folded bias b_o of SPEC 5.2.
+//! Output functions (SPEC 6): raw accumulator, sign, or ReLU + requantise (clamped to the
+//! layer's `out_max`), from the integer multiplier m_g, shift F and folded bias b_o of SPEC 5.2.
 
 use crate::quant::{QOutput, QWeighted};
 use crate::tensor::Tensor3;
@@ -19,9 +19,9 @@ pub fn requantise(output: QOutput, dot: i64, m: u32, b: i64, shift: u32) -> i32 
                         -1
                     }
                 }
-                QOutput::Relu { bits } => {
+                QOutput::Relu { max, .. } => {
                     let h = if shift > 0 { 1i128 << (shift - 1) } else { 0 };
-                    ((z + h) >> shift).clamp(0, (1i128 << bits) - 1) as i32
+                    ((z + h) >> shift).clamp(0, max as i128) as i32
                 }
                 QOutput::Accumulator => unreachable!(),
             }

@@ -100,6 +100,8 @@ pub struct LayerDescriptor {
     /// `MODE_ACC`, `MODE_SIGN` or `MODE_RELU`.
     pub out_mode: u32,
     pub out_bits: u32,
+    /// The largest relu output (`out_max`, SPEC 6); `2^out_bits - 1` unless the layer narrows it.
+    pub out_max: u32,
     pub shift: u32,
     pub group: u32,
     /// `ceil(c_in / L)` chunks of L lanes per pixel.
@@ -196,10 +198,10 @@ impl LayerDescriptor {
         let grouped = Grouped::new(&layer.name, &w.weights, c_in, kernel, cfg)?;
         let run_groups = grouped.as_ref().map_or(groups, |g| g.run_groups);
         let steps = kernel * kernel * run_groups;
-        let (out_mode, out_bits) = match w.output {
-            QOutput::Accumulator => (MODE_ACC, 32),
-            QOutput::Sign => (MODE_SIGN, 1),
-            QOutput::Relu { bits } => (MODE_RELU, bits),
+        let (out_mode, out_bits, out_max) = match w.output {
+            QOutput::Accumulator => (MODE_ACC, 32, 0),
+            QOutput::Sign => (MODE_SIGN, 1, 1),
+            QOutput::Relu { bits, max } => (MODE_RELU, bits, max),
         };
         // Weight buffer: one filter tile's T*R words in each of the C column banks (grouped
         // layers: every bank tile's, loaded once).
@@ -267,6 +269,7 @@ impl LayerDescriptor {
             bwn: layer.in_bits > 1,
             out_mode,
             out_bits,
+            out_max,
             shift: w.shift,
             group: w.scale_group as u32,
             chunks,

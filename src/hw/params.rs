@@ -113,7 +113,7 @@ mod tests {
             let mut net = Network::single_conv(8, 2, 2, c_out, geo, 2, weights);
             let crate::network::Op::Weighted(w) = &mut net.layers[0].op else { unreachable!() };
             w.scale_group = g;
-            w.bias = Some((0..c_out).map(|i| i as f32 * 0.25 - 1.0).collect());
+            w.bias = Some((0..c_out).map(|i| i as f64 * 0.25 - 1.0).collect());
             let q = compile(&net, &cfg, None).unwrap();
             let d = LayerDescriptor::new(&q.layers[0], &cfg).unwrap();
             let qw = weighted(&q.layers[0]);

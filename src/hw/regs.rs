@@ -64,6 +64,7 @@ pub const REGISTERS: &[(&str, u32)] = &[
     ("shift", SHIFT_BITS as u32),
     ("mode", 2),
     ("out_bits", 4),
+    ("out_max", 8),
     // Codec (when generated): the decoder's input tensor, the encoder's output tensor and the
     // gather stage's channel count.
     ("ci_mode", 3),
@@ -186,13 +187,10 @@ pub fn register_values(d: &LayerDescriptor, cfg: &AccelConfig) -> Vec<u32> {
             "entries" => d.entries,
             "shift" => d.shift,
             "mode" => d.out_mode,
-            "out_bits" => {
-                if d.out_mode == super::descriptor::MODE_RELU {
-                    d.out_bits
-                } else {
-                    0
-                }
-            }
+            // Relu layers only (0 otherwise): the output width and the largest output value.
+            "out_bits" | "out_max" if d.out_mode != super::descriptor::MODE_RELU => 0,
+            "out_bits" => d.out_bits,
+            "out_max" => d.out_max,
             "ci_mode" => d.in_codec.mode,
             "ci_bits" => d.in_codec.bits,
             "ci_step_t" => d.in_codec.step_t,
@@ -226,5 +224,27 @@ mod tests {
         for r in CODEC_REGISTERS {
             address(r);
         }
+    }
+
+    #[test]
+    fn out_max_is_the_relu_layers_clamp_and_0_otherwise() {
+        use crate::network::{Geometry, Network, Op, OutputFn};
+        let cfg = AccelConfig::default();
+        let geo = Geometry { kernel: 3, stride: 1, padding: 1 };
+        let value = |output: OutputFn| {
+            let mut net = Network::single_conv(4, 5, 5, 6, geo, 2, vec![0.5; 6 * 4 * 9]);
+            let Op::Weighted(w) = &mut net.layers[0].op else { unreachable!() };
+            w.output = output;
+            let q = crate::quant::compile(&net, &cfg, None).unwrap();
+            let d = LayerDescriptor::new(&q.layers[0], &cfg).unwrap();
+            let writes = register_writes(&d, &cfg, "l").unwrap();
+            let at = |name: &str| writes.iter().find(|w| w.0 == address(name)).unwrap().1;
+            (at("out_bits"), at("out_max"))
+        };
+        assert_eq!(value(OutputFn::Relu { bits: 2, scale: Some(0.5), max: Some(2) }), (2, 2));
+        assert_eq!(value(OutputFn::Relu { bits: 8, scale: Some(0.5), max: Some(200) }), (8, 200));
+        assert_eq!(value(OutputFn::Relu { bits: 4, scale: Some(0.5), max: None }), (4, 15));
+        assert_eq!(value(OutputFn::Sign), (0, 0));
+        assert_eq!(value(OutputFn::Accumulator), (0, 0));
     }
 }

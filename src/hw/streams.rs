@@ -499,7 +499,7 @@ mod band_tests {
             nw.scale_group = c_out;
             let mut q = compile(&net, &cfg, None).unwrap();
             let QOp::Weighted(w) = &mut q.layers[0].op else { unreachable!() };
-            w.output = [QOutput::Accumulator, QOutput::Sign, QOutput::Relu { bits: 4 }][case % 3];
+            w.output = [QOutput::Accumulator, QOutput::Sign, QOutput::Relu { bits: 4, max: 15 }][case % 3];
             let d = LayerDescriptor::new(&q.layers[0], &cfg).unwrap();
             let values: Vec<i32> = (0..c_out * 16)
                 .map(|_| match d.out_mode {

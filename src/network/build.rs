@@ -58,13 +58,16 @@ pub fn parse_network(text: &str, origin: &str, files: &dyn FileSource) -> Result
 }
 
 fn build(file: NetworkFile, origin: &str, files: &dyn FileSource) -> Result<Network> {
-    let input = build_input(&file.input).context("[input]")?;
+    let input = build_input(&file.input, files).context("[input]")?;
     if file.layers.is_empty() {
         bail!("no [[layer]] tables: expected at least one layer");
     }
     let mut layers = Vec::new();
     let mut names = HashSet::new();
     let (mut shape, mut bits) = (input.shape, input.bits);
+    // The layer whose relu output step is calibrated on the input (no `out_scale`), if the
+    // current tensor's step is such.
+    let mut calibrated_step: Option<String> = None;
     let count = file.layers.len();
     for (i, spec) in file.layers.iter().enumerate() {
         let name = spec.name.clone().unwrap_or_else(|| format!("{}{i}", spec.kind));
@@ -79,6 +82,17 @@ fn build(file: NetworkFile, origin: &str, files: &dyn FileSource) -> Result<Netw
             .with_context(|| format!("layer {i} ({name})"))?;
         if !names.insert(name.clone()) {
             bail!("layer {i} ({name}): key `name`: expected a unique name, {name:?} is used twice");
+        }
+        if let (Op::Weighted(w), Some(from)) = (&layer.op, &calibrated_step) {
+            if w.threshold.is_some() {
+                bail!("layer {i} ({name}): key `threshold`: the input's step must be known (the float reference compares with step * threshold); set `out_scale` of layer {from}");
+            }
+        }
+        match &layer.op {
+            Op::MaxPool(_) => {}
+            Op::Weighted(w) => {
+                calibrated_step = matches!(w.output, OutputFn::Relu { scale: None, .. }).then(|| name.clone())
+            }
         }
         shape = layer.out_shape;
         bits = layer.out_bits();
@@ -138,7 +152,7 @@ fn build_codec(
     Ok(c)
 }
 
-fn build_input(s: &InputSpec) -> Result<InputDef> {
+fn build_input(s: &InputSpec, files: &dyn FileSource) -> Result<InputDef> {
     if s.shape.len() != 3 {
         bail!("key `shape` = {:?}: expected [C, H, W]", s.shape);
     }
@@ -157,11 +171,52 @@ fn build_input(s: &InputSpec) -> Result<InputDef> {
         None => 1.0 / ((1u32 << bits) - 1) as f64,
     };
     let codec = build_codec(&s.codec, s.step, s.dct_keep, s.eg_order, bits)?;
-    Ok(InputDef { shape, bits, scale, codec })
+    let pixels = match &s.thresholds {
+        Some(rel) => Some(load_pixel_thresholds(rel, s.pixel_scale, shape[0], bits, files)?),
+        None if s.pixel_scale.is_some() => {
+            bail!("key `pixel_scale`: only used with `thresholds` (an input of uint8 pixels); remove it")
+        }
+        None => None,
+    };
+    Ok(InputDef { shape, bits, scale, pixels, codec })
+}
+
+/// `[input] thresholds`: `[C, L]` integers, `L = 1` for a binary input and `2^bits - 1`
+/// otherwise, each row non-decreasing in `0..=256` (SPEC 2.5).
+fn load_pixel_thresholds(
+    rel: &str,
+    pixel_scale: Option<f64>,
+    channels: usize,
+    bits: u32,
+    files: &dyn FileSource,
+) -> Result<PixelQuantiser> {
+    let shown = files.display(rel);
+    let levels = if bits == 1 { 1 } else { (1usize << bits) - 1 };
+    let t = files
+        .read(rel)
+        .and_then(|b| npyio::parse_int(&b, Elem::AnyInt).map_err(|e| anyhow!("{shown}: {e}")))
+        .and_then(|a| {
+            npyio::check_shape(&a.shape, &[Some(channels), Some(levels)])
+                .map_err(|e| anyhow!("{shown}: {e} ([C, {levels}] for {bits}-bit activations)"))
+                .map(|_| a)
+        })
+        .context("key `thresholds`")?;
+    if let Some(v) = t.data.iter().find(|&&v| !(0..=256).contains(&v)) {
+        bail!("key `thresholds`: {shown}: value {v} out of range; expected pixel thresholds in 0..=256 (256: never reached)");
+    }
+    let thresholds: Vec<Vec<u16>> = t.data.chunks(levels).map(|r| r.iter().map(|&v| v as u16).collect()).collect();
+    if let Some(c) = thresholds.iter().position(|r| r.windows(2).any(|p| p[0] > p[1])) {
+        bail!("key `thresholds`: {shown}: channel {c} is not non-decreasing; expected sorted thresholds per channel");
+    }
+    match pixel_scale {
+        Some(v) if !(v.is_finite() && v > 0.0) => bail!("key `pixel_scale` = {v}: expected a positive number"),
+        _ => Ok(PixelQuantiser { thresholds, pixel_scale }),
+    }
 }
 
 const COMMON: &[&str] = &["codec", "step", "dct_keep", "eg_order"];
-const OUTPUT: &[&str] = &["out_channels", "bias", "scale_group", "output", "out_bits", "out_scale"];
+const OUTPUT: &[&str] =
+    &["out_channels", "bias", "weight_scale", "threshold", "scale_group", "output", "out_bits", "out_scale", "out_max"];
 const GEOM: &[&str] = &["kernel", "stride", "padding"];
 
 fn allowed_keys(kind: &str) -> Option<Vec<&'static str>> {
@@ -203,10 +258,17 @@ fn build_layer(
         bail!("key `{k}` is not used by {kind} layers (remove it)");
     }
     // Keys that only matter for some settings of other keys are errors elsewhere, not ignored.
-    if s.output.as_deref() == Some("accumulator") {
-        for (k, present) in [("bias", s.bias.is_some()), ("scale_group", s.scale_group.is_some())] {
+    if s.threshold.is_some() {
+        if s.output.as_deref() != Some("sign") {
+            bail!("key `threshold`: integer thresholds make sign outputs; expected output = \"sign\"");
+        }
+        for (k, present) in [
+            ("bias", s.bias.is_some()),
+            ("weight_scale", s.weight_scale.is_some()),
+            ("scale_group", s.scale_group.is_some()),
+        ] {
             if present {
-                bail!("key `{k}` is not used with output = \"accumulator\" (the raw int32 dot products; remove it)");
+                bail!("key `{k}` is not used with `threshold` (the thresholds alone decide the signs; remove it)");
             }
         }
     }
@@ -307,14 +369,54 @@ fn build_layer(
             }
             _ => unreachable!("kinds were checked above"),
         };
-        let bias = match &s.bias {
-            Some(_) => Some(load_f32("bias", &s.bias, &[Some(out_channels)])?.1),
+        // Real per-filter values: float32 or float64 (an importer's exact values need float64).
+        let load_real = |key: &str, rel: &Option<String>, min: f64| -> Result<Option<Vec<f64>>> {
+            let Some(rel) = rel else { return Ok(None) };
+            let shown = files.display(rel);
+            let arr = files
+                .read(rel)
+                .and_then(|b| npyio::parse_float(&b).map_err(|e| anyhow!("{shown}: {e}")))
+                .and_then(|a| {
+                    npyio::check_shape(&a.shape, &[Some(out_channels)]).map_err(|e| anyhow!("{shown}: {e}")).map(|_| a)
+                })
+                .with_context(|| format!("key `{key}`"))?;
+            if let Some(i) = arr.data.iter().position(|v| !v.is_finite() || *v < min) {
+                let want = if min == 0.0 { "finite values >= 0" } else { "finite values" };
+                bail!("key `{key}`: {shown}: element {i} is {}; expected {want}", arr.data[i]);
+            }
+            Ok(Some(arr.data))
+        };
+        let bias = load_real("bias", &s.bias, f64::NEG_INFINITY)?;
+        let weight_scale = load_real("weight_scale", &s.weight_scale, 0.0)?;
+        let threshold = match &s.threshold {
+            Some(rel) => {
+                let shown = files.display(rel);
+                let t = files
+                    .read(rel)
+                    .and_then(|b| npyio::parse_int(&b, Elem::AnyInt).map_err(|e| anyhow!("{shown}: {e}")))
+                    .and_then(|a| {
+                        npyio::check_shape(&a.shape, &[Some(out_channels)])
+                            .map_err(|e| anyhow!("{shown}: {e}"))
+                            .map(|_| a)
+                    })
+                    .context("key `threshold`")?;
+                Some(t.data)
+            }
             None => None,
         };
         let scale_group = to_usize("scale_group", s.scale_group.unwrap_or(1), 1, out_channels as i64)?;
         let output = build_output(s, last)?;
         (
-            Op::Weighted(Weighted { out_channels, geometry, weights, bias, scale_group, output }),
+            Op::Weighted(Weighted {
+                out_channels,
+                geometry,
+                weights,
+                bias,
+                weight_scale,
+                threshold,
+                scale_group,
+                output,
+            }),
             [out_channels, h_out, w_out],
         )
     };
@@ -333,8 +435,8 @@ fn build_output(s: &LayerSpec, last: bool) -> Result<OutputFn> {
             if !last {
                 bail!("key `output` = \"accumulator\": only the last layer may output raw accumulators");
             }
-            if s.out_bits.is_some() || s.out_scale.is_some() {
-                bail!("key `out_bits`/`out_scale`: not used with output = \"accumulator\" (int32 output)");
+            if s.out_bits.is_some() || s.out_scale.is_some() || s.out_max.is_some() {
+                bail!("key `out_bits`/`out_scale`/`out_max`: not used with output = \"accumulator\" (int32 output)");
             }
             OutputFn::Accumulator
         }
@@ -345,8 +447,8 @@ fn build_output(s: &LayerSpec, last: bool) -> Result<OutputFn> {
                     s.out_bits.unwrap()
                 );
             }
-            if s.out_scale.is_some() {
-                bail!("key `out_scale`: not used with output = \"sign\" (binary activations have step 1)");
+            if s.out_scale.is_some() || s.out_max.is_some() {
+                bail!("key `out_scale`/`out_max`: not used with output = \"sign\" (binary activations are ±1 with step 1)");
             }
             OutputFn::Sign
         }
@@ -357,7 +459,9 @@ fn build_output(s: &LayerSpec, last: bool) -> Result<OutputFn> {
                 Some(v) => bail!("key `out_scale` = {v}: expected a positive number"),
                 None => None,
             };
-            OutputFn::Relu { bits, scale }
+            let top = (1i64 << bits) - 1;
+            let max = s.out_max.map(|m| to_usize("out_max", m, 1, top)).transpose()?.map(|m| m as u32);
+            OutputFn::Relu { bits, scale, max }
         }
         other => bail!("key `output` = {other:?}: expected one of \"accumulator\", \"sign\", \"relu\""),
     };

@@ -7,6 +7,7 @@ mod spec;
 pub use build::{load_network, parse_network, DirSource, EmbeddedSource, FileSource};
 
 use crate::codec::Mode;
+use crate::tensor::Tensor3;
 
 /// A checked network: shapes chain, every tensor is loaded and has the shape its layer needs.
 #[derive(Clone, Debug)]
@@ -71,6 +72,8 @@ impl Network {
                 geometry,
                 weights,
                 bias: None,
+                weight_scale: None,
+                threshold: None,
                 scale_group: 1,
                 output: OutputFn::Accumulator,
             }),
@@ -79,19 +82,75 @@ impl Network {
         let scale = if in_bits == 1 { 1.0 } else { 1.0 / ((1u32 << in_bits) - 1) as f64 };
         Network {
             origin: "single layer".into(),
-            input: InputDef { shape: in_shape, bits: in_bits, scale, codec: CodecSettings::default() },
+            input: InputDef { shape: in_shape, bits: in_bits, scale, pixels: None, codec: CodecSettings::default() },
             layers: vec![layer],
         }
     }
 }
 
-/// The input tensor: shape, activation bits and real-valued step (SPEC 2.3, 6).
+/// The input tensor: shape, activation bits and real-valued step (SPEC 2.3, 6), and how the
+/// pixels a user has become those activations when the network reads images (SPEC 2.5).
 #[derive(Clone, Debug)]
 pub struct InputDef {
     pub shape: [usize; 3],
     pub bits: u32,
     pub scale: f64,
+    pub pixels: Option<PixelQuantiser>,
     pub codec: CodecSettings,
+}
+
+impl InputDef {
+    /// Bits of the values in an input file: 8 (uint8 pixels) for a network that quantises pixels
+    /// itself, else the activations' own bits.
+    pub fn file_bits(&self) -> u32 {
+        if self.pixels.is_some() {
+            8
+        } else {
+            self.bits
+        }
+    }
+
+    /// The activations the first layer reads from the values of an input file (pixels are
+    /// quantised, activations pass unchanged).
+    pub fn activations(&self, file_values: &Tensor3<i32>) -> Tensor3<i32> {
+        match &self.pixels {
+            Some(p) => p.quantise(file_values, self.bits),
+            None => file_values.clone(),
+        }
+    }
+}
+
+/// Per-channel pixel thresholds (SPEC 2.5): the activation of a pixel `p` of channel `c` is the
+/// number of thresholds `t[c][j] <= p` (for a binary input: +1 if `p >= t[c][0]`, else -1).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PixelQuantiser {
+    /// `[C][levels - 1]`, non-decreasing in `j`, each in `0..=256` (256: never reached).
+    pub thresholds: Vec<Vec<u16>>,
+    /// The real value of one pixel step in the trained model's input (metadata: reported, not
+    /// used by the arithmetic).
+    pub pixel_scale: Option<f64>,
+}
+
+impl PixelQuantiser {
+    /// The activation of every pixel of a `[C, H, W]` tensor of values in 0..=255.
+    pub fn quantise(&self, pixels: &Tensor3<i32>, bits: u32) -> Tensor3<i32> {
+        // One lookup table per channel: 256 entries instead of a search per pixel.
+        let tables: Vec<[i32; 256]> = self
+            .thresholds
+            .iter()
+            .map(|t| {
+                let mut lut = [0i32; 256];
+                for (p, v) in lut.iter_mut().enumerate() {
+                    let count = t.iter().filter(|&&th| th as usize <= p).count() as i32;
+                    *v = if bits == 1 { 2 * count - 1 } else { count };
+                }
+                lut
+            })
+            .collect();
+        let per = pixels.h * pixels.w;
+        let data = pixels.data.iter().enumerate().map(|(i, &p)| tables[i / per][p as usize]).collect();
+        Tensor3::from_vec(pixels.c, pixels.h, pixels.w, data)
+    }
 }
 
 /// How a tensor is stored in DRAM (SPEC 8.1); `keep = None` means all `N` coefficients.
@@ -184,7 +243,13 @@ pub struct Weighted {
     /// Kernel, stride and padding; for fc `kernel = 1, stride = 1, padding = 0` (unused).
     pub geometry: Geometry,
     pub weights: Weights,
-    pub bias: Option<Vec<f32>>,
+    /// Real bias per filter (float32 or float64 in the file).
+    pub bias: Option<Vec<f64>>,
+    /// Per-filter factor of the float weights (SPEC 5.1): filter `o` stands for
+    /// `weight_scale[o]` times its weights.
+    pub weight_scale: Option<Vec<f64>>,
+    /// Sign outputs with integer thresholds (SPEC 6): +1 where `dot >= threshold[o]`.
+    pub threshold: Option<Vec<i64>>,
     pub scale_group: usize,
     pub output: OutputFn,
 }
@@ -206,10 +271,12 @@ pub enum Weights {
 pub enum OutputFn {
     Accumulator,
     Sign,
-    /// `scale = None`: calibrate `s_out` on the input (SPEC 6).
+    /// `scale = None`: calibrate `s_out` on the input (SPEC 6). `max`: the largest output value
+    /// (`out_max`; `None`: `2^bits - 1`).
     Relu {
         bits: u32,
         scale: Option<f64>,
+        max: Option<u32>,
     },
 }
 
@@ -220,5 +287,10 @@ impl OutputFn {
             OutputFn::Sign => 1,
             OutputFn::Relu { bits, .. } => *bits,
         }
+    }
+
+    /// The largest value a relu output takes (SPEC 6: `out_max`, by default `2^bits - 1`).
+    pub fn relu_max(bits: u32, max: Option<u32>) -> u32 {
+        max.unwrap_or((1 << bits) - 1)
     }
 }

@@ -41,7 +41,7 @@ mod tests {
         let mut net = Network::single_conv(16, 4, 4, 8, g, 8, vec![0.5; 8 * 16 * 9]);
         if let crate::network::Op::Weighted(w) = &mut net.layers[0].op {
             w.scale_group = group;
-            w.output = crate::network::OutputFn::Relu { bits: 8, scale: Some(0.1) };
+            w.output = crate::network::OutputFn::Relu { bits: 8, scale: Some(0.1), max: None };
         }
         (compile(&net, &cfg, None).unwrap().layers.remove(0), cfg)
     }

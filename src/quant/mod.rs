@@ -60,7 +60,11 @@ pub enum QOp {
 pub enum QOutput {
     Accumulator,
     Sign,
-    Relu { bits: u32 },
+    /// `max`: the largest output value (`out_max`, `2^bits - 1` unless the layer sets it).
+    Relu {
+        bits: u32,
+        max: u32,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -159,7 +163,7 @@ pub fn compile(net: &Network, cfg: &AccelConfig, calib: Option<&Calibration>) ->
             Op::MaxPool(g) => (QOp::MaxPool(*g), in_scale),
             Op::Weighted(w) => {
                 let s_out = match &w.output {
-                    OutputFn::Relu { bits, scale } => {
+                    OutputFn::Relu { bits, scale, .. } => {
                         if *bits > dp.act_bits {
                             bail!("{}: key `out_bits` = {bits}: the accelerator config accepts at most datapath.act_bits = {}", ctx(), dp.act_bits);
                         }
@@ -217,23 +221,29 @@ fn compile_weighted(
     let [c_in, h, wd] = in_shape;
     let k = w.geometry.kernel;
     let amax = accwidth::act_max(in_bits);
-    let g = w.scale_group;
+    // Threshold layers have one multiplier (1) for all filters (SPEC 6).
+    let g = if w.threshold.is_some() { o_count } else { w.scale_group };
+    // Filter o's float weights are weight_scale[o] times the file's (SPEC 5.1).
+    let ws = |o: usize| w.weight_scale.as_ref().map_or(1.0, |s| s[o]);
+    let scaled = |o: usize, v: &f32| f64::from(*v) * ws(o);
     // Binarised weights and the real per-group scale (alpha_g, or sc_g for PENNI).
     let (weights, group_scale, dot_bound) = match &w.weights {
         Weights::Conv(f) => {
             let per = c_in * k * k;
-            let alpha = group_mean_abs(o_count, g, |o| f[o * per..(o + 1) * per].iter().copied());
+            let alpha = group_mean_abs(o_count, g, |o| f[o * per..(o + 1) * per].iter().map(move |v| scaled(o, v)));
             (QWeights::Conv { signs: f.iter().map(|&v| binarise(v)).collect() }, alpha, per as u64 * amax)
         }
         Weights::Fc(f) => {
             let per = c_in * h * wd;
-            let alpha = group_mean_abs(o_count, g, |o| f[o * per..(o + 1) * per].iter().copied());
+            let alpha = group_mean_abs(o_count, g, |o| f[o * per..(o + 1) * per].iter().map(move |v| scaled(o, v)));
             (QWeights::Fc { signs: f.iter().map(|&v| binarise(v)).collect() }, alpha, per as u64 * amax)
         }
         Weights::Slbf { bank, n, d, index, m } => {
             let per = d * k * k;
             let alpha = group_mean_abs(o_count, g, |o| {
-                (0..*m).flat_map(move |i| bank[index[o * m + i] * per..(index[o * m + i] + 1) * per].iter().copied())
+                (0..*m).flat_map(move |i| {
+                    bank[index[o * m + i] * per..(index[o * m + i] + 1) * per].iter().map(move |v| scaled(o, v))
+                })
             });
             let q = QWeights::Slbf {
                 bank: bank.iter().map(|&v| binarise(v)).collect(),
@@ -247,10 +257,21 @@ fn compile_weighted(
         Weights::Penni { basis, d, coef } => {
             let kk = k * k;
             let q_max = (1i64 << (dp.coef_bits - 1)) - 1;
-            // beta_j = mean |basis_j| (SPEC 3.5), then e = coef * beta_j.
-            let beta = group_mean_abs(*d, 1, |j| basis[j * kk..(j + 1) * kk].iter().copied());
-            let eff: Vec<f64> = coef.iter().enumerate().map(|(i, &c)| c as f64 * beta[i % d]).collect();
+            // beta_j = mean |basis_j| (SPEC 3.5), then e = coef * beta_j (* weight_scale[o]).
+            let beta = group_mean_abs(*d, 1, |j| basis[j * kk..(j + 1) * kk].iter().map(|&v| f64::from(v)));
             let per = c_in * d;
+            let eff: Vec<f64> = coef
+                .iter()
+                .enumerate()
+                .map(|(i, &c)| {
+                    let e = c as f64 * beta[i % d];
+                    if w.weight_scale.is_some() {
+                        e * ws(i / per)
+                    } else {
+                        e
+                    }
+                })
+                .collect();
             let sc: Vec<f64> = (0..group_count(o_count, g))
                 .map(|gi| {
                     let r = group_range(gi, g, o_count);
@@ -281,7 +302,7 @@ fn compile_weighted(
     let output = match w.output {
         OutputFn::Accumulator => QOutput::Accumulator,
         OutputFn::Sign => QOutput::Sign,
-        OutputFn::Relu { bits, .. } => QOutput::Relu { bits },
+        OutputFn::Relu { bits, max, .. } => QOutput::Relu { bits, max: OutputFn::relu_max(bits, max) },
     };
     if output == QOutput::Accumulator && acc_width > 32 {
         bail!("output = \"accumulator\" is int32 but |dot| may reach {dot_bound}");
@@ -295,12 +316,17 @@ fn compile_weighted(
     };
     let (mult, shift, bias) = if output == QOutput::Accumulator {
         (vec![0; group_scale.len()], 0, vec![0; o_count])
+    } else if let Some(t) = &w.threshold {
+        // SPEC 6: m = 1, F = 0, b_o = -T_o; thresholds beyond the reachable dots are clamped to
+        // -D (always +1) or D + 1 (never), which keeps b_o within the accumulator's width.
+        let d = dot_bound as i64;
+        (vec![1], 0, t.iter().map(|&t| -t.clamp(-d, d + 1)).collect())
     } else {
         let (mult, shift) = fixed_point(&ms, dp.scale_bits);
         (mult, shift, fold_bias(w.bias.as_deref(), o_count, unit, shift, dp.bias_bits()))
     };
     let real_bias = match &w.bias {
-        Some(b) => b.iter().map(|&v| v as f64).collect(),
+        Some(b) => b.clone(),
         None => vec![0.0; o_count],
     };
     Ok(QWeighted {
@@ -340,12 +366,14 @@ mod tests {
                 // One basis kernel of +1 (beta = 1), coefficients [0.05, 0.025].
                 weights: Weights::Penni { basis: vec![1.0], d: 1, coef: vec![0.05, 0.025] },
                 bias: None,
+                weight_scale: None,
+                threshold: None,
                 scale_group: 1,
                 output: OutputFn::Accumulator,
             }),
             codec: CodecSettings::default(),
         };
-        let input = InputDef { shape: [2, 1, 1], bits: 2, scale: 1.0, codec: CodecSettings::default() };
+        let input = InputDef { shape: [2, 1, 1], bits: 2, scale: 1.0, pixels: None, codec: CodecSettings::default() };
         let net = Network { origin: "t".into(), input, layers: vec![layer] };
         let mut cfg = AccelConfig::default();
         cfg.datapath.acc_bits = 32;

@@ -20,14 +20,15 @@ pub fn group_count(o_count: usize, group: usize) -> usize {
 }
 
 /// alpha_g = mean |W| over each group, summed sequentially in float64 in filter order (SPEC 5.1).
-/// `filter(o)` yields filter o's float weights in OIHW order.
-pub fn group_mean_abs<I: Iterator<Item = f32>>(o_count: usize, group: usize, filter: impl Fn(usize) -> I) -> Vec<f64> {
+/// `filter(o)` yields filter o's float weights in OIHW order, as float64 (float32 weights
+/// widened exactly, times the filter's `weight_scale` if it has one).
+pub fn group_mean_abs<I: Iterator<Item = f64>>(o_count: usize, group: usize, filter: impl Fn(usize) -> I) -> Vec<f64> {
     (0..group_count(o_count, group))
         .map(|g| {
             let (mut sum, mut n) = (0.0f64, 0usize);
             for o in group_range(g, group, o_count) {
                 for w in filter(o) {
-                    sum += (w as f64).abs();
+                    sum += w.abs();
                     n += 1;
                 }
             }
@@ -61,7 +62,7 @@ pub fn fixed_point(ms: &[f64], scale_bits: u32) -> (Vec<u32>, u32) {
 }
 
 /// b_o = clamp(round(bias / u * 2^F)) to a signed `bias_bits` integer (SPEC 5.2).
-pub fn fold_bias(bias: Option<&[f32]>, o_count: usize, unit: f64, shift: u32, bias_bits: u32) -> Vec<i64> {
+pub fn fold_bias(bias: Option<&[f64]>, o_count: usize, unit: f64, shift: u32, bias_bits: u32) -> Vec<i64> {
     let hi = (1i64 << (bias_bits - 1)) - 1;
     let lo = -(1i64 << (bias_bits - 1));
     match bias {
@@ -69,7 +70,7 @@ pub fn fold_bias(bias: Option<&[f32]>, o_count: usize, unit: f64, shift: u32, bi
         Some(b) => b
             .iter()
             .map(|&v| {
-                let r = round_half_away(v as f64 / unit * (shift as f64).exp2());
+                let r = round_half_away(v / unit * (shift as f64).exp2());
                 r.clamp(lo as f64, hi as f64) as i64
             })
             .collect(),
@@ -91,7 +92,7 @@ mod tests {
     #[test]
     fn group_mean_is_the_mean_of_absolute_values() {
         let w = [[1.0f32, -3.0], [2.0, -2.0], [0.5, 0.5]];
-        let a = group_mean_abs(3, 2, |o| w[o].iter().copied());
+        let a = group_mean_abs(3, 2, |o| w[o].iter().map(|&v| f64::from(v)));
         assert_eq!(a, vec![2.0, 0.5]);
     }
 
@@ -114,7 +115,7 @@ mod tests {
     fn group_mean_is_summed_in_float64() {
         // In float32, 16777216 + 1 rounds back to 16777216; SPEC 5.1 sums in float64.
         let w = [16_777_216.0f32, 1.0];
-        assert_eq!(group_mean_abs(1, 1, |_| w.iter().copied()), vec![8_388_608.5]);
+        assert_eq!(group_mean_abs(1, 1, |_| w.iter().map(|&v| f64::from(v))), vec![8_388_608.5]);
     }
 
     #[test]

@@ -8,6 +8,32 @@ use cbnn::tensor::Tensor3;
 use rand::rngs::StdRng;
 use rand::Rng;
 
+/// A small valid network (weights `w1.npy` [4, 3, 3, 3], `w2.npy` [5, 256], input [3, 8, 8]
+/// of 8 bits) that tests write and then break or extend: conv (relu, 4 bits) -> fc (raw
+/// accumulators, 5 classes).
+pub const SMALL_NET: &str = r#"
+[input]
+shape = [3, 8, 8]
+bits = 8
+
+[[layer]]
+kind = "conv"
+out_channels = 4
+kernel = 3
+padding = 1
+weights = "w1.npy"
+scale_group = 2
+output = "relu"
+out_bits = 4
+out_scale = 0.05
+
+[[layer]]
+kind = "fc"
+out_channels = 5
+weights = "w2.npy"
+output = "accumulator"
+"#;
+
 pub fn float_weight(rng: &mut StdRng) -> f32 {
     match rng.gen_range(0..20) {
         0 => 0.0,
@@ -102,9 +128,27 @@ pub fn random_layer(rng: &mut StdRng, kind: Kind) -> Network {
     let output = match rng.gen_range(0..3) {
         0 => OutputFn::Accumulator,
         1 => OutputFn::Sign,
-        _ => OutputFn::Relu { bits: rng.gen_range(2..=8), scale: Some(rng.gen_range(0.001..0.5)) },
+        _ => {
+            let bits = rng.gen_range(2..=8);
+            // Sometimes a narrower range than the bits allow (out_max, SPEC 6).
+            let max = rng.gen_bool(0.3).then(|| rng.gen_range(1..=(1u32 << bits) - 1));
+            OutputFn::Relu { bits, scale: Some(rng.gen_range(0.001..0.5)), max }
+        }
     };
-    let bias = rng.gen_bool(0.5).then(|| (0..o).map(|_| rng.gen_range(-2.0f32..2.0)).collect());
+    let mut bias = rng.gen_bool(0.5).then(|| (0..o).map(|_| rng.gen_range(-2.0f32..2.0) as f64).collect());
+    // Per-filter weight scales (SPEC 5.1), a zero among them now and then.
+    let mut weight_scale = rng
+        .gen_bool(0.3)
+        .then(|| (0..o).map(|_| if rng.gen_bool(0.1) { 0.0 } else { rng.gen_range(0.01..4.0) }).collect());
+    let mut scale_group = rng.gen_range(1..=o);
+    // Sign outputs with integer thresholds (SPEC 6), some beyond the reachable dot products.
+    let threshold = (output == OutputFn::Sign && rng.gen_bool(0.3)).then(|| {
+        (bias, weight_scale, scale_group) = (None, None, 1);
+        let reach = (c_in * k * k * 255) as i64;
+        (0..o)
+            .map(|_| if rng.gen_bool(0.1) { rng.gen_range(-2 * reach..2 * reach) } else { rng.gen_range(-40..40) })
+            .collect()
+    });
     let layer = Layer {
         name: "l0".into(),
         in_shape: [c_in, h, w],
@@ -115,7 +159,9 @@ pub fn random_layer(rng: &mut StdRng, kind: Kind) -> Network {
             geometry,
             weights,
             bias,
-            scale_group: rng.gen_range(1..=o),
+            weight_scale,
+            threshold,
+            scale_group,
             output,
         }),
         codec: CodecSettings { mode: Mode::Raw, ..Default::default() },
@@ -123,7 +169,7 @@ pub fn random_layer(rng: &mut StdRng, kind: Kind) -> Network {
     let scale = if bits == 1 { 1.0 } else { rng.gen_range(0.001..0.1) };
     Network {
         origin: "random".into(),
-        input: InputDef { shape: [c_in, h, w], bits, scale, codec: CodecSettings::default() },
+        input: InputDef { shape: [c_in, h, w], bits, scale, pixels: None, codec: CodecSettings::default() },
         layers: vec![layer],
     }
 }

@@ -66,8 +66,8 @@ fn layer_for(cfg: &AccelConfig) -> Result<(QLayer, Tensor3<i32>)> {
         let mut net = Network::single_conv(c_in, hw, hw, c_out, g, bits, w);
         let Op::Weighted(wl) = &mut net.layers[0].op else { unreachable!() };
         wl.scale_group = cfg.datapath.scale_group as usize;
-        wl.bias = Some((0..c_out).map(|_| rng.gen_range(-2.0f32..2.0)).collect());
-        wl.output = OutputFn::Relu { bits: 2.min(cfg.datapath.act_bits), scale: Some(0.6) };
+        wl.bias = Some((0..c_out).map(|_| rng.gen_range(-2.0f32..2.0) as f64).collect());
+        wl.output = OutputFn::Relu { bits: 2.min(cfg.datapath.act_bits), scale: Some(0.6), max: None };
         let q = compile(&net, cfg, None).context("the self-test layer")?;
         let layer = q.layers.into_iter().next().context("the self-test network has no layer")?;
         match LayerDescriptor::new(&layer, cfg) {

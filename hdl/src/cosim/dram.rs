@@ -5,7 +5,8 @@
 //! output records in `streams::record_writes` order; the testbench follows two slot lists.
 //!
 //! Tensor `k` is the input of case `k`: given by the host (encoded here with the layer's input
-//! codec) or, for a chained case, the output case `k - 1` wrote during the same simulation.
+//! codec) or, for a chained case, the output case `k - 1` wrote during the same simulation. The
+//! outputs no chained case reads have tensors of their own after these.
 
 use anyhow::{bail, Result};
 
@@ -38,9 +39,19 @@ fn grid(shape: [usize; 3], cfg: &AccelConfig) -> (u32, u32) {
 impl DramPlan {
     pub fn new(cfg: &AccelConfig, cases: &[LayerCase]) -> Result<Self> {
         let g = CodecGeom::from_config(cfg);
-        // Tensors 0..=n: the input of each case, then the last case's output.
+        // Tensors 0..n: the input of each case; then, for each case whose output the next case
+        // does not read (the last case, or one before a case given its input), a tensor of its
+        // own for its output records, so that they never land on the next case's input.
         let mut shapes: Vec<[usize; 3]> = cases.iter().map(|c| c.layer.in_shape).collect();
-        shapes.push(cases.last().map_or([0; 3], |c| c.layer.out_shape));
+        let mut outputs = Vec::new();
+        for (k, c) in cases.iter().enumerate() {
+            if cases.get(k + 1).is_some_and(|next| matches!(next.input, Source::Previous)) {
+                outputs.push(k + 1);
+            } else {
+                outputs.push(shapes.len());
+                shapes.push(c.layer.out_shape);
+            }
+        }
         let (mut base, mut segs, mut slots) = (Vec::new(), Vec::new(), 0u32);
         for s in &shapes {
             let (rows, sg) = grid(*s, cfg);
@@ -111,7 +122,7 @@ impl DramPlan {
             let w0 = plan.writes.len();
             if d.out_mode != cbnn::hw::descriptor::MODE_ACC {
                 let writes: Vec<u32> =
-                    streams::record_writes(&d).into_iter().map(|(y, s)| plan.slot(k + 1, y, s)).collect();
+                    streams::record_writes(&d).into_iter().map(|(y, s)| plan.slot(outputs[k], y, s)).collect();
                 plan.writes.extend(writes);
             }
             plan.write_ranges.push((w0, plan.writes.len()));

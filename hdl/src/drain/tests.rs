@@ -2,11 +2,12 @@
 //! their scale and bias tables written through the parameter port, rows of random dot products
 //! (in the layer's accumulator range) drain from a model of the accumulators' read port under
 //! random backpressure, and every beat must carry the golden model's output values
-//! (`cbnn::golden::output::output_value`) in `(x, c_local)` order, lane `j` for PPU `j`.
+//! (`cbnn::golden::output::output_value`) in `(x, c_local)` order, lane `j` for PPU `j`. Relu
+//! layers run with full and narrowed ranges (`out_max` below `2^k - 1`).
 
 use super::*;
 use crate::flow;
-use cbnn::golden::output::output_value;
+use cbnn::golden::output::{output_value, requantise};
 use cbnn::hw::descriptor::MODE_RELU;
 use cbnn::hw::params::{bias_tables, scale_tables};
 use cbnn::hw::LayerDescriptor;
@@ -68,9 +69,15 @@ fn dot_for(rng: &mut StdRng, w: &QWeighted, f: usize, bound: i64) -> i64 {
     let z: i128 = match w.output {
         QOutput::Accumulator => return uniform,
         QOutput::Sign => rng.gen_range(-3 * m..3 * m),
-        QOutput::Relu { bits } => {
+        QOutput::Relu { bits, max } => {
+            // Around 0, around out_max, or anywhere up to and past 2^k (where the PPU's other
+            // saturation test takes over).
             let unit = 1i128 << w.shift;
-            let q = rng.gen_range(-2i128..(1i128 << bits) + 2);
+            let q = match rng.gen_range(0..3) {
+                0 => rng.gen_range(-2i128..=2),
+                1 => max as i128 + rng.gen_range(-2i128..=2),
+                _ => rng.gen_range(-2i128..(1i128 << bits) + 2),
+            };
             let r = match rng.gen_range(0..3) {
                 0 => unit / 2,
                 1 => unit / 2 - 1,
@@ -105,7 +112,7 @@ fn run_case(c: &Case) {
     let Op::Weighted(w) = &mut net.layers[0].op else { unreachable!() };
     w.scale_group = if c.group == 0 { c_out } else { c.group };
     w.output = c.output.clone();
-    w.bias = Some((0..c_out).map(|_| rng.gen_range(-4.0f32..4.0)).collect());
+    w.bias = Some((0..c_out).map(|_| rng.gen_range(-4.0f32..4.0) as f64).collect());
     let q = compile(&net, &cfg, None).unwrap();
     let ql = &q.layers[0];
     let d = LayerDescriptor::new(ql, &cfg).unwrap();
@@ -113,7 +120,7 @@ fn run_case(c: &Case) {
     let (tiles, w_out) = (d.filter_tiles as usize, d.w_out as usize);
     assert!(tiles >= 2 && w_out == width);
     let bound = (qw.dot_bound as i64).min((1i64 << (a - 1)) - 1);
-    let out_bits = if d.out_mode == MODE_RELU { d.out_bits } else { 0 };
+    let (out_bits, out_max) = if d.out_mode == MODE_RELU { (d.out_bits, d.out_max) } else { (0, 0) };
 
     // Rows: two per tile (alternating banks), some with out_ready always high.
     let mut rows = Vec::new();
@@ -140,7 +147,7 @@ fn run_case(c: &Case) {
         .unwrap();
     writeln!(
         tb,
-        "reg [{}:0] shift = {}; reg [1:0] mode = {}; reg [3:0] out_bits = {out_bits}; reg [{}:0] param_data = 0;",
+        "reg [{}:0] shift = {}; reg [1:0] mode = {}; reg [3:0] out_bits = {out_bits}; reg [7:0] out_max = {out_max}; reg [{}:0] param_data = 0;",
         SHIFT_BITS - 1,
         qw.shift,
         d.out_mode,
@@ -159,7 +166,7 @@ fn run_case(c: &Case) {
     )
     .unwrap();
     writeln!(tb, "always @(posedge clock) rd_data <= rd_bank ? acc1[rd_x] : acc0[rd_x];").unwrap();
-    writeln!(tb, "dut_drain dut(.clock(clock), .start(start), .bank(bank), .scale_addr(scale_addr), .bias_base(bias_base), .w_out(w_out), .shift(shift), .mode(mode), .out_bits(out_bits),").unwrap();
+    writeln!(tb, "dut_drain dut(.clock(clock), .start(start), .bank(bank), .scale_addr(scale_addr), .bias_base(bias_base), .w_out(w_out), .shift(shift), .mode(mode), .out_bits(out_bits), .out_max(out_max),").unwrap();
     writeln!(tb, "  .param_we(param_we), .param_sel(param_sel), .param_ppu(param_ppu), .param_addr(param_addr), .param_data(param_data),").unwrap();
     writeln!(tb, "  .rd_data(rd_data), .out_ready(out_ready), .busy(busy), .rd_bank(rd_bank), .rd_x(rd_x), .out_valid(out_valid), .out_data(out_data), .overflow(overflow));").unwrap();
     // Monitor: values before each rising edge (cycle k ends at the edge that starts cycle k+1).
@@ -262,6 +269,9 @@ fn run_case(c: &Case) {
     assert_eq!(overflows.len(), 1, "{what}: overflow only for the one write beyond the memories");
     let mut it = lines.iter().filter(|l| matches!(l[0], "S" | "B" | "E")).peekable();
     let (mut checked, mut varied) = (0, std::collections::BTreeSet::new());
+    // Values above a narrowed out_max (clamped by it rather than by 2^k - 1), and of those the
+    // ones below 2^k - 1 (clamped by the PPU's compare, not its mask test).
+    let (mut narrowed, mut compared) = (0, 0);
     for (r, row) in rows.iter().enumerate() {
         let l = it.next().unwrap_or_else(|| panic!("{what}: row {r} never started"));
         assert_eq!(l[0], "S", "{what}: row {r}: {l:?}");
@@ -291,6 +301,12 @@ fn run_case(c: &Case) {
                     QOutput::Relu { .. } => (raw, want),
                 };
                 assert_eq!(got, want, "{what}: row {r} (tile {}) x {x} filter {f} dot {dot}", row.tile);
+                if let QOutput::Relu { bits, max } = qw.output {
+                    let full = QOutput::Relu { bits, max: (1 << bits) - 1 };
+                    let v = requantise(full, dot, qw.mult[f / qw.scale_group], qw.bias[f], qw.shift);
+                    narrowed += usize::from(v > max as i32);
+                    compared += usize::from(v > max as i32 && v < (1 << bits) - 1);
+                }
                 varied.insert(want);
                 checked += 1;
             }
@@ -314,14 +330,29 @@ fn run_case(c: &Case) {
     // The generated values exercise the output function (not all clamped to one value).
     let spread = match qw.output {
         QOutput::Sign => 2,
-        QOutput::Relu { bits: 2 } => 4,
+        QOutput::Relu { max, .. } => (max as usize + 1).min(5),
         _ => 5,
     };
     assert!(varied.len() >= spread.min(checked), "{what}: only outputs {varied:?}");
+    if let QOutput::Relu { bits, max } = qw.output {
+        if max < (1 << bits) - 1 {
+            assert!(narrowed >= 3, "{what}: only {narrowed} values above out_max = {max}");
+            if max + 1 < (1 << bits) - 1 {
+                let full = (1 << bits) - 1;
+                assert!(compared >= 2, "{what}: only {compared} values in (out_max, 2^k - 1) = ({max}, {full})");
+            }
+        }
+    }
 }
 
 fn relu(bits: u32) -> OutputFn {
-    OutputFn::Relu { bits, scale: Some(0.37) }
+    OutputFn::Relu { bits, scale: Some(0.37), max: None }
+}
+
+/// A relu layer whose outputs stop at `max` below `2^bits - 1` (SPEC 6's `out_max`), with a step
+/// fine enough for the layers' dot products to reach it.
+fn relu_to(bits: u32, max: u32) -> OutputFn {
+    OutputFn::Relu { bits, scale: Some(0.37 / max as f64), max: Some(max) }
 }
 
 fn case(cols: u32, g_hw: u32, acc: u32, scale: u32, max_width: u32, output: OutputFn, group: usize) -> Case {
@@ -335,7 +366,7 @@ fn one_column_per_ppu_matches_golden() {
         case(4, 1, 24, 16, 16, relu(8), 1),
         case(4, 1, 32, 8, 5, OutputFn::Sign, 2),
         case(4, 1, 24, 8, 1, OutputFn::Accumulator, 4),
-        case(4, 1, 32, 12, 40, relu(2), 0),
+        case(4, 1, 32, 12, 40, relu_to(2, 2), 0),
     ] {
         run_case(&c);
     }
@@ -344,7 +375,7 @@ fn one_column_per_ppu_matches_golden() {
 #[test]
 fn shared_ppus_match_golden() {
     for c in [
-        case(4, 2, 24, 8, 16, relu(2), 2),
+        case(4, 2, 24, 8, 16, relu_to(2, 1), 2),
         case(4, 2, 32, 16, 9, OutputFn::Accumulator, 4),
         case(4, 2, 24, 16, 3, relu(8), 0),
         case(4, 4, 32, 8, 8, OutputFn::Sign, 4),
@@ -356,7 +387,7 @@ fn shared_ppus_match_golden() {
 #[test]
 fn groups_of_three_columns_match_golden() {
     for c in [
-        case(6, 3, 32, 16, 16, relu(8), 3),
+        case(6, 3, 32, 16, 16, relu_to(8, 200), 3),
         case(6, 3, 24, 8, 7, OutputFn::Sign, 6),
         case(3, 3, 24, 16, 12, relu(2), 0),
         case(3, 3, 32, 8, 4, OutputFn::Accumulator, 3),

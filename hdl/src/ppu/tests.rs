@@ -1,6 +1,6 @@
 //! The PPU's emitted Verilog under Icarus against the golden model's output function
 //! (`cbnn::golden::output::requantise`), over random accumulators, multipliers, biases, shifts,
-//! output functions and widths.
+//! output functions, widths and relu ranges (`out_max`).
 
 use super::*;
 use crate::flow;
@@ -29,23 +29,42 @@ fn run<const A: usize, const S: usize, const P: usize, const B: usize, const Z: 
     .unwrap();
     writeln!(
         tb,
-        "reg [{}:0] shift = 0; reg [1:0] mode = 0; reg [3:0] out_bits = 0; wire out_valid; wire [{}:0] value;",
+        "reg [{}:0] shift = 0; reg [1:0] mode = 0; reg [3:0] out_bits = 0; reg [7:0] out_max = 0; wire out_valid; wire [{}:0] value;",
         SHIFT_BITS - 1,
         A - 1
     )
     .unwrap();
-    writeln!(tb, "ppu dut(.clock(clock), .in_valid(in_valid), .acc(acc), .m(m), .bias(bias), .shift(shift), .mode(mode), .out_bits(out_bits), .out_valid(out_valid), .value(value));").unwrap();
+    writeln!(tb, "ppu dut(.clock(clock), .in_valid(in_valid), .acc(acc), .m(m), .bias(bias), .shift(shift), .mode(mode), .out_bits(out_bits), .out_max(out_max), .out_valid(out_valid), .value(value));").unwrap();
     writeln!(tb, "initial begin").unwrap();
     let mut expected = Vec::new();
-    for batch in 0..12 {
-        let mode = [MODE_ACC, MODE_SIGN, MODE_RELU, MODE_RELU][batch % 4];
+    let mut relu_batches = 0;
+    // Values above a narrowed `out_max` (the new clamp decides them).
+    let mut clamped_to_max = 0;
+    for batch in 0..20 {
+        let mode = [MODE_ACC, MODE_SIGN, MODE_RELU, MODE_RELU, MODE_RELU][batch % 5];
         let shift: u32 = rng.gen_range(0..=cbnn::quant::scale::MAX_SHIFT);
         let bits: u32 = rng.gen_range(2..=8);
-        writeln!(tb, "shift = {SHIFT_BITS}'d{shift}; mode = 2'd{mode}; out_bits = 4'd{bits};").unwrap();
+        // Relu batches go through the full range, the narrow ranges 1 and 2, one level short of
+        // full, and random ones (SPEC 6: 1 <= out_max <= 2^k - 1).
+        let full = (1u32 << bits) - 1;
+        let max = if mode == MODE_RELU {
+            relu_batches += 1;
+            match relu_batches % 6 {
+                0 => full,
+                1 => 1,
+                2 => 2,
+                3 => full - 1,
+                _ => rng.gen_range(1..=full),
+            }
+        } else {
+            0
+        };
+        writeln!(tb, "shift = {SHIFT_BITS}'d{shift}; mode = 2'd{mode}; out_bits = 4'd{bits}; out_max = 8'd{max};")
+            .unwrap();
         let output = match mode {
             MODE_ACC => QOutput::Accumulator,
             MODE_SIGN => QOutput::Sign,
-            _ => QOutput::Relu { bits },
+            _ => QOutput::Relu { bits, max },
         };
         for _ in 0..40 {
             let amax = 1i64 << (A - 1).min(31);
@@ -58,10 +77,12 @@ fn run<const A: usize, const S: usize, const P: usize, const B: usize, const Z: 
             let bmax = 1i64 << (B - 1);
             let mut b: i64 = if rng.gen_bool(0.3) { 0 } else { rng.gen_range(-bmax..bmax) };
             // Most values land where the output function decides something: around the rounding
-            // ties and the clamp limits of relu, around zero for sign.
+            // ties and the clamp limits of relu (out_max, and 2^k where the mask takes over),
+            // around zero for sign.
             if mode != MODE_ACC && rng.gen_bool(0.7) {
                 let unit = 1i128 << shift;
-                let q = rng.gen_range(-2i128..(1i128 << bits) + 2);
+                let top = if rng.gen_bool(0.6) { max } else { full } as i128;
+                let q = rng.gen_range(-2i128..top + 3);
                 let r = match rng.gen_range(0..3) {
                     0 => unit / 2,
                     1 => unit / 2 - 1,
@@ -74,6 +95,9 @@ fn run<const A: usize, const S: usize, const P: usize, const B: usize, const Z: 
                 }
             }
             let want = requantise(output, dot, m, b, shift);
+            if mode == MODE_RELU && requantise(QOutput::Relu { bits, max: full }, dot, m, b, shift) > max as i32 {
+                clamped_to_max += 1;
+            }
             // The PPU emits the stored bit pattern: the value, or 1 for +1 and 0 for -1.
             expected.push(if output == QOutput::Sign { (want > 0) as i64 } else { want as i64 });
             let hex = |v: i64, w: usize| format!("{w}'h{:x}", (v as i128) & ((1i128 << w) - 1));
@@ -93,6 +117,7 @@ fn run<const A: usize, const S: usize, const P: usize, const B: usize, const Z: 
     let got: Vec<i64> =
         got.iter().zip(&expected).map(|(&g, &e)| if e >= 0 && g < 0 { g + (1i64 << A) } else { g }).collect();
     assert_eq!(got, expected, "PPU<{A}, {S}>");
+    assert!(clamped_to_max >= 50, "PPU<{A}, {S}>: only {clamped_to_max} values above a narrowed out_max");
 }
 
 #[test]

@@ -46,7 +46,7 @@ fn conv(
     wt.output = out;
     // Filters share scales in pairs: fits cores with PPU groups of 1 and 2.
     wt.scale_group = 2;
-    wt.bias = Some((0..o).map(|_| rng.gen_range(-1.0f32..1.0)).collect());
+    wt.bias = Some((0..o).map(|_| rng.gen_range(-1.0f32..1.0) as f64).collect());
     let mut l = net.layers.remove(0);
     l.codec = c;
     l
@@ -128,10 +128,26 @@ fn run_network(
 /// stored as golomb (step 2, lossy) -> conv 1x1 stride 2, sign, stored raw -> fc accumulators.
 fn network(rng: &mut StdRng, c_in: usize, hw: usize) -> Network {
     let g3 = Geometry { kernel: 3, stride: 1, padding: 1 };
-    let l1 =
-        conv(rng, c_in, hw, 13, g3, 8, OutputFn::Relu { bits: 8, scale: Some(0.08) }, codec(Mode::Dct, 4, Some(6), 3));
-    let l2 =
-        conv(rng, 13, hw, 11, g3, 8, OutputFn::Relu { bits: 4, scale: Some(1.5) }, codec(Mode::Golomb, 2, None, 1));
+    let l1 = conv(
+        rng,
+        c_in,
+        hw,
+        13,
+        g3,
+        8,
+        OutputFn::Relu { bits: 8, scale: Some(0.08), max: None },
+        codec(Mode::Dct, 4, Some(6), 3),
+    );
+    let l2 = conv(
+        rng,
+        13,
+        hw,
+        11,
+        g3,
+        8,
+        OutputFn::Relu { bits: 4, scale: Some(1.5), max: None },
+        codec(Mode::Golomb, 2, None, 1),
+    );
     let g1 = Geometry { kernel: 1, stride: 2, padding: 0 };
     let l3 = conv(rng, 11, hw, 9, g1, 4, OutputFn::Sign, codec(Mode::Auto, 1, None, 2));
     let h3 = hw.div_ceil(2);

@@ -1,7 +1,8 @@
 //! The whole core's Verilog under Icarus against the golden model: random conv and fc layers on
 //! several generated cores (array shapes, lanes, PPU groups, buffer sizes that force row bands
-//! and filter tiles), every output function and scale group, and a three-layer network run
-//! layer after layer on one core. Each run prints its layers' cycle counts.
+//! and filter tiles), every output function (relu with full and narrowed ranges, `out_max`) and
+//! scale group, and a three-layer network run layer after layer on one core. Each run prints its
+//! layers' cycle counts.
 
 use super::*;
 use crate::cosim::{run_layers_with, LayerCase, LayerRun, Traffic};
@@ -12,6 +13,7 @@ use cbnn::hw::LayerDescriptor;
 use cbnn::network::{Geometry, Layer, Network, Op, OutputFn};
 use cbnn::quant::{compile, QLayer};
 use cbnn::tensor::Tensor3;
+use cbnn::testing::out_max_clamps;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -40,12 +42,21 @@ fn random_input(rng: &mut StdRng, shape: [usize; 3], bits: u32) -> Tensor3<i32> 
     Tensor3::from_vec(shape[0], shape[1], shape[2], data)
 }
 
+/// Half of the relu layers stop below `2^k - 1` (SPEC 6's `out_max`): 2-bit ones with the coarser
+/// steps at 2 (three levels), 8-bit ones at 200 with a step 8 times finer, so that their outputs
+/// reach it. (Which half follows from the drawn step, so the same layers are drawn either way.)
 fn random_output(rng: &mut StdRng) -> OutputFn {
     match rng.gen_range(0..4) {
         0 => OutputFn::Accumulator,
         1 => OutputFn::Sign,
-        2 => OutputFn::Relu { bits: 2, scale: Some(rng.gen_range(0.05..2.0)) },
-        _ => OutputFn::Relu { bits: 8, scale: Some(rng.gen_range(0.01..0.5)) },
+        2 => {
+            let s = rng.gen_range(0.05..2.0);
+            OutputFn::Relu { bits: 2, scale: Some(s), max: (s > 0.5).then_some(2) }
+        }
+        _ => match rng.gen_range(0.01..0.5) {
+            s if s < 0.25 => OutputFn::Relu { bits: 8, scale: Some(s / 8.0), max: Some(200) },
+            s => OutputFn::Relu { bits: 8, scale: Some(s), max: None },
+        },
     }
 }
 
@@ -69,7 +80,7 @@ fn random_layer(rng: &mut StdRng, cfg: &AccelConfig, fc: bool) -> Network {
     let g_hw = cfg.datapath.scale_group as usize;
     let Op::Weighted(w) = &mut net.layers[0].op else { unreachable!() };
     w.scale_group = [g_hw, 2 * g_hw, 4 * g_hw, o][rng.gen_range(0..4)].min(o);
-    w.bias = Some((0..o).map(|_| rng.gen_range(-2.0f32..2.0)).collect());
+    w.bias = Some((0..o).map(|_| rng.gen_range(-2.0f32..2.0) as f64).collect());
     w.output = random_output(rng);
     net
 }
@@ -116,6 +127,9 @@ struct Coverage {
     xnor: bool,
     bwn2: bool,
     bwn8: bool,
+    /// Relu layers of 2 and 8 bits with `out_max` below `2^k - 1`.
+    narrow2: bool,
+    narrow8: bool,
     groups: std::collections::BTreeSet<String>,
 }
 
@@ -132,6 +146,9 @@ impl Coverage {
         self.xnor |= !d.bwn;
         self.bwn2 |= d.bwn && d.planes == 2;
         self.bwn8 |= d.bwn && d.planes == 8;
+        let narrow = d.out_mode == cbnn::hw::descriptor::MODE_RELU && d.out_max < (1 << d.out_bits) - 1;
+        self.narrow2 |= narrow && d.out_bits == 2;
+        self.narrow8 |= narrow && d.out_bits == 8;
         self.groups.insert(g);
         self.missing().len() < before
     }
@@ -147,6 +164,8 @@ impl Coverage {
             (self.xnor, "XNOR"),
             (self.bwn2, "BWN k=2"),
             (self.bwn8, "BWN k=8"),
+            (self.narrow2, "relu 2 bits, out_max 2"),
+            (self.narrow8, "relu 8 bits, out_max 200"),
         ] {
             if !ok {
                 m.push(what);
@@ -186,6 +205,12 @@ fn run_random_layers(cfg: &AccelConfig, seed: u64, n: usize, traffic: Traffic) {
     }
     assert!(cov.missing().is_empty(), "seed {seed}: no random layer covered {:?}", cov.missing());
     let layers: Vec<&QLayer> = nets.iter().map(|q| &q.layers[0]).collect();
+    let clamping: Vec<u32> =
+        layers.iter().zip(&inputs).filter(|(l, i)| out_max_clamps(l, i)).map(|(l, _)| l.out_bits).collect();
+    assert!(
+        clamping.contains(&2) && clamping.contains(&8),
+        "seed {seed}: a narrowed out_max clamps outputs only in layers of bits {clamping:?}"
+    );
     let cases: Vec<LayerCase> = layers.iter().zip(&inputs).map(|(l, i)| LayerCase::new(l, i)).collect();
     if let Some(runs) = run_layers_with(cfg, &modules, &cases, traffic).unwrap() {
         check(&runs, &layers, &inputs, cfg, &format!("seed {seed}"));
@@ -212,8 +237,8 @@ fn random_layers_on_a_1x4x64_core_with_one_ppu_match_golden() {
     run_random_layers(&config(1, 4, 64, 4), 3, 6, Traffic::Free);
 }
 
-/// conv (2-bit in, ReLU 2-bit out) -> conv stride 2 (sign out) -> fc (accumulator out), on one
-/// core, each layer reading what the previous one produced.
+/// conv (2-bit in, ReLU 2-bit out of three levels: `out_max` 2) -> conv stride 2 (sign out) ->
+/// fc (accumulator out), on one core, each layer reading what the previous one produced.
 #[test]
 fn three_layer_network_runs_on_one_core() {
     let cfg = config(2, 3, 8, 1);
@@ -226,8 +251,14 @@ fn three_layer_network_runs_on_one_core() {
         wt.scale_group = 2.min(o);
         net.layers.remove(0)
     };
-    let l1 =
-        conv(5, 9, 7, Geometry { kernel: 3, stride: 1, padding: 1 }, 2, OutputFn::Relu { bits: 2, scale: Some(0.4) });
+    let l1 = conv(
+        5,
+        9,
+        7,
+        Geometry { kernel: 3, stride: 1, padding: 1 },
+        2,
+        OutputFn::Relu { bits: 2, scale: Some(0.4), max: Some(2) },
+    );
     let l2 = conv(7, 9, 10, Geometry { kernel: 3, stride: 2, padding: 1 }, 2, OutputFn::Sign);
     let fc_w = (0..4 * 10 * 5 * 5).map(|i| ((i * 37 % 11) as f32) - 5.0).collect();
     let l3 = Network::single_fc(10, 5, 5, 4, 1, fc_w).layers.remove(0);
@@ -239,6 +270,7 @@ fn three_layer_network_runs_on_one_core() {
     let q = compile(&net, &cfg, None).unwrap();
     let input = random_input(&mut StdRng::seed_from_u64(6), [5, 9, 9], 2);
     let outs = golden::run(&q, &input);
+    assert!(out_max_clamps(&q.layers[0], &input), "l1's out_max clamps some outputs");
     let inputs: Vec<Tensor3<i32>> = std::iter::once(input).chain(outs[..2].iter().cloned()).collect();
     let layers: Vec<&QLayer> = q.layers.iter().collect();
     let cases: Vec<LayerCase> = layers.iter().zip(&inputs).map(|(l, i)| LayerCase::new(l, i)).collect();

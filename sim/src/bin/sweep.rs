@@ -20,7 +20,7 @@ struct Args {
     /// Results directory; default: out/sweep/<sweep file name> (with --shard I/N: .../shard-I-of-N).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Points run at once; default: one per core.
+    /// Worker threads (points, and each point's images, run in parallel on them); default: one per core.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
     /// Run only the points i with i % N == I (0 <= I < N); default: all, or the Slurm array

@@ -15,12 +15,14 @@ use cbnn::tensor::Tensor3;
 /// The per-layer network keys a sweep may vary (docs/FORMATS.md, *Network description*).
 pub const LAYER_KEYS: [&str; 6] = ["codec", "scale_group", "out_bits", "step", "dct_keep", "eg_order"];
 
-/// What an axis varies: a config key, or a network key of one layer or of every layer that
-/// takes it.
+/// What an axis varies: a config key, a network key of one layer or of every layer that takes
+/// it, or the whole network (`network`: network files, e.g. the outputs of `convert`, that read
+/// the same input).
 #[derive(Clone, Debug, PartialEq)]
 pub enum AxisKey {
     Config(String),
     Layer { layer: Option<String>, key: &'static str },
+    Network,
 }
 
 impl AxisKey {
@@ -30,6 +32,7 @@ impl AxisKey {
             AxisKey::Config(k) => k.clone(),
             AxisKey::Layer { layer: None, key } => format!("layers.{key}"),
             AxisKey::Layer { layer: Some(l), key } => format!("layers.{l}.{key}"),
+            AxisKey::Network => "network".into(),
         }
     }
 }
@@ -54,6 +57,14 @@ impl FileSource for CachedFiles {
     }
 }
 
+/// A network as a sweep point uses it: its TOML (which layer axes edit), its files, parsed.
+struct NetworkSource {
+    origin: String,
+    doc: toml::Table,
+    files: CachedFiles,
+    network: Network,
+}
+
 /// The sweep's starting point: the config and network as TOML, the network parsed, the inputs.
 pub struct Base {
     config_origin: String,
@@ -62,7 +73,12 @@ pub struct Base {
     network_doc: toml::Table,
     files: CachedFiles,
     pub network: Network,
-    /// Each input's name (its file, or `<embedded input>`) and tensor.
+    /// The networks a `network` axis names (by the value in the sweep file), and the
+    /// directory those values are relative to (`None` for an embedded sweep).
+    variants: BTreeMap<String, NetworkSource>,
+    pub dir: Option<PathBuf>,
+    /// Each input image's name (its file, `FILE image K` for the images of a batch file, or
+    /// `<embedded input>`) and tensor.
     pub inputs: Vec<(String, Tensor3<i32>)>,
     /// The texts the sweep depends on, for its fingerprint.
     pub texts: Vec<String>,
@@ -102,23 +118,21 @@ impl Base {
             (None, None) => vec![("<embedded input>".to_string(), cbnn::examples::tiny_input(&net)?)],
             (None, Some(_)) => bail!("key `inputs`: the embedded network has its own input; set `network` too"),
             (Some(_), None) => bail!("key `inputs`: expected the network's input set (.npy files)"),
-            (Some(_), Some(paths)) => paths
-                .iter()
-                .map(|p| {
+            (Some(_), Some(paths)) => {
+                let mut images = Vec::new();
+                for p in paths {
                     let bytes = cbnn::npyio::read_file(p)?;
                     texts.push(format!("{}:{}", p.display(), super::store::hash_bytes(&bytes)));
-                    let t =
-                        cbnn::npyio::parse_activations(&bytes, net.input.bits, net.input.shape).with_context(|| {
-                            format!(
-                                "{}: input for [input] shape = {:?}, bits = {}",
-                                p.display(),
-                                net.input.shape,
-                                net.input.bits
-                            )
-                        })?;
-                    Ok((p.display().to_string(), t))
-                })
-                .collect::<Result<Vec<_>>>()?,
+                    let batch = cbnn::batch::Batch::parse(&bytes, p, &net)?;
+                    // A batch file contributes each of its images, named by index.
+                    for (k, x) in batch.images.into_iter().enumerate() {
+                        let name =
+                            if batch.stacked { format!("{} image {k}", p.display()) } else { p.display().to_string() };
+                        images.push((name, x));
+                    }
+                }
+                images
+            }
         };
         Ok(Base {
             config: parse_table(&config_text, &config_origin)?,
@@ -127,18 +141,50 @@ impl Base {
             network_origin,
             files,
             network: net,
+            variants: BTreeMap::new(),
+            dir: None,
             inputs,
             texts,
         })
     }
 
+    /// Loads a network a `network` axis names (relative to the sweep file). It must read the
+    /// same input as the base network (the sweep's inputs are for both).
+    pub fn add_network(&mut self, value: &toml::Value) -> Result<()> {
+        let rel = value.as_str().ok_or_else(|| anyhow!("axis `network` = {value}: expected a network file path"))?;
+        if self.variants.contains_key(rel) {
+            return Ok(());
+        }
+        let dir = self.dir.as_ref().ok_or_else(|| anyhow!("axis `network`: an embedded sweep names no files"))?;
+        let path = dir.join(rel);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("axis `network` = {rel:?}: {}: cannot read network file", path.display()))?;
+        let origin = path.display().to_string();
+        let files = CachedFiles {
+            inner: Box::new(DirSource(path.parent().map(Path::to_path_buf).unwrap_or_default())),
+            cache: Mutex::new(BTreeMap::new()),
+        };
+        let network = parse_network(&text, &origin, &files).with_context(|| format!("axis `network` = {rel:?}"))?;
+        let (a, b) = (&network.input, &self.network.input);
+        if a.shape != b.shape || a.bits != b.bits || a.pixels != b.pixels || a.scale != b.scale {
+            bail!("axis `network` = {rel:?}: its [input] differs from the base network's {}; expected networks that read the same images", self.network_origin);
+        }
+        self.texts.push(text.clone());
+        let doc = parse_table(&text, &origin)?;
+        self.variants.insert(rel.to_string(), NetworkSource { origin, doc, files, network });
+        Ok(())
+    }
+
     /// Output classes of the network (the values of its last layer's output).
     pub fn classes(&self) -> usize {
-        self.network.layers.last().map_or(0, |l| l.out_shape.iter().product())
+        cbnn::classify::classes(&self.network)
     }
 
     /// The axis an axis name in a sweep file stands for.
     pub fn axis_key(&self, name: &str) -> Result<AxisKey> {
+        if name == "network" {
+            return Ok(AxisKey::Network);
+        }
         if let Some(rest) = name.strip_prefix("layers.") {
             let (layer, key) = match rest.rsplit_once('.') {
                 Some((l, k)) => (Some(l.to_string()), k),
@@ -158,7 +204,7 @@ impl Base {
                 }
             }
             let k = AxisKey::Layer { layer, key };
-            if self.layers_for(&k, &self.network_doc).is_empty() {
+            if self.layers_for(&self.network, &k, &self.network_doc).is_empty() {
                 bail!("axis `{name}`: no layer of {} takes `{key}`", self.network_origin);
             }
             return Ok(k);
@@ -176,10 +222,10 @@ impl Base {
     /// The indices of the layers (in the network file's `[[layer]]` list) a layer axis sets:
     /// the named layer, or every layer where the key has an effect given the layer's kind,
     /// output and (for the codec's own keys) its codec in `doc`.
-    fn layers_for(&self, key: &AxisKey, doc: &toml::Table) -> Vec<usize> {
+    fn layers_for(&self, network: &Network, key: &AxisKey, doc: &toml::Table) -> Vec<usize> {
         let AxisKey::Layer { layer, key } = key else { return Vec::new() };
         let specs = doc.get("layer").and_then(|l| l.as_array()).cloned().unwrap_or_default();
-        self.network
+        network
             .layers
             .iter()
             .enumerate()
@@ -197,7 +243,16 @@ impl Base {
     /// The config and network of a point: the base with `values` written into it.
     pub fn apply(&self, values: &[(&AxisKey, &toml::Value)]) -> Result<(AccelConfig, Network)> {
         let mut cfg = self.config.clone();
-        let mut doc = self.network_doc.clone();
+        // The point's network: the base, or the one a `network` axis names.
+        let variant = values.iter().find(|(k, _)| **k == AxisKey::Network).map(|(_, v)| {
+            let rel = v.as_str().unwrap_or_default();
+            self.variants.get(rel).ok_or_else(|| anyhow!("axis `network` = {rel:?}: not loaded"))
+        });
+        let (origin, base_doc, files, network) = match variant.transpose()? {
+            Some(v) => (&v.origin, &v.doc, &v.files, &v.network),
+            None => (&self.network_origin, &self.network_doc, &self.files, &self.network),
+        };
+        let mut doc = base_doc.clone();
         // The codec first: setting it drops the keys the new mode does not use, which the
         // other axes may then set.
         let mut order: Vec<_> = values.iter().collect();
@@ -205,8 +260,9 @@ impl Base {
         for (k, v) in order {
             match k {
                 AxisKey::Config(name) => set(&mut cfg, name, (*v).clone()),
+                AxisKey::Network => {}
                 AxisKey::Layer { key, .. } => {
-                    for i in self.layers_for(k, &doc) {
+                    for i in self.layers_for(network, k, &doc) {
                         let layers = doc.get_mut("layer").and_then(|l| l.as_array_mut()).expect("checked at load");
                         let t = layers[i].as_table_mut().expect("a [[layer]] table");
                         t.insert(key.to_string(), (*v).clone());
@@ -229,14 +285,15 @@ impl Base {
         let cfg_text = toml::to_string(&cfg).context("config")?;
         let accel = AccelConfig::from_toml_str(&cfg_text, &self.config_origin)?;
         let net_text = toml::to_string(&doc).context("network")?;
-        let net = parse_network(&net_text, &self.network_origin, &self.files)?;
+        let net = parse_network(&net_text, origin, files)?;
         Ok((accel, net))
     }
 }
 
 /// Whether a layer axis `key` has an effect on layer `l` whose codec is `codec`.
 fn takes(l: &cbnn::network::Layer, key: &str, codec: &str) -> bool {
-    let weighted = matches!(l.op, Op::Weighted(_));
+    // Threshold layers have no scales to share (SPEC 6).
+    let weighted = matches!(&l.op, Op::Weighted(w) if w.threshold.is_none());
     let output = match &l.op {
         Op::Weighted(w) => Some(&w.output),
         Op::MaxPool(_) => None,

@@ -169,7 +169,27 @@ pub fn write(dir: &Path, t: &Table) -> Result<()> {
         None => ("point (the sweep has no scale_group axis)".into(), Box::new(|r| Some(t.rows[r].0 as f64))),
     };
     let by = color.filter(|c| !c.ends_with("scale_group"));
-    let s = grouped(t, by, g, "sqnr_db");
-    let svg = scatter("Output fidelity vs scale group size", &x_desc, "output SQNR vs float32 (dB)", &s, None)?;
-    fsutil::write_atomic(&dir.join("fidelity_vs_g.svg"), svg.as_bytes())
+    // With labels the fidelity that matters is the accuracy; without, the SQNR.
+    let labelled = (0..t.rows.len()).any(|r| t.num(r, "top1_accuracy").is_some());
+    let (y, y_desc, title) = if labelled {
+        ("top1_accuracy", "top-1 accuracy (share of labelled inputs)", "Accuracy vs scale group size")
+    } else {
+        ("sqnr_db", "output SQNR vs float32 (dB)", "Output fidelity vs scale group size")
+    };
+    let s = grouped(t, by, g, y);
+    let svg = scatter(title, &x_desc, y_desc, &s, None)?;
+    fsutil::write_atomic(&dir.join("fidelity_vs_g.svg"), svg.as_bytes())?;
+    if labelled {
+        // Accuracy against what a point costs in weight memory and in DRAM traffic.
+        let by = color.or(t.axes.first().map(String::as_str));
+        for (x, x_desc, file) in [
+            ("weight_bits", "weight memory (bits)", "accuracy_vs_weight_memory.svg"),
+            ("dram_bytes", "DRAM bytes per inference", "accuracy_vs_dram.svg"),
+        ] {
+            let s = grouped(t, by, |r| t.num(r, x), "top1_accuracy");
+            let svg = scatter(&format!("Top-1 accuracy vs {x_desc}"), x_desc, "top-1 accuracy", &s, None)?;
+            fsutil::write_atomic(&dir.join(file), svg.as_bytes())?;
+        }
+    }
+    Ok(())
 }

@@ -1,15 +1,18 @@
 //! One point of a sweep: its config and network, run through the cycle simulator on every input
 //! of the sweep, and what the results table records of it.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::spec::{Point, Sweep};
 use crate::report::Totals;
 use crate::{run_network, RunOptions, Traffic};
+use cbnn::classify::{self, Top1};
 use cbnn::config::AccelConfig;
 use cbnn::network::Network;
 use cbnn::quant::memory::weight_memory_bits;
-use cbnn::reference;
+use cbnn::quant::QNet;
+use cbnn::reference::{self, Sqnr};
+use cbnn::tensor::Tensor3;
 
 /// The metric columns of every sweep, with their units (docs/SWEEPS.md defines each).
 pub const METRICS: &[(&str, &str)] = &[
@@ -25,14 +28,14 @@ pub const METRICS: &[(&str, &str)] = &[
     ("stall_cycles", "cycles a stream waited on memory"),
     ("pe_utilisation", "busy lane-cycles / all lane-cycles"),
     ("sqnr_db", "output SQNR against the float32 reference, dB"),
-    ("top1_agreement", "share of inputs whose top class is the float32 reference's"),
+    ("top1_agreement", "share of input images whose top class is the float32 reference's"),
     ("weight_bits", "bits of weights, indices, coefficients, scales and biases"),
     ("array_lanes", "R x C x L binary lanes (the area measure without --synth)"),
     ("buffer_kib", "on-chip weight and activation buffers, KiB"),
 ];
 
-/// With labels: the share of inputs whose top class is the label.
-pub const ACCURACY: (&str, &str) = ("top1_accuracy", "share of inputs classified as labelled");
+/// With labels: the share of input images whose top class is the label.
+pub const ACCURACY: (&str, &str) = ("top1_accuracy", "share of input images classified as labelled");
 
 /// The columns of a sweep's rows after the point number: its axes, the metrics, each layer's
 /// cycles (`cycles.NAME`), then the synthesis figures when `--synth` is on.
@@ -65,84 +68,90 @@ pub fn resolve(sweep: &Sweep, p: &Point) -> Result<(AccelConfig, Network)> {
 }
 
 /// Checks that a point can run: its config and network load, and the network compiles for and
-/// fits the config (output scales it lacks calibrated on the first input, as a run does).
+/// fits the config (output scales it lacks calibrated on the first image, as a run does).
 pub fn check(sweep: &Sweep, p: &Point) -> Result<()> {
     let (cfg, net) = resolve(sweep, p)?;
-    let qnet = if cbnn::quant::needs_calibration(&net) {
-        reference::prepare(&net, &cfg, &sweep.base.inputs[0].1)?.qnet
-    } else {
-        cbnn::quant::compile(&net, &cfg, None)?
-    };
+    let qnet = reference::compile_once(&net, &cfg, &sweep.base.inputs[0].1)?.qnet;
     crate::network::check_fits(&qnet, &cfg)
 }
 
-fn argmax(v: &[f32]) -> usize {
-    v.iter().enumerate().fold(0, |best, (i, &x)| if x > v[best] { i } else { best })
+/// What a point records of one image.
+struct Image {
+    /// The per-inference metrics summed into the point's means, in `METRICS` order.
+    per: [f64; 11],
+    layer_cycles: Vec<u64>,
+    sqnr: Sqnr,
+    predicted: usize,
+    reference: usize,
 }
 
-/// Runs a point on every input; its cells in `columns` order, without the synthesis figures.
+/// One image of a point through the simulator and the float reference.
+fn image(cfg: &AccelConfig, net: &Network, q: &QNet, x: &Tensor3<i32>) -> Result<Image> {
+    let opts = RunOptions { traffic: Traffic::Dram, ideal: true, check: false, probe: None, fault: None, plain: false };
+    let run = run_network(cfg, q, x, opts)?;
+    let t = Totals::of(cfg, &run.layers);
+    let (f, c) = (&t.figures, &t.figures.counts);
+    let raw = (c.act_raw_bytes + c.weight_bytes + c.out_raw_bytes) as f64;
+    let per = [
+        c.cycles as f64,
+        c.ideal_cycles as f64,
+        f.latency_us,
+        t.inferences_per_s,
+        c.dram_bytes() as f64,
+        raw,
+        f.compression,
+        f.bandwidth_bytes_per_cycle,
+        f.bandwidth_bytes_per_cycle * cfg.clock.mhz / 1000.0,
+        c.stall_cycles as f64,
+        f.pe_utilisation,
+    ];
+    let last = q.layers.last().context("a network has layers")?;
+    let out = run.outputs.last().context("a network has layers")?;
+    let want = reference::run(net, x).pop().context("a network has layers")?;
+    let mut sqnr = Sqnr::default();
+    sqnr.add(&want.data, &reference::dequantise(last, out).data);
+    Ok(Image {
+        per,
+        layer_cycles: run.layers.iter().map(|l| l.figures.counts.cycles).collect(),
+        sqnr,
+        predicted: classify::predict(last, out),
+        reference: classify::reference_class(&want),
+    })
+}
+
+/// Runs a point on every input image (compiled once; output scales it lacks calibrated on the
+/// first image; images in parallel, summed in image order); its cells in `columns` order,
+/// without the synthesis figures.
 pub fn evaluate(sweep: &Sweep, p: &Point) -> Result<Vec<String>> {
     let (cfg, net) = resolve(sweep, p)?;
-    let inputs = &sweep.base.inputs;
-    let n = inputs.len() as f64;
-    let mut sums = [0f64; 11];
-    let (mut signal, mut noise, mut agree, mut correct) = (0f64, 0f64, 0usize, 0usize);
+    let q = reference::compile_once(&net, &cfg, &sweep.base.inputs[0].1)?.qnet;
+    let hidden = indicatif::ProgressBar::hidden();
+    let images = cbnn::batch::par::map(&sweep.base.inputs, &hidden, |_, (_, x)| image(&cfg, &net, &q, x))?;
+    let n = images.len() as f64;
+    let (mut sums, mut sqnr) = ([0f64; 11], Sqnr::default());
     let mut layer_cycles = vec![0f64; net.layers.len()];
-    let mut weight_bits = 0;
-    for (k, (_, x)) in inputs.iter().enumerate() {
-        let prepared = reference::prepare(&net, &cfg, x)?;
-        let q = &prepared.qnet;
-        let opts =
-            RunOptions { traffic: Traffic::Dram, ideal: true, check: false, probe: None, fault: None, plain: false };
-        let run = run_network(&cfg, q, x, opts)?;
-        let t = Totals::of(&cfg, &run.layers);
-        let (f, c) = (&t.figures, &t.figures.counts);
-        let bytes = (c.act_bytes + c.weight_bytes + c.out_bytes) as f64;
-        let raw = (c.act_raw_bytes + c.weight_bytes + c.out_raw_bytes) as f64;
-        let per = [
-            c.cycles as f64,
-            c.ideal_cycles as f64,
-            f.latency_us,
-            t.inferences_per_s,
-            bytes,
-            raw,
-            f.compression,
-            f.bandwidth_bytes_per_cycle,
-            f.bandwidth_bytes_per_cycle * cfg.clock.mhz / 1000.0,
-            c.stall_cycles as f64,
-            f.pe_utilisation,
-        ];
-        for (s, v) in sums.iter_mut().zip(per) {
+    for im in &images {
+        for (s, v) in sums.iter_mut().zip(im.per) {
             *s += v;
         }
-        for (lc, l) in layer_cycles.iter_mut().zip(&run.layers) {
-            *lc += l.figures.counts.cycles as f64;
+        for (lc, &c) in layer_cycles.iter_mut().zip(&im.layer_cycles) {
+            *lc += c as f64;
         }
-        let out = reference::dequantise(q.layers.last().expect("a network has layers"), run.outputs.last().unwrap());
-        let want = prepared.float_outs.last().unwrap();
-        for (&r, &t) in want.data.iter().zip(&out.data) {
-            signal += (r as f64).powi(2);
-            noise += (r as f64 - t as f64).powi(2);
-        }
-        let top = argmax(&out.data);
-        agree += usize::from(top == argmax(&want.data));
-        if let Some(labels) = &sweep.labels {
-            correct += usize::from(top == labels[k]);
-        }
-        if k == 0 {
-            weight_bits = q.layers.iter().map(|l| weight_memory_bits(l, &cfg)).sum::<u64>();
-        }
+        sqnr.merge(&im.sqnr);
     }
-    let sqnr = if noise == 0.0 { f64::INFINITY } else { 10.0 * (signal / noise).log10() };
+    let predicted: Vec<usize> = images.iter().map(|im| im.predicted).collect();
+    let reference: Vec<usize> = images.iter().map(|im| im.reference).collect();
+    let top1 = Top1::new(&predicted, &reference, sweep.labels.as_deref());
+    let weight_bits = q.layers.iter().map(|l| weight_memory_bits(l, &cfg)).sum::<u64>();
     let mut cells: Vec<String> = p.values.iter().map(|v| v.as_ref().map(cell).unwrap_or_default()).collect();
     cells.extend(sums.iter().map(|s| num(s / n)));
-    cells.push(num(sqnr));
-    cells.push(num(agree as f64 / n));
+    cells.push(num(sqnr.db()));
+    cells.push(num(top1.top1_agreement));
     cells.push(weight_bits.to_string());
     cells.push((cfg.array.rows * cfg.array.cols * cfg.array.lanes).to_string());
     cells.push((cfg.buffers.weight_kib + cfg.buffers.act_kib).to_string());
-    if sweep.labels.is_some() {
-        cells.push(num(correct as f64 / n));
+    if let Some(a) = top1.top1_accuracy {
+        cells.push(num(a));
     }
     cells.extend(layer_cycles.iter().map(|c| num(c / n)));
     Ok(cells)

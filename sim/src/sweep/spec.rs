@@ -5,7 +5,8 @@
 //! config = "my_accel.toml"        # optional: the embedded default config
 //! network = "net.toml"            # optional: the embedded example network and input
 //! inputs = ["a.npy", "b.npy"]     # with `network`: its input set
-//! labels = [3, 7]                 # optional: the inputs' classes (top-1 accuracy)
+//! labels = [3, 7]                 # optional: the images' classes, or an integer .npy file
+//!                                 # ("labels.npy", one per image), for the top-1 accuracy
 //! color = "array.rows"            # the axis that colours the latency-vs-area plot
 //!
 //! [axes]                          # the cartesian product of these, in this order
@@ -23,6 +24,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 use super::apply::{AxisKey, Base};
+use cbnn::batch::labels;
 
 /// The most points a sweep may expand to (a guard against a typo in a range).
 pub const MAX_POINTS: usize = 1_000_000;
@@ -33,7 +35,8 @@ struct SweepFile {
     config: Option<PathBuf>,
     network: Option<PathBuf>,
     inputs: Option<Vec<PathBuf>>,
-    labels: Option<Vec<i64>>,
+    /// A list of classes or the path of an integer .npy file.
+    labels: Option<toml::Value>,
     color: Option<String>,
     /// Drop points whose combination of values the config or network rejects (they are listed
     /// in summary.md) instead of rejecting the sweep.
@@ -122,11 +125,12 @@ impl Sweep {
         if inputs.as_ref().is_some_and(Vec::is_empty) {
             bail!("{origin}: key `inputs`: expected at least one .npy file");
         }
-        let base =
+        let mut base =
             Base::load(config.as_deref(), network.as_deref(), inputs.as_deref()).with_context(|| origin.to_string())?;
-        let labels = match f.labels {
+        base.dir = dir.map(Path::to_path_buf);
+        let labels = match &f.labels {
             None => None,
-            Some(l) => Some(check_labels(&l, base.inputs.len(), base.classes()).with_context(|| origin.to_string())?),
+            Some(l) => Some(labels(l, &mut base, &at).with_context(|| origin.to_string())?),
         };
         let (axes, points) = match (f.axes, f.points) {
             (Some(_), Some(_)) => bail!("{origin}: `[axes]` and `[[points]]` both given: expected one of them"),
@@ -138,6 +142,12 @@ impl Sweep {
             }
             (None, Some(p)) => listed(&p, &base).with_context(|| origin.to_string())?,
         };
+        // The networks a `network` axis names, loaded (and checked) once.
+        for a in axes.iter().filter(|a| a.key == AxisKey::Network) {
+            for v in &a.values {
+                base.add_network(v).with_context(|| origin.to_string())?;
+            }
+        }
         let color = match &f.color {
             None => None,
             Some(c) => Some(
@@ -213,18 +223,24 @@ impl Sweep {
     }
 }
 
-fn check_labels(l: &[i64], inputs: usize, classes: usize) -> Result<Vec<usize>> {
-    if l.len() != inputs {
-        bail!("key `labels`: {} labels for {inputs} inputs: expected one per input", l.len());
+/// The `labels` key: a list of classes, or an integer .npy file (its hash joins the sweep's
+/// fingerprint), one class per input image (`cbnn::batch::labels`).
+fn labels(v: &toml::Value, base: &mut Base, at: &dyn Fn(&PathBuf) -> Result<PathBuf>) -> Result<Vec<usize>> {
+    let (images, classes) = (base.inputs.len(), base.classes());
+    match v {
+        toml::Value::String(f) => {
+            let path = at(&PathBuf::from(f))?;
+            let bytes = cbnn::npyio::read_file(&path).context("key `labels`")?;
+            base.texts.push(format!("{}:{}", path.display(), super::store::hash_bytes(&bytes)));
+            labels::parse(&bytes, images, classes).with_context(|| format!("key `labels`: {}", path.display()))
+        }
+        toml::Value::Array(a) => {
+            let list: Option<Vec<i64>> = a.iter().map(toml::Value::as_integer).collect();
+            let list = list.context("key `labels`: expected a list of integer classes")?;
+            labels::check(&list, images, classes).context("key `labels`")
+        }
+        other => bail!("key `labels` = {other}: expected a list of classes or the path of an integer .npy file"),
     }
-    l.iter()
-        .map(|&c| {
-            if c < 0 || c as usize >= classes {
-                bail!("key `labels`: label {c} out of range: the network has {classes} output classes (0..{classes})");
-            }
-            Ok(c as usize)
-        })
-        .collect()
 }
 
 /// An axis's values: a list, `{ from, to, step }` or `{ from, to, times }`, or one value.

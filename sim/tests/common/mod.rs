@@ -1,0 +1,123 @@
+//! The comparison the RTL tests share: networks run layer by layer on the generated core's
+//! Verilog (`cbnn_hdl::cosim`, every core layer of every network in one simulation, on one
+//! instance of the core) and on the cycle simulator, both against the golden model. Layers the
+//! core does not run (maxpool; slbf and penni without the combine stage) are host layers, as in
+//! `simulate`: the golden model's output is the next layer's input.
+
+use cbnn::config::AccelConfig;
+use cbnn::golden;
+use cbnn::quant::QNet;
+use cbnn::tensor::Tensor3;
+use cbnn_hdl::cosim::{run_layers_on, LayerCase, LayerRun, Traffic as RtlTraffic};
+use cbnn_hdl::flow::{self, Simulator};
+use cbnn_sim::network::on_core;
+use cbnn_sim::{run_layer, Stored, Traffic};
+
+/// A compiled network and one input (integers of `net.input.bits`), named in messages by `what`.
+pub struct NetCase<'a> {
+    pub what: String,
+    pub net: &'a QNet,
+    pub input: Tensor3<i32>,
+}
+
+/// Runs every case's core layers on the RTL under `simulator` and on the simulator, and asserts,
+/// layer by layer, the outputs equal to the golden model's and the simulator's cycle counts
+/// (total and computing), codec bytes and DRAM bytes equal to the RTL's. Each layer reads the
+/// golden model's output of the layer before it (with the codec, a core layer after a core layer
+/// reads the records the RTL wrote). Returns, per case and layer, the RTL's run (`None` for a
+/// host layer), or `None` when the simulator is missing on a developer machine.
+pub fn compare_on(
+    simulator: Simulator,
+    cfg: &AccelConfig,
+    cases: &[NetCase],
+    traffic: Traffic,
+    what: &str,
+) -> Option<Vec<Vec<Option<LayerRun>>>> {
+    let present = match simulator {
+        Simulator::Icarus => flow::have_icarus(what),
+        Simulator::Verilator => flow::have_verilator(what),
+    };
+    if !present {
+        return None;
+    }
+    let outs: Vec<Vec<Tensor3<i32>>> = cases.iter().map(|c| golden::run(c.net, &c.input)).collect();
+    let stored_x: Vec<Tensor3<i32>> =
+        cases.iter().map(|c| golden::stored(&c.input, c.net.input.bits, &c.net.input.codec)).collect();
+    let mut layer_cases = Vec::new();
+    for (k, c) in cases.iter().enumerate() {
+        for (i, l) in c.net.layers.iter().enumerate() {
+            if !on_core(l, cfg) {
+                continue;
+            }
+            let input = if i == 0 { &stored_x[k] } else { &outs[k][i - 1] };
+            let chained = cfg.codec.enabled && i > 0 && on_core(&c.net.layers[i - 1], cfg);
+            layer_cases.push(if chained { LayerCase::chained(l) } else { LayerCase::new(l, input) });
+        }
+    }
+    let rtl_traffic = match traffic {
+        Traffic::Free => RtlTraffic::Free,
+        Traffic::Dram => RtlTraffic::Dram,
+    };
+    let modules = cbnn_hdl::top::core_modules(cfg).unwrap();
+    let (runs, timing) = run_layers_on(simulator, cfg, &modules, &layer_cases, rtl_traffic).unwrap();
+    println!(
+        "{what}: {simulator:?} built the testbench in {:.1} s and ran {} layers in {:.1} s",
+        timing.build_s,
+        runs.len(),
+        timing.run_s
+    );
+    let mut runs = runs.into_iter();
+    let mut all = Vec::new();
+    for (k, c) in cases.iter().enumerate() {
+        let what = &c.what;
+        let mut per_layer = Vec::new();
+        let mut stored = Stored::new(cfg, c.input.clone(), c.net.input.bits, &c.net.input.codec).unwrap();
+        for (i, l) in c.net.layers.iter().enumerate() {
+            if !on_core(l, cfg) {
+                println!("{what}: layer {i} ({}): host (golden arithmetic)", l.name);
+                stored = Stored::new(cfg, outs[k][i].clone(), l.out_bits, &l.codec).unwrap();
+                per_layer.push(None);
+                continue;
+            }
+            let rtl = runs.next().expect("one RTL run per core layer");
+            let sim = run_layer(cfg, l, &stored, traffic).unwrap();
+            assert_eq!(sim.stored.tensor.data, outs[k][i].data, "{what}: layer {i}: simulator against golden");
+            assert!(!rtl.error, "{what}: layer {i}: the core raised its error flag");
+            assert_eq!(rtl.output.data, outs[k][i].data, "{what}: layer {i}: RTL against golden");
+            println!(
+                "{what}: layer {i} ({}): RTL {} cycles ({} computing), simulator {} ({}); codec bytes in {} / {}, out {} / {}; DRAM bytes act+weight+out {} / {}",
+                l.name,
+                rtl.cycles,
+                rtl.compute_cycles,
+                sim.cycles,
+                sim.compute_cycles,
+                rtl.bytes_in,
+                sim.bytes_in,
+                rtl.bytes_out,
+                sim.bytes_out,
+                rtl.act_bytes + rtl.weight_bytes + rtl.written_bytes,
+                sim.act_bytes + sim.weight_bytes + sim.written_bytes
+            );
+            assert_eq!(
+                (sim.cycles, sim.compute_cycles),
+                (rtl.cycles, rtl.compute_cycles),
+                "{what}: layer {i}: cycles (total, computing), simulator against RTL"
+            );
+            assert_eq!((sim.bytes_in, sim.bytes_out), (rtl.bytes_in, rtl.bytes_out), "{what}: layer {i}: codec bytes");
+            assert_eq!(
+                (sim.act_bytes, sim.weight_bytes, sim.written_bytes),
+                (rtl.act_bytes, rtl.weight_bytes, rtl.written_bytes),
+                "{what}: layer {i}: DRAM bytes (activations, weights, results)"
+            );
+            stored = if cfg.codec.enabled {
+                sim.stored
+            } else {
+                Stored::new(cfg, outs[k][i].clone(), l.out_bits, &l.codec).unwrap()
+            };
+            per_layer.push(Some(rtl));
+        }
+        all.push(per_layer);
+    }
+    assert!(runs.next().is_none(), "{what}: more RTL runs than core layers");
+    Some(all)
+}
