@@ -40,6 +40,10 @@ pub struct Top1 {
     pub top1_accuracy: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub correct: Option<usize>,
+    /// With labels: the float32 reference's top-1 accuracy (what the network computes without
+    /// the accelerator's integer arithmetic, SPEC 9).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_top1_accuracy: Option<f64>,
 }
 
 impl Top1 {
@@ -49,11 +53,18 @@ impl Top1 {
         let share = |k: usize| if n == 0 { 0.0 } else { k as f64 / n as f64 };
         let same = |other: &[usize]| predicted.iter().zip(other).filter(|(a, b)| a == b).count();
         let correct = labels.map(same);
-        Top1 { images: n, top1_agreement: share(same(reference)), top1_accuracy: correct.map(share), correct }
+        let reference_correct = labels.map(|l| reference.iter().zip(l).filter(|(a, b)| a == b).count());
+        Top1 {
+            images: n,
+            top1_agreement: share(same(reference)),
+            top1_accuracy: correct.map(share),
+            correct,
+            reference_top1_accuracy: reference_correct.map(share),
+        }
     }
 
     /// Adds the figures to a JSON report object: `images`, `top1_agreement`, and with labels
-    /// `top1_accuracy` and `correct`.
+    /// `top1_accuracy`, `correct` and `reference_top1_accuracy`.
     pub fn add_to(&self, report: &mut serde_json::Value) {
         if let (Some(o), Ok(serde_json::Value::Object(m))) = (report.as_object_mut(), serde_json::to_value(self)) {
             o.extend(m);
@@ -69,6 +80,9 @@ impl Top1 {
         );
         if let (Some(a), Some(c)) = (self.top1_accuracy, self.correct) {
             s += &format!("; top-1 accuracy: {:.2}% ({c} of {} labels)", 100.0 * a, self.images);
+        }
+        if let Some(r) = self.reference_top1_accuracy {
+            s += &format!(" (float32 reference: {:.2}%)", 100.0 * r);
         }
         s
     }
@@ -90,7 +104,12 @@ mod tests {
     fn top1_counts_agreement_and_accuracy() {
         let t = Top1::new(&[1, 2, 3, 4], &[1, 2, 0, 0], Some(&[1, 0, 3, 4]));
         assert_eq!((t.images, t.top1_agreement, t.top1_accuracy, t.correct), (4, 0.5, Some(0.75), Some(3)));
-        assert!(t.describe().contains("top-1 accuracy: 75.00% (3 of 4 labels)"), "{}", t.describe());
+        assert_eq!(t.reference_top1_accuracy, Some(0.25));
+        assert!(
+            t.describe().contains("top-1 accuracy: 75.00% (3 of 4 labels) (float32 reference: 25.00%)"),
+            "{}",
+            t.describe()
+        );
         let t = Top1::new(&[1], &[1], None);
         assert_eq!(serde_json::to_value(&t).unwrap(), serde_json::json!({"images": 1, "top1_agreement": 1.0}));
     }

@@ -89,7 +89,12 @@ fn check_accumulators(kind: Kind, count: usize, seed: u64) {
                 args.extend(["--basis".into(), write(&d.join("basis.npy"), npyio::f32_to_npy(&[*dd, k, k], basis))]);
                 args.extend(["--coef".into(), write(&d.join("coef.npy"), npyio::f32_to_npy(&[o, c_in, *dd], coef))]);
                 args.extend(["--coef-bits".into(), cfg.datapath.coef_bits.to_string()]);
-                args.extend(["--scale-group".into(), w.scale_group.to_string()]);
+                // A threshold layer is one scale group (SPEC 6): its coefficients share one sc_g.
+                let g = if w.threshold.is_some() { o } else { w.scale_group };
+                args.extend(["--scale-group".into(), g.to_string()]);
+                if let Some(ws) = &w.weight_scale {
+                    args.extend(["--weight-scale".into(), write(&d.join("ws.npy"), npyio::f64_to_npy(&[o], ws))]);
+                }
             }
         }
         spec_ref(&args);

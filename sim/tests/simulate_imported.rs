@@ -39,7 +39,16 @@ fn imported_tfc_networks_simulate_bit_exact_on_1000_test_images() {
         }
         let out = d.path().join(format!("{model}-sim"));
         let o = Command::new(env!("CARGO_BIN_EXE_simulate"))
-            .args(["--network", &format!("{model}/net.toml"), "--input", "x.npy", "--labels", "y.npy", "--json", "--out"])
+            .args([
+                "--network",
+                &format!("{model}/net.toml"),
+                "--input",
+                "x.npy",
+                "--labels",
+                "y.npy",
+                "--json",
+                "--out",
+            ])
             .arg(&out)
             .current_dir(d.path())
             .output()

@@ -401,3 +401,34 @@ fn a_network_axis_runs_each_network_and_refuses_one_of_another_input() {
     assert!(err.contains("axis `network`") && err.contains("[input]") && err.lines().count() == 1, "{err}");
     assert!(!d.path().join("bad").exists());
 }
+
+#[test]
+fn a_codec_step_applies_where_the_same_point_sets_a_lossy_codec() {
+    // The small network's one layer is stored raw: `layers.step` has no effect on it, except in
+    // a point that also gives it a codec that quantises.
+    let d = tempfile::tempdir().unwrap();
+    small_network(d.path());
+    let spec = "network = \"net.toml\"\ninputs = [\"x.npy\"]\n[[points]]\n\"layers.codec\" = \"raw\"\n\
+                [[points]]\n\"layers.codec\" = \"golomb\"\n\"layers.step\" = 1\n\
+                [[points]]\n\"layers.codec\" = \"golomb\"\n\"layers.step\" = 4\n";
+    std::fs::write(d.path().join("s.toml"), spec).unwrap();
+    let out = d.path().join("o");
+    ok(sweep().arg(d.path().join("s.toml")).args(["--quiet", "--out"]).arg(&out).output().unwrap());
+    let csv = read(&out.join("results.csv"));
+    assert_eq!(column(&csv, "layers.step"), ["", "1", "4"]);
+    // Golomb at step 1 is lossless (the raw point's fidelity); at step 4 it is not.
+    let sqnr = column(&csv, "sqnr_db");
+    assert_eq!(sqnr[0], sqnr[1]);
+    assert_ne!(sqnr[1], sqnr[2]);
+    // A step in a point whose codec does not use it: one line naming the key, nothing run.
+    let bad = "network = \"net.toml\"\ninputs = [\"x.npy\"]\n[[points]]\n\"layers.codec\" = \"sparse\"\n\"layers.step\" = 2\n";
+    std::fs::write(d.path().join("bad.toml"), bad).unwrap();
+    let o = sweep().arg(d.path().join("bad.toml")).args(["--quiet", "--out"]).arg(d.path().join("b")).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("takes `step` with the codec this point gives it") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+    assert!(!d.path().join("b").exists());
+}

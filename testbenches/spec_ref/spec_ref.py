@@ -6,7 +6,7 @@ Only the Python standard library and numpy are used.  Comments cite SPEC section
 
 Subcommands (all tensors are .npy files):
   acc    --kind conv|fc|slbf|penni --input X.npy --out OUT.npy [--stride S] [--padding P]
-         [--bits K] [--coef-bits B] [--scale-group G]
+         [--bits K] [--coef-bits B] [--scale-group G] [--weight-scale WS.npy]
          (--weights W.npy | --bank BANK.npy --index IDX.npy | --basis BASIS.npy --coef COEF.npy)
          -> raw signed dot products, int32 [O, H_out, W_out] (fc: [O, 1, 1])      (SPEC 2, 3)
   encode --input X.npy --bits K --block N --mode raw|sparse|dct|auto|golomb
@@ -265,8 +265,9 @@ def scale_groups(O, G):
     return [(g * G, min((g + 1) * G, O)) for g in range((O + G - 1) // G)]
 
 
-def penni_cq(basis, coef, coef_bits, G):
-    """SPEC 3.5: the binary basis Bb and the integer coefficients cq[o, c, j]."""
+def penni_cq(basis, coef, coef_bits, G, ws=None):
+    """SPEC 3.5: the binary basis Bb and the integer coefficients cq[o, c, j]; with per-filter
+    weight scales ws[o] (SPEC 5.1), e[o, c, j] = (coef[o, c, j] * beta_j) * ws[o]."""
     d, K, _ = basis.shape
     O, I, _ = coef.shape
     if coef_bits < 2:
@@ -283,6 +284,8 @@ def penni_cq(basis, coef, coef_bits, G):
         beta[j] = s / (K * K)
     # e[o,c,j] = coef[o,c,j] * beta_j (float64).
     e = coef.astype(np.float64) * beta[np.newaxis, np.newaxis, :]
+    if ws is not None:
+        e = e * ws.astype(np.float64)[:, np.newaxis, np.newaxis]
     cq = np.zeros((O, I, d), dtype=np.int64)
     for lo, hi in scale_groups(O, G):
         mx = float(np.max(np.abs(e[lo:hi]))) if e[lo:hi].size else 0.0
@@ -294,7 +297,7 @@ def penni_cq(basis, coef, coef_bits, G):
     return Bb, cq
 
 
-def acc_penni(A, basis, coef, S, p, coef_bits, G):
+def acc_penni(A, basis, coef, S, p, coef_bits, G, ws=None):
     """SPEC 3.5: stage 1 depthwise binary basis convolution, stage 2 sparse 1x1 with cq."""
     require_dtype(basis, np.float32, "basis")
     require_dtype(coef, np.float32, "coef")
@@ -313,7 +316,13 @@ def acc_penni(A, basis, coef, S, p, coef_bits, G):
         raise SpecError(f"coef: d = {dc} but the basis has d = {d}")
     if coef_bits is None or G is None:
         raise SpecError("penni needs --coef-bits and --scale-group")
-    Bb, cq = penni_cq(basis, coef, coef_bits, G)
+    if ws is not None:
+        if ws.dtype not in (np.float32, np.float64) or ws.shape != (O,):
+            raise SpecError(f"weight-scale: must be float32 or float64 [O] = [{O}], got {ws.dtype} {ws.shape}")
+        require_finite(ws, "weight-scale")
+        if np.any(ws < 0):
+            raise SpecError("weight-scale: must be >= 0")
+    Bb, cq = penni_cq(basis, coef, coef_bits, G, ws)
     # Stage 1: P[c, j][y, x] = sum_{ky,kx valid} Bb[j,ky,kx] * A[c, y*S-p+ky, x*S-p+kx]
     Hout, Wout = out_size(H, K, S, p), out_size(W, K, S, p)
     Ap = pad_input(A, p)
@@ -337,6 +346,10 @@ def cmd_acc(args):
     have_w = args.weights is not None
     have_slbf = args.bank is not None or args.index is not None
     have_penni = args.basis is not None or args.coef is not None
+    if args.weight_scale is not None and args.kind != "penni":
+        # A weight scale multiplies a filter's real output, not its binary dot product; only
+        # penni's coefficient quantisation sees it (SPEC 5.1).
+        raise SpecError("--weight-scale is for --kind penni only")
     if args.kind in ("conv", "fc"):
         if not have_w or have_slbf or have_penni:
             raise SpecError(f"--kind {args.kind} needs --weights (and nothing else)")
@@ -355,7 +368,8 @@ def cmd_acc(args):
         if args.basis is None or args.coef is None or have_w or have_slbf:
             raise SpecError("--kind penni needs --basis and --coef (and nothing else)")
         dot = acc_penni(A, load_npy(args.basis), load_npy(args.coef), S, p,
-                        args.coef_bits, args.scale_group)
+                        args.coef_bits, args.scale_group,
+                        None if args.weight_scale is None else load_npy(args.weight_scale))
     lo, hi = np.iinfo(np.int32).min, np.iinfo(np.int32).max
     if dot.size and (int(dot.min()) < lo or int(dot.max()) > hi):
         raise SpecError("accumulator value does not fit in int32")
@@ -767,6 +781,7 @@ def build_parser():
     a.add_argument("--index")
     a.add_argument("--basis")
     a.add_argument("--coef")
+    a.add_argument("--weight-scale", help="penni only: per-filter weight scales ws[o] (SPEC 5.1)")
     a.set_defaults(func=cmd_acc)
 
     def codec_args(p):

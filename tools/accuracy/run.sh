@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates every figure of docs/ACCURACY.md, from a clone of the repository (about 40 minutes
 # on 2 cores): the imports with their checks, golden and simulate on the MNIST test images, the
-# conversions of the trained conv network and the three labelled sweeps. Outputs go to out/.
+# conversions of the trained conv network and the three labelled sweeps. Outputs go to out/,
+# the plots docs/ACCURACY.md shows to docs/accuracy/.
 # The qonnx package's reference predictions are committed (testdata/mnist/*.qonnx-pred.npy);
 # tools/qonnx_reference.py regenerates them (testdata/mnist/README.md).
 set -euo pipefail
@@ -37,3 +38,12 @@ done
 for s in mnist_scale_group mnist_methods mnist_codec; do
     "$bin"/sweep "sweeps/$s.toml" --out "out/sweep/$s"
 done
+
+# The plots docs/ACCURACY.md shows.
+mkdir -p docs/accuracy
+cp out/sweep/mnist_scale_group/accuracy_vs_weight_memory.svg docs/accuracy/scale_group_accuracy_vs_weight_memory.svg
+cp out/sweep/mnist_methods/accuracy_vs_weight_memory.svg docs/accuracy/methods_accuracy_vs_weight_memory.svg
+cp out/sweep/mnist_codec/accuracy_vs_dram.svg docs/accuracy/codec_accuracy_vs_dram.svg
+
+# The top-1 table of docs/ACCURACY.md (numpy).
+python3 tools/accuracy/top1_table.py

@@ -204,7 +204,13 @@ impl Base {
                 }
             }
             let k = AxisKey::Layer { layer, key };
-            if self.layers_for(&self.network, &k, &self.network_doc).is_empty() {
+            // A codec's own key (step, eg_order, dct_keep) may name layers whose codec another
+            // axis of the same point sets, so it is checked here against any layer a codec could
+            // take, and again per point in `apply`, once that point's codec is known.
+            let could_take = self.network.layers.iter().any(|l| takes(l, key, "dct"));
+            if self.layers_for(&self.network, &k, &self.network_doc).is_empty()
+                && !(CODEC_KEYS.contains(&key) && could_take)
+            {
                 bail!("axis `{name}`: no layer of {} takes `{key}`", self.network_origin);
             }
             return Ok(k);
@@ -262,7 +268,13 @@ impl Base {
                 AxisKey::Config(name) => set(&mut cfg, name, (*v).clone()),
                 AxisKey::Network => {}
                 AxisKey::Layer { key, .. } => {
-                    for i in self.layers_for(network, k, &doc) {
+                    let layers = self.layers_for(network, k, &doc);
+                    if layers.is_empty() && CODEC_KEYS.contains(key) {
+                        bail!(
+                            "layers.{key} = {v}: no layer of {origin} takes `{key}` with the codec this point gives it"
+                        );
+                    }
+                    for i in layers {
                         let layers = doc.get_mut("layer").and_then(|l| l.as_array_mut()).expect("checked at load");
                         let t = layers[i].as_table_mut().expect("a [[layer]] table");
                         t.insert(key.to_string(), (*v).clone());
@@ -289,6 +301,9 @@ impl Base {
         Ok((accel, net))
     }
 }
+
+/// The layer keys that only a lossy codec mode uses.
+const CODEC_KEYS: [&str; 3] = ["step", "eg_order", "dct_keep"];
 
 /// Whether a layer axis `key` has an effect on layer `l` whose codec is `codec`.
 fn takes(l: &cbnn::network::Layer, key: &str, codec: &str) -> bool {
