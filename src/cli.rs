@@ -4,6 +4,7 @@
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::AccelConfig;
 use crate::network::Network;
@@ -103,4 +104,44 @@ pub fn run(program: &str, body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode
             ExitCode::from(1)
         }
     }
+}
+
+/// Set once a write to standard output has failed: later writes are skipped.
+static STDOUT_GONE: AtomicBool = AtomicBool::new(false);
+
+/// Standard output for the programs' `outln!` and `out!`. A reader that has gone away
+/// (`golden | head -1`) is not the program's error: the broken pipe is ignored, the rest of the
+/// printing skipped, and the program still finishes its work (its output files) and exits 0.
+/// Any other write error is reported once on stderr, and the printing skipped likewise.
+pub fn write_stdout(args: std::fmt::Arguments) {
+    use std::io::Write;
+    if STDOUT_GONE.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|_| out.flush()) {
+        STDOUT_GONE.store(true, Ordering::Relaxed);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("warning: standard output: {e}; printing stopped");
+        }
+    }
+}
+
+/// `println!` for the programs: see `cli::write_stdout` (a closed stdout is no panic).
+#[macro_export]
+macro_rules! outln {
+    () => {
+        $crate::cli::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` for the programs: see `cli::write_stdout`.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*))
+    };
 }

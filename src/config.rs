@@ -141,8 +141,7 @@ impl AccelConfig {
     }
 
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("{}: cannot read accelerator config", path.display()))?;
+        let text = crate::fsutil::read_text(path, "accelerator config")?;
         Self::from_toml_str(&text, &path.display().to_string())
     }
 
@@ -180,6 +179,9 @@ impl AccelConfig {
             || !self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         {
             bail!("key `name` = {:?}: expected a Verilog identifier (a letter, then letters, digits or _)", self.name);
+        }
+        if crate::verilog_keywords::is_keyword(&self.name) {
+            bail!("key `name` = {:?}: a reserved word of Verilog; expected another module name", self.name);
         }
         check_range("array.rows", self.array.rows.into(), 1, 64)?;
         check_range("array.cols", self.array.cols.into(), 1, 64)?;
@@ -279,6 +281,7 @@ mod tests {
             ("scale_bits = 16", "scale_bits = 10", "datapath.scale_bits"),
             ("mhz = 100.0", "mhz = -1.0", "clock.mhz"),
             ("name = \"cbnn_accel\"", "name = \"9bad\"", "name"),
+            ("name = \"cbnn_accel\"", "name = \"module\"", "reserved word"),
             ("cols = 8", "cols = 12", "codec.block"),
             ("bytes_per_cycle = 8", "bytes_per_cycle = 6", "dram.bytes_per_cycle"),
             ("bytes_per_cycle = 8", "bytes_per_cycle = 32", "dram.bytes_per_cycle"),

@@ -65,12 +65,71 @@ fn dtype_name(d: &DType) -> String {
     }
 }
 
-fn open(bytes: &[u8]) -> Result<npyz::NpyFile<&[u8]>> {
+/// The shape a .npy header's dict declares, read from its text (`None` if it cannot be found:
+/// the .npy parser then names the problem). npyz multiplies the dimensions unchecked, so a
+/// shape whose element count overflows must be caught before npyz sees it.
+fn declared_shape(bytes: &[u8]) -> Option<Vec<u64>> {
+    let text = String::from_utf8_lossy(bytes.get(10..bytes.len().min(10 + (1 << 20)))?);
+    let after = &text[text.find("shape")?..];
+    let open = after.find('(')?;
+    let close = after[open..].find(')')? + open;
+    after[open + 1..close]
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| d.trim_end_matches('L').parse::<u64>().ok())
+        .collect()
+}
+
+/// The length of a .npy file's header (magic, version, length field and dict), from its
+/// length field; `None` for an unknown version or a file shorter than its length field.
+fn header_len(bytes: &[u8]) -> Option<usize> {
+    match bytes.get(6)? {
+        1 if bytes.len() >= 10 => Some(10 + u16::from_le_bytes([bytes[8], bytes[9]]) as usize),
+        2 | 3 if bytes.len() >= 12 => {
+            Some(12 + u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize)
+        }
+        _ => None,
+    }
+}
+
+/// The bytes after a .npy file's header.
+fn data_bytes(bytes: &[u8]) -> u64 {
+    header_len(bytes).map_or(0, |h| bytes.len().saturating_sub(h) as u64)
+}
+
+/// A .npy file's header (what follows it is not read).
+fn header(bytes: &[u8]) -> Result<npyz::NpyFile<&[u8]>> {
+    // npyz allocates what the length field declares before reading it: check it first.
+    if header_len(bytes).is_some_and(|h| h > bytes.len()) {
+        bail!("not a valid .npy file (its header length field exceeds the file)");
+    }
+    if let Some(shape) = declared_shape(bytes) {
+        if shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d)).is_none() {
+            bail!("shape {shape:?} declares more data than the file holds (its element count overflows)");
+        }
+    }
     let f = npyz::NpyFile::new(bytes).map_err(|e| anyhow!("not a valid .npy file ({e})"))?;
     if f.order() != npyz::Order::C {
         bail!("Fortran-ordered arrays are not supported (save with np.ascontiguousarray)");
     }
     Ok(f)
+}
+
+/// A whole .npy file in memory, its header checked against its length.
+fn open(bytes: &[u8]) -> Result<npyz::NpyFile<&[u8]>> {
+    let f = header(bytes)?;
+    // The shape's element count must be representable, and its data no larger than the bytes
+    // given: nothing downstream then sizes a buffer from an impossible shape.
+    let size = match f.dtype() {
+        DType::Plain(ts) => ts.size_field().max(1),
+        _ => 1,
+    };
+    let count = f.shape().iter().try_fold(1u64, |acc, &d| acc.checked_mul(d));
+    match count.and_then(|c| c.checked_mul(size)) {
+        Some(n) if n <= data_bytes(bytes) && usize::try_from(n).is_ok() => Ok(f),
+        _ => bail!("shape {:?} declares more data than the file holds", f.shape()),
+    }
 }
 
 fn plain(f: &npyz::NpyFile<&[u8]>) -> Option<(TypeChar, u64)> {
@@ -151,8 +210,83 @@ pub fn check_shape(shape: &[usize], expected: &[Option<usize>]) -> Result<()> {
     Ok(())
 }
 
+/// The largest .npy file the programs read (16 GiB): a declared size above it is refused before
+/// anything is allocated.
+pub const MAX_NPY_BYTES: u64 = 16 << 30;
+
+/// Reads a .npy file: the header first, then exactly the bytes its shape and dtype declare. A
+/// declared size that overflows, exceeds `MAX_NPY_BYTES` or the file's length is an error before
+/// any allocation for the data, and a file that never ends (`/dev/zero`) is read no further than
+/// its header declares.
 pub fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
+    let at = || format!("{}", path.display());
+    let file = std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let on_disk = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+    read_npy(file, on_disk).with_context(at)
+}
+
+/// `read_file` on any reader; `on_disk` is the file's length when it is known.
+pub fn read_npy(mut r: impl std::io::Read, on_disk: Option<u64>) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let short = |e: std::io::Error| anyhow!("not a valid .npy file (its header is cut short: {e})");
+    let mut bytes = vec![0u8; 10];
+    r.read_exact(&mut bytes).map_err(short)?;
+    if &bytes[..6] != b"\x93NUMPY" {
+        bail!("not a valid .npy file (no .npy magic string at its start)");
+    }
+    let header_len = match bytes[6] {
+        1 => u16::from_le_bytes([bytes[8], bytes[9]]) as usize,
+        2 | 3 => {
+            let mut more = [0u8; 2];
+            r.read_exact(&mut more).map_err(short)?;
+            bytes.extend_from_slice(&more);
+            let n = u32::from_le_bytes([bytes[8], bytes[9], more[0], more[1]]) as usize;
+            // Headers are a short Python dict literal; a long one is no .npy file.
+            if n > 1 << 20 {
+                bail!("not a valid .npy file (a header of {n} bytes)");
+            }
+            n
+        }
+        v => bail!("not a valid .npy file (format version {v}; expected 1, 2 or 3)"),
+    };
+    let start = bytes.len();
+    bytes.resize(start + header_len, 0);
+    r.read_exact(&mut bytes[start..]).map_err(short)?;
+    let data_len = declared_data_len(&bytes)?;
+    let total = bytes.len() as u64 + data_len;
+    if let Some(len) = on_disk {
+        if len < total {
+            bail!(
+                "truncated: its header declares {data_len} bytes of data, the file holds {}",
+                len.saturating_sub(bytes.len() as u64)
+            );
+        }
+    }
+    // Read no more than declared, growing the buffer as bytes arrive, not as declared.
+    r.take(data_len).read_to_end(&mut bytes).context("cannot read")?;
+    if (bytes.len() as u64) < total {
+        bail!(
+            "truncated: its header declares {data_len} bytes of data, the file holds {}",
+            bytes.len() as u64 - (total - data_len)
+        );
+    }
+    Ok(bytes)
+}
+
+/// The data bytes a .npy header (`bytes`, the whole header and nothing after it) declares:
+/// the product of its shape times the element size, checked for overflow and `MAX_NPY_BYTES`.
+fn declared_data_len(bytes: &[u8]) -> Result<u64> {
+    let f = header(bytes)?;
+    let size = match f.dtype() {
+        DType::Plain(ts) => ts.size_field(),
+        other => bail!("unsupported dtype {}", dtype_name(&other)),
+    };
+    let too_big = || anyhow!("shape {:?} declares more than {} GiB of data", f.shape(), MAX_NPY_BYTES >> 30);
+    let n = f.shape().iter().try_fold(size, |acc, &d| acc.checked_mul(d)).ok_or_else(too_big)?;
+    if n > MAX_NPY_BYTES {
+        return Err(too_big());
+    }
+    Ok(n)
 }
 
 /// Loads an activation tensor `[C, H, W]` of `bits`-bit values: int8 ±1 for `bits = 1`,
@@ -271,6 +405,58 @@ pub fn i64_to_npy(shape: &[usize], data: &[i64]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A version-1 .npy header declaring `dtype` and `shape`, followed by `data`.
+    fn crafted(dtype: &str, shape: &str, data: &[u8]) -> Vec<u8> {
+        let mut dict = format!("{{'descr': '{dtype}', 'fortran_order': False, 'shape': {shape}, }}");
+        while (10 + dict.len() + 1) % 64 != 0 {
+            dict.push(' ');
+        }
+        dict.push('\n');
+        let mut b = b"\x93NUMPY\x01\x00".to_vec();
+        b.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+        b.extend_from_slice(dict.as_bytes());
+        b.extend_from_slice(data);
+        b
+    }
+
+    #[test]
+    fn shapes_that_overflow_or_exceed_the_data_are_errors_not_panics() {
+        for shape in
+            ["(4294967296, 4294967296, 1)", "(4611686018427387904, 4, 1)", "(4611686018427387904, 4, 3, 3)", "(3, 3)"]
+        {
+            let b = crafted("<f4", shape, &[0; 8]);
+            let e = format!("{:#}", parse_f32(&b).unwrap_err());
+            assert!(e.contains("declares more"), "{shape}: {e}");
+            let e = format!("{:#}", parse_int(&crafted("|u1", shape, &[0; 8]), Elem::U8).unwrap_err());
+            assert!(e.contains("declares more"), "{shape}: {e}");
+            // Read from a file: refused on the header alone.
+            let e = format!("{:#}", read_npy(&b[..], Some(b.len() as u64)).unwrap_err());
+            assert!(e.contains("declares") || e.contains("truncated"), "{shape}: {e}");
+        }
+        // What the shape declares, exactly: parsed.
+        assert_eq!(parse_f32(&crafted("<f4", "(2,)", &[0; 8])).unwrap().data, [0.0, 0.0]);
+    }
+
+    #[test]
+    fn an_endless_file_is_read_no_further_than_its_header_declares() {
+        // /dev/zero: no magic string, refused after 10 bytes.
+        let e = format!("{:#}", read_npy(std::io::repeat(0), None).unwrap_err());
+        assert!(e.contains("magic"), "{e}");
+        // A valid header on an endless stream: exactly the declared bytes.
+        let head = crafted("|u1", "(5,)", &[]);
+        let endless = std::io::Read::chain(&head[..], std::io::repeat(7));
+        let b = read_npy(endless, None).unwrap();
+        assert_eq!(parse_int(&b, Elem::U8).unwrap().data, [7; 5]);
+        // A huge declared size on an endless stream: refused before reading it.
+        let head = crafted("|u1", "(1099511627776, 1024)", &[]);
+        let e = format!("{:#}", read_npy(std::io::Read::chain(&head[..], std::io::repeat(7)), None).unwrap_err());
+        assert!(e.contains("more than"), "{e}");
+        // A truncated file: names what was declared and what is there.
+        let b = crafted("<f4", "(4,)", &[0; 8]);
+        let e = format!("{:#}", read_npy(&b[..], None).unwrap_err());
+        assert!(e.contains("truncated") && e.contains("16"), "{e}");
+    }
 
     #[test]
     fn f32_round_trip_and_dtype_errors() {

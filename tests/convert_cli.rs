@@ -185,6 +185,7 @@ fn bad_input_gives_one_line_and_writes_nothing() {
     expect_error(&["--to", "slbf", "--bank-size", "0"], 2, &["--bank-size", "positive"]);
     expect_error(&["--to", "penni", "--bases", "10"], 1, &["conv1", "--bases 10", "1..=9"]);
     expect_error(&["--to", "penni", "--bases", "0"], 2, &["--bases", "positive"]);
+    expect_error(&["--to", "slbf", "--iterations", "0"], 2, &["--iterations", "positive"]);
     expect_error(&["--to", "penni", "--density", "1.5"], 2, &["--density", "0 < F <= 1"]);
     expect_error(&["--to", "penni", "--density", "0"], 2, &["--density", "0 < F <= 1"]);
     expect_error(&["--to", "penni", "--layer", "conv9"], 1, &["--layer conv9", "conv1, pool1"]);

@@ -2,10 +2,11 @@
 //! inside the cycle window are written, so memory does not grow with the window). Signal names
 //! are the RTL's (`hdl/src/top.rs`: the top's ports and the wires between controller, compute
 //! unit and drain), so a VCD of the simulator and one of the Verilog can be viewed side by side.
-//! The file appears under its name only when complete (written to a temporary name, renamed).
+//! A file appears under its name only when complete, and a FIFO or a device at the path is
+//! written in place, never replaced (`cbnn::fsutil::OutputFile`).
 
 use anyhow::{Context, Result};
-use std::fs::File;
+use cbnn::fsutil::OutputFile;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
@@ -61,14 +62,20 @@ fn values(layer: u64, p: &PortsIn, e: &Events) -> [u64; 18] {
 /// The file behind the VCD writer, shared so that `finish` can flush it (the vcd crate's writer
 /// does not give its stream back).
 #[derive(Clone)]
-struct Shared(std::rc::Rc<std::cell::RefCell<BufWriter<File>>>);
+struct Shared(std::rc::Rc<std::cell::RefCell<Option<BufWriter<OutputFile>>>>);
 
 impl std::io::Write for Shared {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().write(buf)
+        match self.0.borrow_mut().as_mut() {
+            Some(f) => f.write(buf),
+            None => Err(std::io::Error::other("the VCD file is closed")),
+        }
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        self.0.borrow_mut().flush()
+        match self.0.borrow_mut().as_mut() {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
     }
 }
 
@@ -83,7 +90,6 @@ pub struct Waves {
     /// Cycles so far (across layers) and the current layer's index.
     pub t: u64,
     pub layer: u64,
-    tmp: PathBuf,
     path: PathBuf,
 }
 
@@ -91,10 +97,8 @@ impl Waves {
     /// A VCD of cycles `window` (counted over the whole network) of the core named `top`,
     /// clocked at `mhz`.
     pub fn create(path: &Path, top: &str, mhz: f64, window: std::ops::Range<u64>) -> Result<Self> {
-        let name = path.file_name().with_context(|| format!("{}: not a file path", path.display()))?;
-        let tmp = path.with_file_name(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
-        let f = File::create(&tmp).with_context(|| format!("{}: cannot write", path.display()))?;
-        let file = Shared(std::rc::Rc::new(std::cell::RefCell::new(BufWriter::new(f))));
+        let f = OutputFile::create(path)?;
+        let file = Shared(std::rc::Rc::new(std::cell::RefCell::new(Some(BufWriter::new(f)))));
         let mut w = vcd::Writer::new(file.clone());
         // Picoseconds: a clock period of whole picoseconds at any sensible frequency.
         let half = ((1e6 / mhz) / 2.0).round().max(1.0) as u64;
@@ -114,16 +118,15 @@ impl Waves {
             half,
             t: 0,
             layer: 0,
-            tmp,
             path: path.to_path_buf(),
         })
     }
 
-    /// Flushes and moves the file to its name.
+    /// Flushes the file and puts it at its path.
     pub fn finish(self) -> Result<()> {
-        let mut file = self.file.clone();
-        std::io::Write::flush(&mut file).with_context(|| format!("{}: cannot write", self.path.display()))?;
-        std::fs::rename(&self.tmp, &self.path).with_context(|| format!("{}: cannot write", self.path.display()))
+        let cannot = || format!("{}: cannot write", self.path.display());
+        let buffered = self.file.0.borrow_mut().take().with_context(cannot)?;
+        buffered.into_inner().map_err(|e| e.into_error()).with_context(cannot)?.commit()
     }
 
     fn write_cycle(&mut self, p: &PortsIn, e: &Events) -> std::io::Result<()> {
@@ -144,13 +147,6 @@ impl Waves {
         }
         self.w.timestamp(t0 + self.half)?;
         self.w.change_scalar(self.clock, vcd::Value::V0)
-    }
-}
-
-impl Drop for Waves {
-    fn drop(&mut self) {
-        // Only a finished VCD is renamed; an abandoned one is removed.
-        let _ = std::fs::remove_file(&self.tmp);
     }
 }
 

@@ -338,3 +338,52 @@ fn a_batch_mismatch_names_the_image_and_the_waveform_shows_the_first_image() {
     let labels = ["--network", &net, "--input", "b.npy", "--labels", "y.npy"];
     expect_error(p, &labels, &[], &["y.npy", "2 labels for 3 images"]);
 }
+
+#[test]
+fn vcd_to_a_fifo_or_a_symlink_writes_through_it_and_replaces_neither() {
+    use std::os::unix::fs::FileTypeExt;
+    let d = tempfile::tempdir().unwrap();
+    // A symlink to a regular file: the VCD lands in the file, the link stays a link.
+    std::fs::write(d.path().join("target.vcd"), b"old").unwrap();
+    std::os::unix::fs::symlink("target.vcd", d.path().join("link.vcd")).unwrap();
+    let (code, _, err) = simulate(d.path(), &["--json", "--vcd", "link.vcd"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::symlink_metadata(d.path().join("link.vcd")).unwrap().file_type().is_symlink());
+    let (h, _) = vcd_changes(&d.path().join("target.vcd"));
+    assert!(h.find_scope(&["cbnn_accel"]).is_some());
+    // A FIFO (a waveform viewer reading as the simulation runs): the bytes go through it.
+    let fifo = d.path().join("waves.fifo");
+    if std::process::Command::new("mkfifo").arg(&fifo).status().is_ok_and(|s| s.success()) {
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        let (code, _, err) = simulate(d.path(), &["--json", "--vcd", "waves.fifo"], &[]);
+        assert_eq!(code, 0, "{err}");
+        let bytes = reader.join().unwrap();
+        assert!(String::from_utf8_lossy(&bytes).contains("$enddefinitions"), "{} bytes through the FIFO", bytes.len());
+        assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "the FIFO was replaced");
+    }
+    // No temporary file left beside any of them.
+    let names: Vec<String> =
+        std::fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().all(|n| !n.contains(".tmp")), "{names:?}");
+}
+
+#[test]
+fn a_closed_stdout_is_no_panic_and_the_outputs_are_written() {
+    let d = tempfile::tempdir().unwrap();
+    let mut child = Command::new(SIMULATE)
+        .current_dir(d.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away at once, as `simulate | head -0` does.
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(d.path().join("out/simulate/report.json").is_file());
+}

@@ -420,15 +420,12 @@ fn a_codec_step_applies_where_the_same_point_sets_a_lossy_codec() {
     let sqnr = column(&csv, "sqnr_db");
     assert_eq!(sqnr[0], sqnr[1]);
     assert_ne!(sqnr[1], sqnr[2]);
-    // A step in a point whose codec does not use it: one line naming the key, nothing run.
-    let bad = "network = \"net.toml\"\ninputs = [\"x.npy\"]\n[[points]]\n\"layers.codec\" = \"sparse\"\n\"layers.step\" = 2\n";
+    // A step alone, on a network whose every layer is stored raw: no layer takes it.
+    let bad = "network = \"net.toml\"\ninputs = [\"x.npy\"]\n[axes]\n\"layers.step\" = [2]\n";
     std::fs::write(d.path().join("bad.toml"), bad).unwrap();
     let o = sweep().arg(d.path().join("bad.toml")).args(["--quiet", "--out"]).arg(d.path().join("b")).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("takes `step` with the codec this point gives it") && err.trim().lines().count() == 1,
-        "{err}"
-    );
+    assert!(err.contains("axis `layers.step`") && err.trim().lines().count() == 1, "{err}");
     assert!(!d.path().join("b").exists());
 }

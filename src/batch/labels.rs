@@ -10,7 +10,7 @@ use crate::npyio::{self, Elem};
 /// Reads the labels of `images` images from `path`: any integer dtype, shape `[images]`, values
 /// in `0..classes`. Errors name the file and what was expected.
 pub fn load(path: &Path, images: usize, classes: usize) -> Result<Vec<usize>> {
-    let bytes = npyio::read_file(path)?;
+    let bytes = npyio::read_file(path).context("labels")?;
     parse(&bytes, images, classes).with_context(|| format!("{}: labels", path.display()))
 }
 

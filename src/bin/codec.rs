@@ -93,11 +93,11 @@ fn run(args: Args) -> Result<()> {
             "tensors": reports.iter().map(tensor_json).collect::<Vec<_>>(),
             "total": total.json(),
         });
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        cbnn::outln!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print_table(&p, args.bits, &reports, &total);
         if let Some(dir) = &args.out {
-            println!("wrote {} bitstreams and reconstructions to {}", reports.len(), dir.display());
+            cbnn::outln!("wrote {} bitstreams and reconstructions to {}", reports.len(), dir.display());
         }
     }
     Ok(())
@@ -238,12 +238,12 @@ fn fmt_shares(blocks: &[u64; 5]) -> String {
 }
 
 fn print_table(p: &CodecParams, bits: u32, reports: &[TensorReport], total: &Total) {
-    println!(
+    cbnn::outln!(
         "codec: mode {} step {} keep {} eg {} | N = {} channels per block, S = {} channels per record, {bits}-bit values",
         p.mode, p.step, p.keep, p.eg_order, p.block, p.segment
     );
     let name_w = reports.iter().map(|r| r.name.len()).max().unwrap_or(0).max(6);
-    println!(
+    cbnn::outln!(
         "{:<name_w$} {:>14} {:>10} {:>10} {:>7} {:>7} {:>8} {:>8}   block share %: {}",
         "tensor",
         "shape",
@@ -257,7 +257,7 @@ fn print_table(p: &CodecParams, bits: u32, reports: &[TensorReport], total: &Tot
     );
     for r in reports {
         let shape = format!("{}x{}x{}", r.shape[0], r.shape[1], r.shape[2]);
-        println!(
+        cbnn::outln!(
             "{:<name_w$} {:>14} {:>10} {:>10} {:>7.2} {:>7.2} {:>8.2} {:>8}   {:>14} {}",
             r.name,
             shape,
@@ -272,7 +272,7 @@ fn print_table(p: &CodecParams, bits: u32, reports: &[TensorReport], total: &Tot
         );
     }
     if reports.len() > 1 {
-        println!(
+        cbnn::outln!(
             "{:<name_w$} {:>14} {:>10} {:>10} {:>7.2} {:>7.2} {:>8} {:>8}   {:>14} {}",
             "total",
             format!("{} tensors", reports.len()),
@@ -285,6 +285,6 @@ fn print_table(p: &CodecParams, bits: u32, reports: &[TensorReport], total: &Tot
             "",
             fmt_shares(&total.blocks)
         );
-        println!("mean of the per-tensor ratios: {:.2}", total.mean_ratio);
+        cbnn::outln!("mean of the per-tensor ratios: {:.2}", total.mean_ratio);
     }
 }

@@ -64,7 +64,7 @@ struct Args {
     seed: Option<u64>,
     /// slbf: most k-means (Lloyd) iterations; it stops earlier when no sub-filter changes
     /// cluster (default 100).
-    #[arg(long)]
+    #[arg(long, value_name = "I", value_parser = positive)]
     iterations: Option<u32>,
     /// penni: d, basis kernels, 1..=K*K (default: min(5, K*K)).
     #[arg(long, value_name = "D", value_parser = positive)]
@@ -179,10 +179,10 @@ fn run(args: Args, mut method: Method) -> Result<()> {
     }
     let r = &outcome.report;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&r.to_json())?);
+        cbnn::outln!("{}", serde_json::to_string_pretty(&r.to_json())?);
     } else {
-        print!("{}", r.table());
-        println!(
+        cbnn::out!("{}", r.table());
+        cbnn::outln!(
             "wrote {}/: net.toml ({} as {}: {}), input.npy, report.json and the other files the network names",
             args.out.display(),
             r.layer,

@@ -68,13 +68,9 @@ fn describe(l: &QLayer) -> String {
 
 fn run(args: Args) -> Result<()> {
     let (cfg, net, batch) = args.inputs.load()?;
-    // Output directories first: a bad --out fails before any work or note, and no write below
-    // can fail for a missing directory after some files were written.
-    fsutil::create_dir(&args.out)?;
+    // A bad --out fails before any work; the directory is made once the work has succeeded.
+    fsutil::check_out_dir(&args.out)?;
     let layers_dir = args.out.join("layers");
-    if args.dump_layers {
-        fsutil::create_dir(&layers_dir)?;
-    }
     // Once for the whole batch: a missing out_scale is calibrated on the first image.
     let compiled = reference::compile_once(&net, &cfg, &batch.images[0])?;
     compiled.print_notes("golden", batch.calibration_input());
@@ -83,6 +79,10 @@ fn run(args: Args) -> Result<()> {
     let eval = batch::eval::evaluate(&net, &qnet, &batch.images, args.dump_layers, &bar)?;
     bar.finish_and_clear();
 
+    fsutil::create_dir(&args.out)?;
+    if args.dump_layers {
+        fsutil::fresh_layer_dump_dir(&layers_dir)?;
+    }
     let dump = args.dump_layers.then_some(&*layers_dir);
     let out_path = batch::write::outputs(&args.out, &qnet.layers, &eval.outputs, batch.stacked, dump)?;
     let predictions = batch::write::predictions(&args.out, &eval.predicted)?;
@@ -118,7 +118,7 @@ fn run(args: Args) -> Result<()> {
     top1.add_to(&mut report_json);
     fsutil::write_atomic(&args.out.join("report.json"), serde_json::to_string_pretty(&report_json)?.as_bytes())?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report_json)?);
+        cbnn::outln!("{}", serde_json::to_string_pretty(&report_json)?);
     } else {
         print_table(&net, &batch, &reports, &top1, &args.out, args.dump_layers);
     }
@@ -127,18 +127,26 @@ fn run(args: Args) -> Result<()> {
 
 fn print_table(net: &Network, batch: &Batch, reports: &[LayerReport], top1: &Top1, out: &Path, dumped: bool) {
     let images = if batch.stacked { format!(", a batch of {} images", batch.images.len()) } else { String::new() };
-    println!("golden model: {} ({} layers{images})", net.origin, reports.len());
+    cbnn::outln!("golden model: {} ({} layers{images})", net.origin, reports.len());
     let header = ["layer", "kind", "output CHW", "bits", "parameters", "vs float32 reference"];
-    println!("{:<10} {:<8} {:<14} {:>4}  {:<58} {}", header[0], header[1], header[2], header[3], header[4], header[5]);
+    cbnn::outln!(
+        "{:<10} {:<8} {:<14} {:>4}  {:<58} {}",
+        header[0],
+        header[1],
+        header[2],
+        header[3],
+        header[4],
+        header[5]
+    );
     for r in reports {
         let shape = format!("{}x{}x{}", r.shape[0], r.shape[1], r.shape[2]);
-        println!("{:<10} {:<8} {:<14} {:>4}  {:<58} {}", r.name, r.kind, shape, r.bits, r.detail, r.fidelity);
+        cbnn::outln!("{:<10} {:<8} {:<14} {:>4}  {:<58} {}", r.name, r.kind, shape, r.bits, r.detail, r.fidelity);
     }
-    println!("{}", top1.describe());
-    println!("wrote {}", out.join("output.npy").display());
-    println!("wrote {}", out.join("predictions.npy").display());
-    println!("wrote {}", out.join("report.json").display());
+    cbnn::outln!("{}", top1.describe());
+    cbnn::outln!("wrote {}", out.join("output.npy").display());
+    cbnn::outln!("wrote {}", out.join("predictions.npy").display());
+    cbnn::outln!("wrote {}", out.join("report.json").display());
     if dumped {
-        println!("wrote every layer's output to {}/ (NN_LAYERNAME.npy)", out.join("layers").display());
+        cbnn::outln!("wrote every layer's output to {}/ (NN_LAYERNAME.npy)", out.join("layers").display());
     }
 }

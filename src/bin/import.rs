@@ -124,10 +124,10 @@ fn run(args: Args) -> Result<()> {
         write("report.json", serde_json::to_string_pretty(&report)?.as_bytes())
     })?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        cbnn::outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", report::table(&imp, &dir));
-        println!(
+        cbnn::out!("{}", report::table(&imp, &dir));
+        cbnn::outln!(
             "wrote {dir}/net.toml, input.npy (the first image checked), report.json and {} .npy files",
             imp.files.files.len()
         );

@@ -30,8 +30,7 @@ impl Source {
     pub fn load(network: Option<&Path>) -> Result<Source> {
         Ok(match network {
             Some(p) => Source {
-                text: std::fs::read_to_string(p)
-                    .with_context(|| format!("{}: cannot read network file", p.display()))?,
+                text: crate::fsutil::read_text(p, "network file")?,
                 origin: p.display().to_string(),
                 files: Box::new(DirSource(p.parent().map(Path::to_path_buf).unwrap_or_default())),
             },

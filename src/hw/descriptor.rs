@@ -326,11 +326,12 @@ pub const MAX_BANK_WORDS: u32 = 1 << 15;
 /// A bank's depth: the largest power of two of `L`-bit words that fits its share of the buffer
 /// (a RAM of `2^N` words), at most `MAX_BANK_WORDS`.
 fn bank_words(kib: u32, banks: u32, lanes: u32) -> u32 {
-    let words = kib * 8192 / (banks * lanes);
+    // In u64: `kib * 8192` overflows u32 from 512 MiB on.
+    let words = (u64::from(kib) * 8192 / (u64::from(banks) * u64::from(lanes))).min(u64::from(MAX_BANK_WORDS)) as u32;
     if words == 0 {
         0
     } else {
-        (1u32 << (31 - words.leading_zeros())).min(MAX_BANK_WORDS)
+        1u32 << (31 - words.leading_zeros())
     }
 }
 
@@ -361,6 +362,18 @@ mod tests {
         let mut cfg = AccelConfig::default();
         cfg.datapath.acc_bits = 32;
         compile(&net, &cfg, None).unwrap().layers.remove(0)
+    }
+
+    #[test]
+    fn a_buffer_of_512_mib_or_more_gives_the_largest_bank_not_an_overflow() {
+        let mut cfg = AccelConfig::default();
+        for kib in [524_288, 1 << 20] {
+            cfg.buffers.act_kib = kib;
+            cfg.buffers.weight_kib = kib;
+            assert_eq!((act_bank_words(&cfg), weight_bank_words(&cfg)), (MAX_BANK_WORDS, MAX_BANK_WORDS));
+        }
+        // A layer that fits the default buffers fits these.
+        assert!(LayerDescriptor::new(&layer(70, 16, 10, 3, 2, 1, 8, false), &cfg).is_ok());
     }
 
     #[test]

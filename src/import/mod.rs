@@ -72,7 +72,8 @@ impl FileSource for MemSource {
 
 /// Reads and checks a model file.
 pub fn read_model(path: &Path) -> Result<Model> {
-    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    // Protocol buffers are at most 2 GiB.
+    let bytes = crate::fsutil::read_limited(path, 2 << 30, "ONNX model")?;
     let proto = proto::decode(&bytes).with_context(|| path.display().to_string())?;
     Model::from_proto(&proto).with_context(|| path.display().to_string())
 }

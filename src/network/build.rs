@@ -23,7 +23,8 @@ pub struct DirSource(pub PathBuf);
 impl FileSource for DirSource {
     fn read(&self, rel: &str) -> Result<Vec<u8>> {
         let p = self.0.join(rel);
-        std::fs::read(&p).map_err(|e| anyhow!("{}: cannot read ({e})", p.display()))
+        // Every file a network names is a .npy: read no further than its header declares.
+        crate::npyio::read_file(&p)
     }
     fn display(&self, rel: &str) -> String {
         self.0.join(rel).display().to_string()
@@ -44,8 +45,7 @@ impl FileSource for EmbeddedSource {
 
 /// Loads a network file; its tensors are read relative to its directory.
 pub fn load_network(path: &Path) -> Result<Network> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("{}: cannot read network file", path.display()))?;
+    let text = crate::fsutil::read_text(path, "network file")?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     parse_network(&text, &path.display().to_string(), &DirSource(dir))
 }
@@ -112,6 +112,27 @@ fn parse_mode(s: &str) -> Result<Mode> {
     s.parse::<Mode>().map_err(|_| anyhow!("key `codec` = {s:?}: expected one of {}", Mode::NAMES))
 }
 
+/// The codec keys that only some codecs use are errors with any other, not ignored (SPEC 8.1:
+/// step and eg_order matter to dct and golomb blocks, dct_keep to dct blocks only). The codec
+/// itself is checked first, so that a wrong codec is what the error names.
+fn check_codec_keys(codec: &Option<String>, step: Option<i64>, keep: Option<i64>, eg: Option<i64>) -> Result<()> {
+    let mode = codec.as_deref().map(parse_mode).transpose()?;
+    let (quantised, dct) = match mode {
+        Some(Mode::Dct | Mode::Auto) => (true, true),
+        Some(Mode::Golomb) => (true, false),
+        _ => (false, false),
+    };
+    for (k, present, used) in
+        [("step", step.is_some(), quantised), ("eg_order", eg.is_some(), quantised), ("dct_keep", keep.is_some(), dct)]
+    {
+        if present && !used {
+            let by = if k == "dct_keep" { "\"dct\" or \"auto\"" } else { "\"dct\", \"auto\" or \"golomb\"" };
+            bail!("key `{k}` is only used by codec = {by} (remove it or set codec)");
+        }
+    }
+    Ok(())
+}
+
 /// Codec keys shared by [input] and layers; `bits` is the bits of the tensor they store.
 fn build_codec(
     codec: &Option<String>,
@@ -170,6 +191,7 @@ fn build_input(s: &InputSpec, files: &dyn FileSource) -> Result<InputDef> {
         None if bits == 1 => 1.0,
         None => 1.0 / ((1u32 << bits) - 1) as f64,
     };
+    check_codec_keys(&s.codec, s.step, s.dct_keep, s.eg_order)?;
     let codec = build_codec(&s.codec, s.step, s.dct_keep, s.eg_order, bits)?;
     let pixels = match &s.thresholds {
         Some(rel) => Some(load_pixel_thresholds(rel, s.pixel_scale, shape[0], bits, files)?),
@@ -272,22 +294,7 @@ fn build_layer(
             }
         }
     }
-    // SPEC 8.1: step and eg_order matter to dct and golomb blocks, dct_keep to dct blocks only.
-    let (quantised, dct) = match s.codec.as_deref() {
-        Some("dct" | "auto") => (true, true),
-        Some("golomb") => (true, false),
-        _ => (false, false),
-    };
-    for (k, present, used) in [
-        ("step", s.step.is_some(), quantised),
-        ("eg_order", s.eg_order.is_some(), quantised),
-        ("dct_keep", s.dct_keep.is_some(), dct),
-    ] {
-        if present && !used {
-            let by = if k == "dct_keep" { "\"dct\" or \"auto\"" } else { "\"dct\", \"auto\" or \"golomb\"" };
-            bail!("key `{k}` is only used by codec = {by} (remove it or set codec)");
-        }
-    }
+    check_codec_keys(&s.codec, s.step, s.dct_keep, s.eg_order)?;
     if in_bits == ACC_BITS {
         bail!("follows a layer with output = \"accumulator\", which must be the last layer");
     }

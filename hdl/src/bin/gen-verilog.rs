@@ -54,47 +54,58 @@ fn run(args: Args) -> Result<()> {
 
     let d = &manifest.derived;
     let c = &cfg;
-    println!(
+    cbnn::outln!(
         "gen-verilog: core `{}` from {}",
         cfg.name,
         args.config.as_ref().map_or("the embedded default config".into(), |p| p.display().to_string())
     );
-    println!(
+    cbnn::outln!(
         "  array      {} x {} PEs x {} lanes ({} binary MACs/cycle), weight-stationary",
         c.array.rows,
         c.array.cols,
         c.array.lanes,
         c.array.rows * c.array.cols * c.array.lanes
     );
-    println!(
+    cbnn::outln!(
         "  datapath   activations <= {} bits, accumulators {} bits, multipliers {} bits, bias {} bits",
         c.datapath.act_bits,
         c.datapath.acc_bits,
         c.datapath.scale_bits,
         c.datapath.bias_bits()
     );
-    println!(
+    cbnn::outln!(
         "  PPUs       {} (one per {} column(s)), {} scale + {} bias entries each",
-        d.ppus, c.datapath.scale_group, d.scale_entries_per_ppu, d.bias_entries_per_ppu
+        d.ppus,
+        c.datapath.scale_group,
+        d.scale_entries_per_ppu,
+        d.bias_entries_per_ppu
     );
-    println!(
+    cbnn::outln!(
         "  buffers    activations {} banks x {} words, weights {} banks x {} words ({} bits/word)",
-        c.array.rows, d.act_bank_words, c.array.cols, d.weight_bank_words, c.array.lanes
+        c.array.rows,
+        d.act_bank_words,
+        c.array.cols,
+        d.weight_bank_words,
+        c.array.lanes
     );
-    println!(
+    cbnn::outln!(
         "  limits     {} channels, {}x{} pixels, kernel {}, {} fc inputs",
-        c.limits.max_channels, c.limits.max_width, c.limits.max_width, c.limits.max_kernel, c.limits.max_fc_inputs
+        c.limits.max_channels,
+        c.limits.max_width,
+        c.limits.max_width,
+        c.limits.max_kernel,
+        c.limits.max_fc_inputs
     );
     for note in fit_notes(&cfg) {
-        println!("  note       {note}");
+        cbnn::outln!("  note       {note}");
     }
-    println!("  modules    {} distinct ({} files)", modules.len(), modules.len());
-    println!("  ports of {}:", cfg.name);
+    cbnn::outln!("  modules    {} distinct ({} files)", modules.len(), modules.len());
+    cbnn::outln!("  ports of {}:", cfg.name);
     for p in &manifest.ports {
-        println!("    {:<4}{:>5}  {}", p.dir, p.width, p.name);
+        cbnn::outln!("    {:<4}{:>5}  {}", p.dir, p.width, p.name);
     }
-    println!("  registers  {} (see manifest.json for addresses and widths)", manifest.registers.len());
-    println!("wrote {}/{{rtl/*.v, {}.v, manifest.json}}", out.display(), cfg.name);
+    cbnn::outln!("  registers  {} (see manifest.json for addresses and widths)", manifest.registers.len());
+    cbnn::outln!("wrote {}/{{rtl/*.v, {}.v, manifest.json}}", out.display(), cfg.name);
     Ok(())
 }
 

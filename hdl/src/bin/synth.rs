@@ -94,10 +94,10 @@ fn run(args: Args) -> Result<()> {
     let text = serde_json::to_string_pretty(&json)? + "\n";
     fsutil::write_atomic(&out.join("report.json"), text.as_bytes())?;
     if args.json {
-        print!("{text}");
+        cbnn::out!("{text}");
     } else {
         print_summary(&cfg, &report, pes);
-        println!("wrote {}", out.join("report.json").display());
+        cbnn::outln!("wrote {}", out.join("report.json").display());
     }
     if !report.pnr.fits {
         let over: Vec<String> = report
@@ -120,31 +120,37 @@ fn run(args: Args) -> Result<()> {
 fn print_summary(cfg: &AccelConfig, r: &FlowReport, pes: f64) {
     let a = &cfg.array;
     let ctx = if r.out_of_context { "core alone, out of context" } else { "board-level top" };
-    println!("synth: core {} ({}x{} PEs x {} lanes) on {} ({ctx})", cfg.name, a.rows, a.cols, a.lanes, r.target);
+    cbnn::outln!("synth: core {} ({}x{} PEs x {} lanes) on {} ({ctx})", cfg.name, a.rows, a.cols, a.lanes, r.target);
     let t = &r.area.total;
-    println!(
+    cbnn::outln!(
         "  cells      {} LUT4, {} FF, {} carry, {} block RAM, {} DSP, {} LUT-RAM, {} other",
-        t.luts, t.ffs, t.carry, t.bram, t.dsp, t.lutram, t.other
+        t.luts,
+        t.ffs,
+        t.carry,
+        t.bram,
+        t.dsp,
+        t.lutram,
+        t.other
     );
     let verb = if r.pnr.fits { "placed" } else { "needs " };
     for (k, u) in &r.pnr.utilisation {
-        println!("  {verb}     {k:<14} {:>7} of {:>7} ({:.1}%)", u.used, u.available, u.percent);
+        cbnn::outln!("  {verb}     {k:<14} {:>7} of {:>7} ({:.1}%)", u.used, u.available, u.percent);
     }
     let p = &r.pnr;
     if !p.fits {
-        println!("  placement  DOES NOT FIT: nextpnr counted the sites the design needs and stopped");
+        cbnn::outln!("  placement  DOES NOT FIT: nextpnr counted the sites the design needs and stopped");
     }
     match p.fmax_mhz {
-        Some(f) => println!(
+        Some(f) => cbnn::outln!(
             "  timing     Fmax {f:.1} MHz against {:.1} MHz: {}",
             p.target_mhz,
             if p.timing_met { "met" } else { "NOT met" }
         ),
-        None if p.fits => println!("  timing     no clocked path"),
+        None if p.fits => cbnn::outln!("  timing     no clocked path"),
         None => {}
     }
     if let Some(c) = &p.critical_path {
-        println!(
+        cbnn::outln!(
             "  critical   {:.2} ns ({:.2} logic, {:.2} routing) through {} cells: {} -> {}",
             c.delay_ns,
             c.logic_ns,
@@ -154,13 +160,13 @@ fn print_summary(cfg: &AccelConfig, r: &FlowReport, pes: f64) {
             c.cells.last().map_or("?", |s| s.as_str())
         );
     }
-    println!("  area by part of the core:");
-    println!("    {:<24} {:>8} {:>8} {:>7} {:>5} {:>4}", "part", "LUT4", "FF", "carry", "BRAM", "DSP");
+    cbnn::outln!("  area by part of the core:");
+    cbnn::outln!("    {:<24} {:>8} {:>8} {:>7} {:>5} {:>4}", "part", "LUT4", "FF", "carry", "BRAM", "DSP");
     for (part, c) in &r.area.parts {
-        println!("    {part:<24} {:>8} {:>8} {:>7} {:>5} {:>4}", c.luts, c.ffs, c.carry, c.bram, c.dsp);
+        cbnn::outln!("    {part:<24} {:>8} {:>8} {:>7} {:>5} {:>4}", c.luts, c.ffs, c.carry, c.bram, c.dsp);
     }
     if let Some(c) = r.area.parts.get("PE array") {
-        println!("  LUTs per PE {:.1} ({} PEs)", c.luts as f64 / pes, pes);
+        cbnn::outln!("  LUTs per PE {:.1} ({} PEs)", c.luts as f64 / pes, pes);
     }
-    println!("  yosys {:.1} s, nextpnr {:.1} s", r.yosys_s, r.nextpnr_s);
+    cbnn::outln!("  yosys {:.1} s, nextpnr {:.1} s", r.yosys_s, r.nextpnr_s);
 }

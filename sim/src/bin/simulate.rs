@@ -152,11 +152,9 @@ impl Job<'_> {
 fn run(args: Args) -> Result<()> {
     let (cfg, net, batch) = args.inputs.load()?;
     let fault = fault_from_env()?;
-    fsutil::create_dir(&args.out)?;
+    // A bad --out fails before any work; the directory is made once the work has succeeded.
+    fsutil::check_out_dir(&args.out)?;
     let layers_dir = args.out.join("layers");
-    if args.dump_layers {
-        fsutil::create_dir(&layers_dir)?;
-    }
     // Once for the whole batch: a missing out_scale is calibrated on the first image.
     let compiled = reference::compile_once(&net, &cfg, &batch.images[0])?;
     compiled.print_notes("simulate", batch.calibration_input());
@@ -169,6 +167,10 @@ fn run(args: Args) -> Result<()> {
     let job = Job { args: &args, cfg: &cfg, net: &net, qnet: &qnet, batch: &batch, fault };
     let runs = job.all(waves.as_mut())?;
 
+    fsutil::create_dir(&args.out)?;
+    if args.dump_layers {
+        fsutil::fresh_layer_dump_dir(&layers_dir)?;
+    }
     let dump = args.dump_layers.then_some(&*layers_dir);
     let outputs: Vec<&[Tensor3<i32>]> = runs.iter().map(|r| r.outputs.as_slice()).collect();
     let out_path = batch::write::outputs(&args.out, &qnet.layers, &outputs, batch.stacked, dump)?;
@@ -200,7 +202,7 @@ fn run(args: Args) -> Result<()> {
         w.finish()?;
     }
     if args.json {
-        println!("{text}");
+        cbnn::outln!("{text}");
         return Ok(());
     }
     let images = if batch.stacked {
@@ -209,25 +211,25 @@ fn run(args: Args) -> Result<()> {
         String::new()
     };
     let core = describe_core(&cfg, args.ideal_memory);
-    println!("simulate: {} ({} layers{images}) on {core}", net.origin, qnet.layers.len());
-    print!("{}", table(&means, &totals));
+    cbnn::outln!("simulate: {} ({} layers{images}) on {core}", net.origin, qnet.layers.len());
+    cbnn::out!("{}", table(&means, &totals));
     if batch.stacked {
-        print!("{}", cbnn_sim::batch::spread_table(&layers));
-        print!("{}", batch_totals.describe(cfg.clock.mhz));
+        cbnn::out!("{}", cbnn_sim::batch::spread_table(&layers));
+        cbnn::out!("{}", batch_totals.describe(cfg.clock.mhz));
     }
-    print!("{}", sharing_table(&means));
+    cbnn::out!("{}", sharing_table(&means));
     let check = if args.no_check { "skipped (--no-check)" } else { "every layer bit-exact" };
-    println!("golden model check: {check}");
-    println!("{}", top1.describe());
-    println!("wrote {}", out_path.display());
-    println!("wrote {}", predictions.display());
-    println!("wrote {}", args.out.join("report.json").display());
+    cbnn::outln!("golden model check: {check}");
+    cbnn::outln!("{}", top1.describe());
+    cbnn::outln!("wrote {}", out_path.display());
+    cbnn::outln!("wrote {}", predictions.display());
+    cbnn::outln!("wrote {}", args.out.join("report.json").display());
     if args.dump_layers {
-        println!("wrote every layer's output to {}/ (NN_LAYERNAME.npy)", layers_dir.display());
+        cbnn::outln!("wrote every layer's output to {}/ (NN_LAYERNAME.npy)", layers_dir.display());
     }
     if let Some(p) = &args.vcd {
         let first = if batch.stacked { " (the first image)" } else { "" };
-        println!("wrote {}{first}", p.display());
+        cbnn::outln!("wrote {}{first}", p.display());
     }
     Ok(())
 }

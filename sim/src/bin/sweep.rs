@@ -87,7 +87,7 @@ fn run(args: &Args) -> Result<()> {
         RunOptions { out: out.clone(), jobs: args.jobs.map(usize::from), shard, synth_cache, progress: !args.quiet };
     let r = sweep::run(&sweep, &o)?;
     let slice = if shard == Shard::ALL { String::new() } else { format!(" (shard {}/{})", shard.index, shard.count) };
-    println!(
+    cbnn::outln!(
         "sweep: {}{slice}: {} points run, {} already done, {} invalid and skipped; {} of {} in {}",
         sweep.origin,
         r.ran,
@@ -113,7 +113,7 @@ fn merge(dirs: &[PathBuf], out: &Path) -> Result<()> {
     }
     let rows = store.rows;
     sweep::run::finish(out, &m, &rows, &[])?;
-    println!(
+    cbnn::outln!(
         "sweep merge: {} of {} points of {} from {} directories into {}",
         rows.len(),
         m.points,
@@ -135,6 +135,6 @@ fn print_outputs(dir: &Path) {
     for f in
         ["results.csv", "results.json", "summary.md", "latency_vs_area.svg", "dram_by_codec.svg", "fidelity_vs_g.svg"]
     {
-        println!("wrote {}", dir.join(f).display());
+        cbnn::outln!("wrote {}", dir.join(f).display());
     }
 }

@@ -91,17 +91,13 @@ fn parse_table(text: &str, origin: &str) -> Result<toml::Table> {
 impl Base {
     pub fn load(config: Option<&Path>, network: Option<&Path>, inputs: Option<&[PathBuf]>) -> Result<Base> {
         let (config_text, config_origin) = match config {
-            Some(p) => (
-                std::fs::read_to_string(p)
-                    .with_context(|| format!("{}: cannot read accelerator config", p.display()))?,
-                p.display().to_string(),
-            ),
+            Some(p) => (cbnn::fsutil::read_text(p, "accelerator config")?, p.display().to_string()),
             None => (DEFAULT_CONFIG_TOML.to_string(), "<embedded default config>".to_string()),
         };
         AccelConfig::from_toml_str(&config_text, &config_origin)?;
         let (net_text, network_origin, inner): (String, String, Box<dyn FileSource + Send + Sync>) = match network {
             Some(p) => (
-                std::fs::read_to_string(p).with_context(|| format!("{}: cannot read network file", p.display()))?,
+                cbnn::fsutil::read_text(p, "network file")?,
                 p.display().to_string(),
                 Box::new(DirSource(p.parent().map(Path::to_path_buf).unwrap_or_default())),
             ),
@@ -157,8 +153,8 @@ impl Base {
         }
         let dir = self.dir.as_ref().ok_or_else(|| anyhow!("axis `network`: an embedded sweep names no files"))?;
         let path = dir.join(rel);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("axis `network` = {rel:?}: {}: cannot read network file", path.display()))?;
+        let text =
+            cbnn::fsutil::read_text(&path, "network file").with_context(|| format!("axis `network` = {rel:?}"))?;
         let origin = path.display().to_string();
         let files = CachedFiles {
             inner: Box::new(DirSource(path.parent().map(Path::to_path_buf).unwrap_or_default())),
@@ -180,8 +176,9 @@ impl Base {
         cbnn::classify::classes(&self.network)
     }
 
-    /// The axis an axis name in a sweep file stands for.
-    pub fn axis_key(&self, name: &str) -> Result<AxisKey> {
+    /// The axis an axis name in a sweep file stands for; `codec_axis`: whether the sweep also
+    /// sets a layer's codec (which a codec's own keys may then depend on).
+    pub fn axis_key(&self, name: &str, codec_axis: bool) -> Result<AxisKey> {
         if name == "network" {
             return Ok(AxisKey::Network);
         }
@@ -204,10 +201,9 @@ impl Base {
                 }
             }
             let k = AxisKey::Layer { layer, key };
-            // A codec's own key (step, eg_order, dct_keep) may name layers whose codec another
-            // axis of the same point sets, so it is checked here against any layer a codec could
-            // take, and again per point in `apply`, once that point's codec is known.
-            let could_take = self.network.layers.iter().any(|l| takes(l, key, "dct"));
+            // A codec's own key (step, eg_order, dct_keep) may name layers whose codec a codec
+            // axis of the same sweep sets: then it is checked against any layer a codec could take.
+            let could_take = codec_axis && self.network.layers.iter().any(|l| takes(l, key, "dct"));
             if self.layers_for(&self.network, &k, &self.network_doc).is_empty()
                 && !(CODEC_KEYS.contains(&key) && could_take)
             {
@@ -268,13 +264,9 @@ impl Base {
                 AxisKey::Config(name) => set(&mut cfg, name, (*v).clone()),
                 AxisKey::Network => {}
                 AxisKey::Layer { key, .. } => {
-                    let layers = self.layers_for(network, k, &doc);
-                    if layers.is_empty() && CODEC_KEYS.contains(key) {
-                        bail!(
-                            "layers.{key} = {v}: no layer of {origin} takes `{key}` with the codec this point gives it"
-                        );
-                    }
-                    for i in layers {
+                    // A codec key reaches no layer at a point whose codec does not use it
+                    // (`raw` in a product of codecs and steps): there it has no effect.
+                    for i in self.layers_for(network, k, &doc) {
                         let layers = doc.get_mut("layer").and_then(|l| l.as_array_mut()).expect("checked at load");
                         let t = layers[i].as_table_mut().expect("a [[layer]] table");
                         t.insert(key.to_string(), (*v).clone());

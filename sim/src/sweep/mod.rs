@@ -19,4 +19,4 @@ pub mod synth;
 pub mod table;
 
 pub use run::{run, RunOptions, Shard};
-pub use spec::Sweep;
+pub use spec::{Sweep, EXAMPLE, MAX_POINTS};

@@ -92,7 +92,14 @@ pub fn run(sweep: &Sweep, o: &RunOptions) -> Result<Outcome> {
 }
 
 fn run_in_pool(sweep: &Sweep, o: &RunOptions) -> Result<Outcome> {
-    let invalid = sweep.check_points()?;
+    // Checking a large sweep's points takes a while: a progress bar of its own.
+    let check_bar = if o.progress { ProgressBar::new(0) } else { ProgressBar::hidden() };
+    check_bar.set_style(
+        ProgressStyle::with_template("sweep: checking {bar:30} {pos}/{len} points, ETA {eta}")
+            .expect("a valid template"),
+    );
+    let invalid = sweep.check_points(&check_bar)?;
+    let invalid_set: std::collections::HashSet<usize> = invalid.iter().map(|(i, _)| *i).collect();
     let manifest = Manifest {
         sweep: sweep.origin.clone(),
         fingerprint: sweep.fingerprint.clone(),
@@ -105,7 +112,7 @@ fn run_in_pool(sweep: &Sweep, o: &RunOptions) -> Result<Outcome> {
     let todo: Vec<&Point> = sweep
         .points
         .iter()
-        .filter(|p| o.shard.has(p) && !store.rows.contains_key(&p.index) && !invalid.iter().any(|(i, _)| *i == p.index))
+        .filter(|p| o.shard.has(p) && !store.rows.contains_key(&p.index) && !invalid_set.contains(&p.index))
         .collect();
     let skipped_done = sweep.points.iter().filter(|p| o.shard.has(p) && store.rows.contains_key(&p.index)).count();
     let bar = if o.progress { ProgressBar::new(todo.len() as u64) } else { ProgressBar::hidden() };

@@ -27,7 +27,7 @@ use super::apply::{AxisKey, Base};
 use cbnn::batch::labels;
 
 /// The most points a sweep may expand to (a guard against a typo in a range).
-pub const MAX_POINTS: usize = 1_000_000;
+pub const MAX_POINTS: usize = 100_000;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -98,8 +98,7 @@ pub const EXAMPLE_ORIGIN: &str = "<embedded sweep>";
 impl Sweep {
     /// Reads and checks a sweep file (its paths are relative to its directory).
     pub fn load(path: &Path) -> Result<Sweep> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("{}: cannot read sweep file", path.display()))?;
+        let text = cbnn::fsutil::read_text(path, "sweep file")?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Sweep::parse(&text, &path.display().to_string(), Some(&dir))
     }
@@ -176,23 +175,37 @@ impl Sweep {
     /// Checks every point (its config and network load, compile and fit), before any runs: a
     /// value that no point can use is an error naming its axis; other invalid points are an
     /// error naming the point, or with `skip_invalid` the list of them (point, reason).
-    pub fn check_points(&self) -> Result<Vec<(usize, String)>> {
+    pub fn check_points(&self, bar: &indicatif::ProgressBar) -> Result<Vec<(usize, String)>> {
         use rayon::prelude::*;
+        bar.set_length(self.points.len() as u64);
         let errors: Vec<Option<String>> = self
             .points
             .par_iter()
-            .map(|p| super::point::check(self, p).err().map(|e| cbnn::errors::one_line(&e)))
+            .map(|p| {
+                let e = super::point::check(self, p).err().map(|e| cbnn::errors::one_line(&e));
+                bar.inc(1);
+                e
+            })
             .collect();
+        bar.finish_and_clear();
         for (k, a) in self.axes.iter().enumerate() {
-            for v in &a.values {
-                let with: Vec<usize> =
-                    self.points.iter().filter(|p| p.values[k].as_ref() == Some(v)).map(|p| p.index).collect();
-                if let Some(e) = with
-                    .iter()
-                    .map(|&i| errors[i].as_ref())
-                    .collect::<Option<Vec<_>>>()
-                    .and_then(|e| e.first().copied())
-                {
+            // Per value of the axis: the first error among the points that take it, and
+            // whether any of them is valid.
+            let index: std::collections::HashMap<String, usize> =
+                a.values.iter().enumerate().map(|(i, v)| (value_key(v), i)).collect();
+            let mut first_error: Vec<Option<&String>> = vec![None; a.values.len()];
+            let mut usable = vec![false; a.values.len()];
+            for p in &self.points {
+                let Some(i) = p.values[k].as_ref().map(|v| index[&value_key(v)]) else { continue };
+                match &errors[p.index] {
+                    None => usable[i] = true,
+                    Some(e) => {
+                        first_error[i].get_or_insert(e);
+                    }
+                }
+            }
+            for (i, v) in a.values.iter().enumerate() {
+                if let (false, Some(e)) = (usable[i], first_error[i]) {
                     bail!("{}: axis `{}` = {v}: {e}", self.origin, a.key.name());
                 }
             }
@@ -265,20 +278,23 @@ fn axis_values(name: &str, v: &toml::Value) -> Result<Vec<toml::Value>> {
             if from > to {
                 bail!("axis `{name}`: range from {from} to {to} is empty: expected from <= to");
             }
+            let too_many = || anyhow!("axis `{name}`: the range has more than {MAX_POINTS} values");
             let mut out = Vec::new();
             match (int("step")?, int("times")?) {
                 (Some(s), None) if s > 0 => {
-                    let mut x = from;
-                    while x <= to && out.len() <= MAX_POINTS {
-                        out.push(toml::Value::Integer(x));
-                        x += s;
+                    // Counted before any value is made, in i128 so that no bound wraps around.
+                    let count = (to as i128 - from as i128) / s as i128 + 1;
+                    if count > MAX_POINTS as i128 {
+                        return Err(too_many());
                     }
+                    out.extend((0..count).map(|i| toml::Value::Integer((from as i128 + i * s as i128) as i64)));
                 }
                 (None, Some(m)) if m > 1 && from > 0 => {
-                    let mut x = from;
-                    while x <= to && out.len() <= MAX_POINTS {
-                        out.push(toml::Value::Integer(x));
-                        x *= m;
+                    // At most 63 values; the last product may overflow, which ends the range.
+                    let mut x = Some(from);
+                    while let Some(v) = x.filter(|&v| v <= to) {
+                        out.push(toml::Value::Integer(v));
+                        x = v.checked_mul(m);
                     }
                 }
                 (Some(_), None) => bail!("axis `{name}`: `step` must be positive"),
@@ -292,25 +308,44 @@ fn axis_values(name: &str, v: &toml::Value) -> Result<Vec<toml::Value>> {
     if values.is_empty() {
         bail!("axis `{name}` is empty: expected at least one value");
     }
-    for (i, a) in values.iter().enumerate() {
-        if values[..i].contains(a) {
+    if values.len() > MAX_POINTS {
+        return Err(anyhow!("axis `{name}`: more than {MAX_POINTS} values"));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for a in &values {
+        if !seen.insert(value_key(a)) {
             bail!("axis `{name}`: value {a} given twice");
         }
     }
     Ok(values)
 }
 
+/// What makes two axis values the same value: `100` and `100.0` are one number.
+pub fn value_key(v: &toml::Value) -> String {
+    match v {
+        toml::Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => format!("{}", *f as i64),
+        toml::Value::Float(f) => format!("{f:?}"),
+        other => other.to_string(),
+    }
+}
+
 fn parse_axes(t: &toml::Table, base: &Base) -> Result<Vec<Axis>> {
     if t.is_empty() {
         bail!("`[axes]` is empty: expected at least one axis");
     }
+    let codec_axis = t.keys().any(|n| sets_codec(n));
     let mut axes = Vec::new();
     for (name, v) in t {
-        let key = base.axis_key(name)?;
+        let key = base.axis_key(name, codec_axis)?;
         let values = axis_values(name, v)?;
         axes.push(Axis { key, values });
     }
     Ok(axes)
+}
+
+/// Whether an axis name sets a layer's codec (`layers.codec` or `layers.LAYER.codec`).
+fn sets_codec(name: &str) -> bool {
+    name.starts_with("layers.") && name.ends_with(".codec")
 }
 
 /// The cartesian product, the last axis varying fastest.
@@ -335,6 +370,7 @@ fn listed(pts: &[toml::Table], base: &Base) -> Result<(Vec<Axis>, Vec<Point>)> {
     if pts.is_empty() {
         bail!("`[[points]]` is empty: expected at least one point");
     }
+    let codec_axis = pts.iter().any(|p| p.keys().any(|n| sets_codec(n)));
     let mut axes: Vec<Axis> = Vec::new();
     for (i, p) in pts.iter().enumerate() {
         if p.is_empty() {
@@ -344,11 +380,12 @@ fn listed(pts: &[toml::Table], base: &Base) -> Result<(Vec<Axis>, Vec<Point>)> {
             let k = match axes.iter().position(|a| a.key.name() == *name) {
                 Some(k) => k,
                 None => {
-                    axes.push(Axis { key: base.axis_key(name)?, values: Vec::new() });
+                    axes.push(Axis { key: base.axis_key(name, codec_axis)?, values: Vec::new() });
                     axes.len() - 1
                 }
             };
-            if !axes[k].values.contains(value) {
+            let key = value_key(value);
+            if !axes[k].values.iter().any(|v| value_key(v) == key) {
                 axes[k].values.push(value.clone());
             }
         }

@@ -8,7 +8,7 @@ fn parse(text: &str) -> Result<Sweep> {
 
 /// The error of a sweep file, from parsing it or checking its points.
 fn err(text: &str) -> String {
-    match parse(text).and_then(|s| s.check_points()) {
+    match parse(text).and_then(|s| s.check_points(&indicatif::ProgressBar::hidden())) {
         Ok(_) => panic!("accepted: {text}"),
         Err(e) => cbnn::errors::one_line(&e),
     }
@@ -61,7 +61,7 @@ fn bad_axes_are_rejected_naming_the_axis() {
         "skip_invalid = true\n[axes]\n\"array.cols\" = [16]\n\"array.lanes\" = [8, 32]\n\"codec.block\" = [8, 16]\n",
     )
     .unwrap();
-    assert_eq!(s.check_points().unwrap().iter().map(|p| p.0).collect::<Vec<_>>(), [1]);
+    assert_eq!(s.check_points(&indicatif::ProgressBar::hidden()).unwrap().iter().map(|p| p.0).collect::<Vec<_>>(), [1]);
     let e = err("[axes]\n\"array.rows\" = [1, 1]\n");
     assert!(e.contains("given twice"), "{e}");
     let e = err("colour = \"array.rows\"\n[axes]\n\"array.rows\" = [1]\n");
@@ -111,4 +111,46 @@ fn the_embedded_example_parses() {
     let s = Sweep::example().unwrap();
     assert_eq!(s.points.len(), 24);
     assert_eq!(s.color, Some(0));
+}
+
+#[test]
+fn huge_or_overflowing_ranges_are_refused_or_cut_at_once() {
+    // Counted before any value is made: no minutes of duplicate checks.
+    let e = err("[axes]\n\"dram.latency_cycles\" = { from = 0, to = 5000000, step = 1 }\n");
+    assert!(e.contains("axis `dram.latency_cycles`") && e.contains("more than 100000 values"), "{e}");
+    // A step that would wrap around past i64::MAX: one value.
+    let s =
+        parse("[axes]\n\"dram.latency_cycles\" = { from = 1, to = 9223372036854775807, step = 9223372036854775807 }\n")
+            .unwrap();
+    assert_eq!(s.axes[0].values, [toml::Value::Integer(1)]);
+    // A factor up to i64::MAX: 1, 2, 4, ... 2^62, and no overflow into a repeated value.
+    let s = parse("[axes]\n\"dram.latency_cycles\" = { from = 1, to = 9223372036854775807, times = 2 }\n").unwrap();
+    assert_eq!(s.axes[0].values.len(), 63);
+    assert_eq!(s.axes[0].values[62], toml::Value::Integer(1 << 62));
+    // The same number written twice.
+    let e = err("[axes]\n\"clock.mhz\" = [100, 100.0]\n");
+    assert!(e.contains("given twice"), "{e}");
+    // A product beyond the cap.
+    let e = err("[axes]\n\"dram.latency_cycles\" = { from = 1, to = 1000, step = 1 }\n\"clock.mhz\" = { from = 1, to = 1000, step = 1 }\n");
+    assert!(e.contains("more than 100000 points"), "{e}");
+}
+
+#[test]
+fn every_sweep_file_of_the_repository_checks_at_every_point() {
+    // The MNIST sweeps read networks that `import` writes first (docs/ACCURACY.md); the others
+    // run as the README gives them, so every one of their points must be valid.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sweeps");
+    let mut checked = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".toml") || name.starts_with("mnist_") {
+            continue;
+        }
+        let s = Sweep::load(&path).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        let invalid = s.check_points(&indicatif::ProgressBar::hidden()).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        assert!(invalid.is_empty(), "{name}: {invalid:?}");
+        checked += 1;
+    }
+    assert!(checked >= 2, "sweeps/array_shape.toml and sweeps/codec_and_groups.toml at least");
 }
