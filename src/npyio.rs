@@ -121,15 +121,21 @@ fn open(bytes: &[u8]) -> Result<npyz::NpyFile<&[u8]>> {
     let f = header(bytes)?;
     // The shape's element count must be representable, and its data no larger than the bytes
     // given: nothing downstream then sizes a buffer from an impossible shape.
+    match declared_bytes(&f) {
+        Some(n) if n <= data_bytes(bytes) && usize::try_from(n).is_ok() => Ok(f),
+        _ => bail!("shape {:?} declares more data than the file holds", f.shape()),
+    }
+}
+
+/// The data bytes a header declares: its shape's element count times its element size, `None`
+/// if that overflows. A dtype that is not plain counts a byte per element here; the dtype
+/// checks refuse it.
+fn declared_bytes(f: &npyz::NpyFile<&[u8]>) -> Option<u64> {
     let size = match f.dtype() {
         DType::Plain(ts) => ts.size_field().max(1),
         _ => 1,
     };
-    let count = f.shape().iter().try_fold(1u64, |acc, &d| acc.checked_mul(d));
-    match count.and_then(|c| c.checked_mul(size)) {
-        Some(n) if n <= data_bytes(bytes) && usize::try_from(n).is_ok() => Ok(f),
-        _ => bail!("shape {:?} declares more data than the file holds", f.shape()),
-    }
+    f.shape().iter().try_fold(size, |acc, &d| acc.checked_mul(d))
 }
 
 fn plain(f: &npyz::NpyFile<&[u8]>) -> Option<(TypeChar, u64)> {
@@ -234,23 +240,21 @@ pub fn read_npy(mut r: impl std::io::Read, on_disk: Option<u64>) -> Result<Vec<u
     if &bytes[..6] != b"\x93NUMPY" {
         bail!("not a valid .npy file (no .npy magic string at its start)");
     }
-    let header_len = match bytes[6] {
-        1 => u16::from_le_bytes([bytes[8], bytes[9]]) as usize,
-        2 | 3 => {
-            let mut more = [0u8; 2];
-            r.read_exact(&mut more).map_err(short)?;
-            bytes.extend_from_slice(&more);
-            let n = u32::from_le_bytes([bytes[8], bytes[9], more[0], more[1]]) as usize;
-            // Headers are a short Python dict literal; a long one is no .npy file.
-            if n > 1 << 20 {
-                bail!("not a valid .npy file (a header of {n} bytes)");
-            }
-            n
-        }
-        v => bail!("not a valid .npy file (format version {v}; expected 1, 2 or 3)"),
+    if matches!(bytes[6], 2 | 3) {
+        // Versions 2 and 3 have a 4-byte length field.
+        let mut more = [0u8; 2];
+        r.read_exact(&mut more).map_err(short)?;
+        bytes.extend_from_slice(&more);
+    }
+    let Some(len) = header_len(&bytes) else {
+        bail!("not a valid .npy file (format version {}; expected 1, 2 or 3)", bytes[6]);
     };
+    // Headers are a short Python dict literal; a long one is no .npy file.
+    if len > 1 << 20 {
+        bail!("not a valid .npy file (a header of {len} bytes)");
+    }
     let start = bytes.len();
-    bytes.resize(start + header_len, 0);
+    bytes.resize(len, 0);
     r.read_exact(&mut bytes[start..]).map_err(short)?;
     let data_len = declared_data_len(&bytes)?;
     let total = bytes.len() as u64 + data_len;
@@ -277,16 +281,11 @@ pub fn read_npy(mut r: impl std::io::Read, on_disk: Option<u64>) -> Result<Vec<u
 /// the product of its shape times the element size, checked for overflow and `MAX_NPY_BYTES`.
 fn declared_data_len(bytes: &[u8]) -> Result<u64> {
     let f = header(bytes)?;
-    let size = match f.dtype() {
-        DType::Plain(ts) => ts.size_field(),
-        other => bail!("unsupported dtype {}", dtype_name(&other)),
-    };
-    let too_big = || anyhow!("shape {:?} declares more than {} GiB of data", f.shape(), MAX_NPY_BYTES >> 30);
-    let n = f.shape().iter().try_fold(size, |acc, &d| acc.checked_mul(d)).ok_or_else(too_big)?;
-    if n > MAX_NPY_BYTES {
-        return Err(too_big());
+    if !matches!(f.dtype(), DType::Plain(_)) {
+        bail!("unsupported dtype {}", dtype_name(&f.dtype()));
     }
-    Ok(n)
+    let too_big = || anyhow!("shape {:?} declares more than {} GiB of data", f.shape(), MAX_NPY_BYTES >> 30);
+    declared_bytes(&f).filter(|&n| n <= MAX_NPY_BYTES).ok_or_else(too_big)
 }
 
 /// Loads an activation tensor `[C, H, W]` of `bits`-bit values: int8 ±1 for `bits = 1`,

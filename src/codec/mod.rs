@@ -63,6 +63,32 @@ impl Mode {
     /// The accepted spellings, for messages.
     pub const NAMES: &'static str = "\"raw\", \"sparse\", \"dct\", \"auto\", \"golomb\"";
 
+    /// The network keys that tune a codec mode (SPEC 8.5, 8.8): the quantiser step, the
+    /// Exp-Golomb order and the number of DCT coefficients kept.
+    pub const KEYS: [&'static str; 3] = ["step", "eg_order", "dct_keep"];
+
+    /// Whether this mode reads tuning key `key` (one of [`Mode::KEYS`]): the quantising modes
+    /// read `step` and `eg_order`, and the modes with dct blocks read `dct_keep` too.
+    pub fn uses(self, key: &str) -> bool {
+        let quantised = matches!(self, Mode::Dct | Mode::Auto | Mode::Golomb);
+        let dct = matches!(self, Mode::Dct | Mode::Auto);
+        match key {
+            "step" | "eg_order" => quantised,
+            "dct_keep" => dct,
+            _ => false,
+        }
+    }
+
+    /// The modes that read `key`, spelled for a message: `"dct", "auto" or "golomb"`.
+    pub fn users_of(key: &str) -> String {
+        let names: Vec<String> = Mode::ALL.iter().filter(|m| m.uses(key)).map(|m| format!("\"{m}\"")).collect();
+        match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            Some((last, _)) => last.clone(),
+            None => String::new(),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Raw => "raw",

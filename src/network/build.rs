@@ -117,17 +117,9 @@ fn parse_mode(s: &str) -> Result<Mode> {
 /// itself is checked first, so that a wrong codec is what the error names.
 fn check_codec_keys(codec: &Option<String>, step: Option<i64>, keep: Option<i64>, eg: Option<i64>) -> Result<()> {
     let mode = codec.as_deref().map(parse_mode).transpose()?;
-    let (quantised, dct) = match mode {
-        Some(Mode::Dct | Mode::Auto) => (true, true),
-        Some(Mode::Golomb) => (true, false),
-        _ => (false, false),
-    };
-    for (k, present, used) in
-        [("step", step.is_some(), quantised), ("eg_order", eg.is_some(), quantised), ("dct_keep", keep.is_some(), dct)]
-    {
-        if present && !used {
-            let by = if k == "dct_keep" { "\"dct\" or \"auto\"" } else { "\"dct\", \"auto\" or \"golomb\"" };
-            bail!("key `{k}` is only used by codec = {by} (remove it or set codec)");
+    for (k, present) in [("step", step.is_some()), ("eg_order", eg.is_some()), ("dct_keep", keep.is_some())] {
+        if present && !mode.is_some_and(|m| m.uses(k)) {
+            bail!("key `{k}` is only used by codec = {} (remove it or set codec)", Mode::users_of(k));
         }
     }
     Ok(())

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use cbnn::codec::Mode;
 use cbnn::config::{AccelConfig, DEFAULT_CONFIG_TOML};
 use cbnn::network::{parse_network, DirSource, FileSource, Network, Op, OutputFn};
 use cbnn::tensor::Tensor3;
@@ -205,7 +206,7 @@ impl Base {
             // axis of the same sweep sets: then it is checked against any layer a codec could take.
             let could_take = codec_axis && self.network.layers.iter().any(|l| takes(l, key, "dct"));
             if self.layers_for(&self.network, &k, &self.network_doc).is_empty()
-                && !(CODEC_KEYS.contains(&key) && could_take)
+                && !(Mode::KEYS.contains(&key) && could_take)
             {
                 bail!("axis `{name}`: no layer of {} takes `{key}`", self.network_origin);
             }
@@ -271,13 +272,9 @@ impl Base {
                         let t = layers[i].as_table_mut().expect("a [[layer]] table");
                         t.insert(key.to_string(), (*v).clone());
                         if *key == "codec" {
-                            let mode = v.as_str().unwrap_or("");
-                            for (dep, used) in [
-                                ("step", matches!(mode, "dct" | "auto" | "golomb")),
-                                ("eg_order", matches!(mode, "dct" | "auto" | "golomb")),
-                                ("dct_keep", matches!(mode, "dct" | "auto")),
-                            ] {
-                                if !used {
+                            let mode = v.as_str().and_then(|m| m.parse::<Mode>().ok());
+                            for dep in Mode::KEYS {
+                                if !mode.is_some_and(|m| m.uses(dep)) {
                                     t.remove(dep);
                                 }
                             }
@@ -294,9 +291,6 @@ impl Base {
     }
 }
 
-/// The layer keys that only a lossy codec mode uses.
-const CODEC_KEYS: [&str; 3] = ["step", "eg_order", "dct_keep"];
-
 /// Whether a layer axis `key` has an effect on layer `l` whose codec is `codec`.
 fn takes(l: &cbnn::network::Layer, key: &str, codec: &str) -> bool {
     // Threshold layers have no scales to share (SPEC 6).
@@ -310,8 +304,7 @@ fn takes(l: &cbnn::network::Layer, key: &str, codec: &str) -> bool {
         "scale_group" => weighted && !matches!(output, Some(OutputFn::Accumulator)),
         "out_bits" => matches!(output, Some(OutputFn::Relu { .. })),
         "codec" => stored_coded,
-        "step" | "eg_order" => stored_coded && matches!(codec, "dct" | "auto" | "golomb"),
-        "dct_keep" => stored_coded && matches!(codec, "dct" | "auto"),
+        k if Mode::KEYS.contains(&k) => stored_coded && codec.parse::<Mode>().is_ok_and(|m| m.uses(k)),
         _ => false,
     }
 }

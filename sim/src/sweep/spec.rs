@@ -21,6 +21,7 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::apply::{AxisKey, Base};
@@ -372,6 +373,8 @@ fn listed(pts: &[toml::Table], base: &Base) -> Result<(Vec<Axis>, Vec<Point>)> {
     }
     let codec_axis = pts.iter().any(|p| p.keys().any(|n| sets_codec(n)));
     let mut axes: Vec<Axis> = Vec::new();
+    // Per axis, the keys of the values it already has: a point list may be long.
+    let mut seen: Vec<HashSet<String>> = Vec::new();
     for (i, p) in pts.iter().enumerate() {
         if p.is_empty() {
             bail!("points {i}: sets no key");
@@ -381,11 +384,11 @@ fn listed(pts: &[toml::Table], base: &Base) -> Result<(Vec<Axis>, Vec<Point>)> {
                 Some(k) => k,
                 None => {
                     axes.push(Axis { key: base.axis_key(name, codec_axis)?, values: Vec::new() });
+                    seen.push(HashSet::new());
                     axes.len() - 1
                 }
             };
-            let key = value_key(value);
-            if !axes[k].values.iter().any(|v| value_key(v) == key) {
+            if seen[k].insert(value_key(value)) {
                 axes[k].values.push(value.clone());
             }
         }
