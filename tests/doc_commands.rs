@@ -7,6 +7,7 @@
 //!   must exit 0 without a panic.
 //! - a **synopsis** (`[--out DIR]`, `slbf|penni`): the program's `--help` must list every
 //!   option it shows.
+//! - a **python tool**: `python3 tools/SCRIPT ARGS`, run the same way when python3 has numpy.
 //! - **soak**: a run that takes minutes or needs files made by a slow tool; it runs only with
 //!   `CBNN_SOAK=1`.
 //! - **manual**: hardware, a package manager or a cluster; listed below with the reason, and
@@ -90,6 +91,11 @@ fn cargo_run(cmd: &str) -> Option<(String, Vec<String>)> {
     Some((name, args))
 }
 
+/// `python3 tools/SCRIPT ARGS` (a numpy tool of the repository) as its python3 arguments.
+fn python_tool(cmd: &str) -> Option<Vec<String>> {
+    cmd.starts_with("python3 tools/").then(|| cmd.split_whitespace().skip(1).map(str::to_string).collect())
+}
+
 /// A usage line rather than a command: placeholders and alternatives.
 fn is_synopsis(args: &[String]) -> bool {
     args.iter()
@@ -109,8 +115,13 @@ fn program(name: &str) -> Option<PathBuf> {
 /// A scratch directory as a clone's root looks to the commands.
 fn scratch() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
-    for sub in ["testdata", "examples", "sweeps"] {
+    for sub in ["testdata", "examples", "sweeps", "tools"] {
         std::os::unix::fs::symlink(repo().join(sub), d.path().join(sub)).unwrap();
+    }
+    // The full activation dumps, for the soak runs, when tools/realdata has made them.
+    if repo().join("data/real").is_dir() {
+        std::fs::create_dir(d.path().join("data")).unwrap();
+        std::os::unix::fs::symlink(repo().join("data/real"), d.path().join("data/real")).unwrap();
     }
     d
 }
@@ -127,8 +138,22 @@ fn every_documented_command_runs_as_written() {
                 eprintln!("{doc}: manual ({why}): {cmd}");
                 continue;
             }
+            if let Some(args) = python_tool(&cmd) {
+                if soak("python3", &args) && !soak_on {
+                    eprintln!("{doc}: soak only (CBNN_SOAK=1): {cmd}");
+                } else if cbnn::tools::python_numpy(&format!("{doc}: {cmd}")) {
+                    let o = Command::new("python3").args(&args).current_dir(dir.path()).output().unwrap();
+                    let err = String::from_utf8_lossy(&o.stderr);
+                    assert!(o.status.success(), "{doc}: `{cmd}` failed:\n{err}");
+                    ran += 1;
+                }
+                continue;
+            }
             let (name, args) = cargo_run(&cmd).unwrap_or_else(|| {
-                panic!("{doc}: `{cmd}` is neither `cargo run --release --bin ...` nor listed in MANUAL with its reason")
+                panic!(
+                    "{doc}: `{cmd}` is neither `cargo run --release --bin ...`, `python3 tools/...` nor listed in \
+                     MANUAL with its reason"
+                )
             });
             let Some(exe) = program(&name) else {
                 let msg = format!("{doc}: program `{name}` is not built (run the whole workspace's `cargo test`)");

@@ -167,6 +167,9 @@ struct Total {
     raw: u64,
     coded: u64,
     zvc: u64,
+    zvc_records: u64,
+    /// Tensors that coded to more bytes than ZVC.
+    above_zvc: usize,
     signal: f64,
     error: f64,
     blocks: [u64; 5],
@@ -175,11 +178,23 @@ struct Total {
 
 impl Total {
     fn of(reports: &[TensorReport]) -> Total {
-        let mut t = Total { raw: 0, coded: 0, zvc: 0, signal: 0.0, error: 0.0, blocks: [0; 5], mean_ratio: 0.0 };
+        let mut t = Total {
+            raw: 0,
+            coded: 0,
+            zvc: 0,
+            zvc_records: 0,
+            above_zvc: 0,
+            signal: 0.0,
+            error: 0.0,
+            blocks: [0; 5],
+            mean_ratio: 0.0,
+        };
         for r in reports {
             t.raw += r.raw_bytes;
             t.coded += r.coded_bytes;
             t.zvc += r.zvc_bytes;
+            t.zvc_records += r.zvc_record_bytes;
+            t.above_zvc += usize::from(r.bytes_over_zvc() > 0);
             t.signal += r.signal_energy;
             t.error += r.error_energy;
             for (a, b) in t.blocks.iter_mut().zip(r.blocks) {
@@ -198,9 +213,15 @@ impl Total {
         ratio(self.zvc, self.coded)
     }
 
+    fn bytes_over_zvc(&self) -> i64 {
+        self.coded as i64 - self.zvc as i64
+    }
+
     fn json(&self) -> serde_json::Value {
         serde_json::json!({
             "raw_bytes": self.raw, "coded_bytes": self.coded, "zvc_bytes": self.zvc,
+            "zvc_record_bytes": self.zvc_records, "bytes_over_zvc": self.bytes_over_zvc(),
+            "tensors_above_zvc": self.above_zvc,
             "ratio": self.ratio(), "ratio_vs_zvc": self.ratio_vs_zvc(),
             "mean_ratio": self.mean_ratio,
             "sqnr_db": sqnr_db(self.signal, self.error), "exact": self.error == 0.0,
@@ -218,6 +239,7 @@ fn tensor_json(r: &TensorReport) -> serde_json::Value {
     serde_json::json!({
         "name": r.name, "shape": r.shape, "bits": r.bits,
         "raw_bytes": r.raw_bytes, "coded_bytes": r.coded_bytes, "zvc_bytes": r.zvc_bytes,
+        "zvc_record_bytes": r.zvc_record_bytes, "bytes_over_zvc": r.bytes_over_zvc(),
         "ratio": r.ratio(), "ratio_vs_zvc": r.ratio_vs_zvc(),
         "entropy_bits_per_value": r.entropy_bits, "entropy_bound_ratio": r.entropy_ratio(),
         "sqnr_db": r.sqnr_db(), "exact": r.sqnr_db().is_none(), "max_abs_error": r.max_abs_error,
@@ -244,13 +266,14 @@ fn print_table(p: &CodecParams, bits: u32, reports: &[TensorReport], total: &Tot
     );
     let name_w = reports.iter().map(|r| r.name.len()).max().unwrap_or(0).max(6);
     cbnn::outln!(
-        "{:<name_w$} {:>14} {:>10} {:>10} {:>7} {:>7} {:>8} {:>8}   block share %: {}",
+        "{:<name_w$} {:>14} {:>10} {:>10} {:>7} {:>10} {:>8} {:>8} {:>8}   block share %: {}",
         "tensor",
         "shape",
         "raw B",
         "coded B",
         "ratio",
-        "vs ZVC",
+        "ZVC B",
+        "over ZVC",
         "H0 bound",
         "SQNR dB",
         BlockMode::ALL.map(|m| format!("{:>6}", m.as_str())).join(" ")
@@ -258,13 +281,14 @@ fn print_table(p: &CodecParams, bits: u32, reports: &[TensorReport], total: &Tot
     for r in reports {
         let shape = format!("{}x{}x{}", r.shape[0], r.shape[1], r.shape[2]);
         cbnn::outln!(
-            "{:<name_w$} {:>14} {:>10} {:>10} {:>7.2} {:>7.2} {:>8.2} {:>8}   {:>14} {}",
+            "{:<name_w$} {:>14} {:>10} {:>10} {:>7.2} {:>10} {:>+8} {:>8.2} {:>8}   {:>14} {}",
             r.name,
             shape,
             r.raw_bytes,
             r.coded_bytes,
             r.ratio(),
-            r.ratio_vs_zvc(),
+            r.zvc_bytes,
+            r.bytes_over_zvc(),
             r.entropy_ratio(),
             fmt_sqnr(r.sqnr_db()),
             "",
@@ -273,18 +297,25 @@ fn print_table(p: &CodecParams, bits: u32, reports: &[TensorReport], total: &Tot
     }
     if reports.len() > 1 {
         cbnn::outln!(
-            "{:<name_w$} {:>14} {:>10} {:>10} {:>7.2} {:>7.2} {:>8} {:>8}   {:>14} {}",
+            "{:<name_w$} {:>14} {:>10} {:>10} {:>7.2} {:>10} {:>+8} {:>8} {:>8}   {:>14} {}",
             "total",
             format!("{} tensors", reports.len()),
             total.raw,
             total.coded,
             total.ratio(),
-            total.ratio_vs_zvc(),
+            total.zvc,
+            total.bytes_over_zvc(),
             "",
             fmt_sqnr(sqnr_db(total.signal, total.error)),
             "",
             fmt_shares(&total.blocks)
         );
         cbnn::outln!("mean of the per-tensor ratios: {:.2}", total.mean_ratio);
+        cbnn::outln!(
+            "coded above ZVC on {} of {} tensors; ZVC in the stream's records would take {} B",
+            total.above_zvc,
+            reports.len(),
+            total.zvc_records
+        );
     }
 }

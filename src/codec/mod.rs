@@ -36,7 +36,7 @@ pub use decode::decode;
 pub use encode::{encode, BlockCost, BlockCoster, Encoded};
 pub use layout::{pixel_blocks, segment_blocks, segments, BlockSpan};
 pub use reconstruct::reconstruct;
-pub use zvc::zvc_bytes;
+pub use zvc::{zvc_bytes, zvc_record_bytes};
 
 /// Tensor-level codec mode (SPEC 8.1, 8.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 //! ZVC), the zeroth-order entropy bound, fidelity of the reconstruction and the share of block
 //! modes. Computed from the real encoder and decoder, so the numbers are those of the bitstream.
 
-use super::{decode, encode, zvc_bytes, BlockMode, CodecParams, Encoded};
+use super::{decode, encode, zvc_bytes, zvc_record_bytes, BlockMode, CodecParams, Encoded};
 use crate::tensor::Tensor3;
 use serde::Serialize;
 
@@ -16,8 +16,11 @@ pub struct TensorReport {
     pub raw_bytes: u64,
     /// The bitstream (SPEC 8), records padded to bytes.
     pub coded_bytes: u64,
-    /// The ZVC baseline: one mask bit per value plus the non-zero values.
+    /// The ZVC baseline: one mask bit per value plus the non-zero values, rounded up to bytes
+    /// once for the whole tensor.
     pub zvc_bytes: u64,
+    /// ZVC cut into the stream's records, each padded to a byte (what `sparse` writes).
+    pub zvc_record_bytes: u64,
     /// Zeroth-order entropy of the values in bits per value: no coder that treats values as
     /// independent symbols gets below `entropy * values / 8` bytes.
     pub entropy_bits: f64,
@@ -40,6 +43,10 @@ impl TensorReport {
     /// ZVC size over coded size: above 1 the codec beats ZVC.
     pub fn ratio_vs_zvc(&self) -> f64 {
         ratio(self.zvc_bytes, self.coded_bytes)
+    }
+    /// Coded bytes minus ZVC bytes: above 0 the codec costs more than ZVC.
+    pub fn bytes_over_zvc(&self) -> i64 {
+        self.coded_bytes as i64 - self.zvc_bytes as i64
     }
     /// The best ratio a zeroth-order (symbol-by-symbol) lossless coder can reach.
     pub fn entropy_ratio(&self) -> f64 {
@@ -97,6 +104,7 @@ pub fn analyse(name: &str, t: &Tensor3<i32>, bits: u32, p: &CodecParams) -> (Ten
         raw_bytes: (t.data.len() as u64 * bits as u64).div_ceil(8),
         coded_bytes: enc.bytes.len() as u64,
         zvc_bytes: zvc_bytes(t, bits) as u64,
+        zvc_record_bytes: zvc_record_bytes(t, bits, p.segment) as u64,
         entropy_bits: entropy_bits(t),
         signal_energy: signal,
         error_energy: error,
