@@ -66,6 +66,9 @@ pub enum Source<'a> {
     Tensor(&'a Tensor3<i32>),
     /// With the codec: the records the previous case wrote in this simulation.
     Previous,
+    /// With the codec: these records, in stream order, as the host stored them: a corrupt or
+    /// truncated stream reaches the decoder as it is (tests of its error flag).
+    Records(&'a [Vec<u8>]),
 }
 
 /// A layer and its input.
@@ -82,6 +85,11 @@ impl<'a> LayerCase<'a> {
     /// A layer reading the previous case's output from the testbench's DRAM (codec only).
     pub fn chained(layer: &'a QLayer) -> Self {
         LayerCase { layer, input: Source::Previous }
+    }
+
+    /// A layer reading `records` (codec only), whatever they hold.
+    pub fn records(layer: &'a QLayer, records: &'a [Vec<u8>]) -> Self {
+        LayerCase { layer, input: Source::Records(records) }
     }
 }
 
@@ -174,6 +182,7 @@ fn testbench(
     top_ports: &[crate::manifest::Port],
     cases: &[LayerCase],
     traffic: Traffic,
+    max_cycles: u64,
 ) -> Result<Bench> {
     let top = &cfg.name;
     let (lanes, act_bits) = (s.compute.array.lanes, 8 * s.compute.beat);
@@ -251,7 +260,7 @@ fn testbench(
         writeln!(
             body,
             "act_valid = 0; w_valid = 0; out_ready = 0;{code_ready_off}\n\
-             $display(\"C {i} %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d\", t, error, ai - ae, wi - we_, tc, ci - ce, {counters}, ab, wbytes, ob);",
+             $display(\"C {i} %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d\", t, error, ai - ae, wi - we_, tc, ci - ce, {counters}, ab, wbytes, ob, busy);",
         )?;
     }
     // One layer's cycle loop, the same for every case (`i` names the case in what it prints).
@@ -267,7 +276,7 @@ fn testbench(
     let code_ready = if codec.is_some() { format!(" code_ready = {ogate};") } else { String::new() };
     let run_case = format!(
         "task run_case(input integer i); begin\n\
-         while (busy && t < 50000000) begin\n\
+         while (busy && t < {max_cycles}) begin\n\
          {refill}\
          \x20 {feed}\n\
          \x20 w_valid = (wi < we_) && {wgate}; w_data = wmem[wi];\n\
@@ -484,9 +493,24 @@ pub fn run_layers_on(
     cases: &[LayerCase],
     traffic: Traffic,
 ) -> Result<(Vec<LayerRun>, flow::SimTiming)> {
+    run_layers_limited(simulator, cfg, modules, cases, traffic, MAX_CYCLES)
+}
+
+/// The cycles a layer may take in the testbench before it counts as hung.
+pub const MAX_CYCLES: u64 = 50_000_000;
+
+/// As `run_layers_on`, a layer still busy after `max_cycles` being an error (the core hangs).
+pub fn run_layers_limited(
+    simulator: flow::Simulator,
+    cfg: &AccelConfig,
+    modules: &[Module],
+    cases: &[LayerCase],
+    traffic: Traffic,
+    max_cycles: u64,
+) -> Result<(Vec<LayerRun>, flow::SimTiming)> {
     let s = TopShape::from_config(cfg)?;
     let top = modules.iter().find(|m| m.name == cfg.name).context("no top module among the modules")?;
-    let mut bench = testbench(cfg, &s, &crate::manifest::ports(top), cases, traffic)?;
+    let mut bench = testbench(cfg, &s, &crate::manifest::ports(top), cases, traffic, max_cycles)?;
     // CBNN_COSIM_DIR keeps the testbench, data and Verilog for a look in a simulator or viewer,
     // and a waveform of the top's ports and wires (DIR/core.vcd: the signals `simulate --vcd`
     // writes under the same names; one clock period is 2 time units here).
@@ -527,6 +551,9 @@ pub fn run_layers_on(
             Some(&"C") => {
                 let i: usize = f[1].parse()?;
                 let (cycles, error): (u64, u32) = (f[2].parse()?, f[3].parse()?);
+                if f[13] != "0" {
+                    bail!("layer {i}: still busy after {cycles} cycles (the core hangs)");
+                }
                 if f[4] != "0" || f[5] != "0" || f[7] != "0" {
                     bail!(
                         "layer {i}: the core took {} activation beats (codec: records), {} weight words and wrote {} records more than expected (negative: fewer)",

@@ -515,3 +515,6 @@ mod codec_tests;
 
 #[cfg(test)]
 mod grouped_tests;
+
+#[cfg(test)]
+mod corrupt_tests;

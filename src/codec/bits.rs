@@ -3,10 +3,11 @@
 //! Bit `8i + j` of a stream is bit `7 - j` of byte `i`, and a multi-bit field is written most
 //! significant bit first, so a field can be appended bit by bit from its top bit down.
 
-/// Longest Exp-Golomb zero prefix the reader accepts. The encoder never needs more than ~13
-/// (|dct coefficient| < 2^13, SPEC 8.5); the limit keeps a corrupt stream from producing values
-/// that would overflow the decoder's 64-bit arithmetic (u < 2^(33 + 7) = 2^40).
-pub const MAX_EG_PREFIX: u32 = 32;
+/// Longest Exp-Golomb zero prefix the reader accepts (SPEC 8.2: 16 zeros or more are rejected,
+/// as the RTL decoder's 16-bit leading-zero count does). The encoder never needs more than 13
+/// (|dct coefficient| < 2^13, SPEC 8.5), and the limit keeps a corrupt stream's values small
+/// (u < 2^(16 + 7)).
+pub const MAX_EG_PREFIX: u32 = 15;
 
 /// Appends bits MSB-first to a byte vector.
 #[derive(Clone, Debug, Default)]
@@ -229,7 +230,8 @@ mod tests {
                 let u = if i < 100 {
                     i
                 } else {
-                    let width = rng.gen_range(1..30);
+                    // Up to the longest code the reader takes: 15 zeros (MAX_EG_PREFIX) at e = 0.
+                    let width = rng.gen_range(1..=15);
                     rng.gen_range(0..1u64 << width)
                 };
                 let before = w.bit_len();
@@ -260,12 +262,11 @@ mod tests {
         assert!(BitReader::new(&[0x01]).read_exp_golomb(2).is_err()); // 0000000 1 then 9 bits
                                                                       // An over-long prefix is an error, not an overflow.
         assert!(BitReader::new(&[0u8; 8]).read_exp_golomb(0).is_err());
-        // Exactly the limit is accepted: 32 zeros, the 1, then 32 bits.
-        let edge = [0, 0, 0, 0, 0x80, 0, 0, 0, 0];
-        assert_eq!(BitReader::new(&edge).read_exp_golomb(0).unwrap(), (1u64 << 32) - 1);
-        let mut long = vec![0u8; 4];
-        long.extend([0x40, 0, 0, 0, 0, 0]); // 33 zeros then a 1: over the limit
-        assert!(BitReader::new(&long).read_exp_golomb(7).is_err());
+        // Exactly the limit is accepted: 15 zeros, the 1, then 15 bits.
+        let edge = [0x00, 0x01, 0x00, 0x00];
+        assert_eq!(BitReader::new(&edge).read_exp_golomb(0).unwrap(), (1u64 << 15) - 1);
+        // 16 zeros then a 1: over the limit (SPEC 8.2), whatever follows.
+        assert!(BitReader::new(&[0x00, 0x00, 0x80, 0, 0, 0]).read_exp_golomb(7).is_err());
     }
 
     #[test]

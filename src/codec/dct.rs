@@ -2,8 +2,8 @@
 //! with clamping, and the error bound of SPEC 8.7.
 //!
 //! Coefficients are `i64` throughout: the encoder's never exceed 2^13 in magnitude, but the
-//! decoder must survive any stream, and a corrupt Exp-Golomb code can carry up to 2^40
-//! (`bits::MAX_EG_PREFIX`); 2^40 * step 2^7 * |T| < 2^7 * N 2^4 stays below 2^63.
+//! decoder must survive any stream, and a corrupt Exp-Golomb code can carry up to 2^23
+//! (`bits::MAX_EG_PREFIX`); 2^23 * step 2^7 * |T| < 2^7 * N 2^4 stays far below 2^63.
 
 /// SPEC 8.5: `V[a]` for `a` in 0..=16.
 pub const V: [i32; 17] = [64, 90, 89, 87, 83, 80, 75, 70, 64, 57, 50, 43, 36, 25, 18, 9, 0];

@@ -111,7 +111,7 @@ fn read_block(
             let mask = read_mask(r, p.keep)?;
             let mut q = [0i64; MAX_N];
             for (qj, _) in q.iter_mut().zip(mask).filter(|(_, set)| *set) {
-                // |Xq| - 1 <= 2^40 (bits::MAX_EG_PREFIX), so the magnitude fits an i64 easily.
+                // |Xq| - 1 < 2^23 (bits::MAX_EG_PREFIX), so the magnitude fits an i64 easily.
                 let mag = r.read_exp_golomb(p.eg_order)? as i64 + 1;
                 *qj = if r.read_bit()? { -mag } else { mag };
             }

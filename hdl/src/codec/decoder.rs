@@ -39,9 +39,11 @@
 //! The block walker says how many values a block has and where a record ends: there the decoder
 //! drops the padding and the rest of the beat and waits for the next record's first beat.
 //!
-//! `error` (sticky until `start`) flags a stream the golden decoder would reject for its
-//! structure: a record shorter than its blocks, extra bytes after them, non-zero padding, or an
-//! Exp-Golomb prefix longer than any valid code. `bytes` counts the bytes taken since `start`.
+//! `error` (sticky until `start`) flags a stream the golden decoder rejects (SPEC 8.2): a record
+//! shorter than its blocks, extra bytes after them, non-zero padding, an Exp-Golomb prefix of 16
+//! zeros or more, a sparse value of 0 under a set mask bit, or a golomb value above the largest
+//! a `k`-bit value quantises to. The decoder never waits for more than a record holds: on a
+//! corrupt record it flags the error, walks the rest of the tensor's blocks and finishes. `bytes` counts the bytes taken since `start`.
 
 use super::{bits_for, const_mul, fixed_block_mode, params, walker, CodecGeom, Text};
 use super::{BM_DCT, BM_GOLOMB, BM_RAW, BM_SPARSE, MODE_DCT, MODE_GOLOMB, MODE_SPARSE};
@@ -264,6 +266,9 @@ fn head_step(v: &mut Text, g: &CodecGeom, ob: usize, unused: &mut Vec<String>) {
     times_bits(v, "hkb", "hcnt", 5, ob);
     v.line(format!("wire [{}:0] hl = (hdr_on ? {ob}'d2 : {ob}'d0) + {{{}'d0, mlen}} + hkb;", ob - 1, ob - 5));
     v.line("wire h_fields = (hb_dct | hb_gol) & (|mvec);");
+    // SPEC 8.2: a sparse value of 0 under a set mask bit (the encoder never writes one).
+    let zeros: Vec<String> = (0..n).map(|i| format!("(mvec[{i}] & (sp{i} == 8'd0))")).collect();
+    v.line(format!("wire h_zero = hb_sparse & ({});", zeros.join(" | ")));
 }
 
 /// A field step, from the buffer's top: the Exp-Golomb code of order `eg` (`z` zeros, then the
@@ -290,6 +295,11 @@ fn field_step(v: &mut Text, g: &CodecGeom, unused: &mut Vec<String>) {
     v.line(format!("wire [{}:0] fj = {e};", jb - 1));
     v.line(format!("wire [{}:0] fmask_nx = fmask & (fmask - {n}'d1);", n - 1));
     v.line("wire f_last = ~|fmask_nx;");
+    // SPEC 8.8: a golomb value above (2^k - 1 + step/2) >> t, the largest any k-bit value
+    // quantises to (the encoder never writes one).
+    v.line("wire [8:0] ghalf = (step_t == 3'd0) ? 9'd0 : (9'd1 << (step_t - 3'd1));");
+    v.line("wire [8:0] gmaxq = ({1'b0, kmax} + ghalf) >> step_t;");
+    v.line("wire f_big = ~f_dct & (ev > {15'd0, gmaxq});");
 }
 
 /// Stage A, from `[F]`: the golomb value `min(q << step_t, 2^k - 1)` and the multiples
@@ -435,7 +445,9 @@ fn verilog_body(g: &CodecGeom) -> String {
     v.line("assign bdone = (fire_h & ~h_fields) | (fire_f & f_last);");
     let fl = if ob > 6 { format!("{{{}'d0, fl}}", ob - 6) } else { "fl".to_string() };
     v.line(format!("wire [{}:0] po = fph ? {fl} : hl;", ob - 1));
-    v.line("wire perr = fph & (z == 5'd16);");
+    // Rejected fields: an Exp-Golomb prefix of 16 zeros or more (SPEC 8.2), a golomb value too
+    // large, a sparse value of 0.
+    v.line("wire perr = (fph & ((z == 5'd16) | f_big)) | (~fph & h_zero);");
     products(&mut v, &mags);
     addends(&mut v, &m, &idx);
     reconstruction(&mut v, g, &mut unused);

@@ -70,8 +70,21 @@ impl DramPlan {
             match c.input {
                 Source::Tensor(t) => {
                     let e = codec::encode(t, c.layer.in_bits, &c.layer.in_codec);
-                    slot_bytes = slot_bytes.max(e.records.iter().copied().max().unwrap_or(0));
-                    inputs.push((k, e));
+                    let mut rest = e.bytes.as_slice();
+                    let mut records = Vec::new();
+                    for &n in &e.records {
+                        let (record, tail) = rest.split_at(n);
+                        records.push(record.to_vec());
+                        rest = tail;
+                    }
+                    inputs.push((k, records));
+                }
+                Source::Records(r) => {
+                    let (rows, sg) = grid(c.layer.in_shape, cfg);
+                    if r.len() != (rows * sg) as usize {
+                        bail!("layer {}: {} records given, its input has {}", c.layer.name, r.len(), rows * sg);
+                    }
+                    inputs.push((k, r.to_vec()));
                 }
                 Source::Previous => {
                     let Some(prev) = k.checked_sub(1).map(|p| cases[p].layer) else {
@@ -90,16 +103,17 @@ impl DramPlan {
                 }
             }
         }
+        for (_, records) in &inputs {
+            slot_bytes = slot_bytes.max(records.iter().map(Vec::len).max().unwrap_or(0));
+        }
         let mut image = vec![0u8; slots as usize * slot_bytes];
         let mut lens = vec![0u32; slots as usize];
-        for (k, e) in inputs {
-            let (mut at, sg) = (0, segs[k]);
-            for (r, &n) in e.records.iter().enumerate() {
+        for (k, records) in inputs {
+            for (r, rec) in records.iter().enumerate() {
                 let slot = base[k] as usize + r;
-                debug_assert!(r < (shapes[k][1] as u32 * sg) as usize);
-                image[slot * slot_bytes..slot * slot_bytes + n].copy_from_slice(&e.bytes[at..at + n]);
-                lens[slot] = n as u32;
-                at += n;
+                debug_assert!(r < (shapes[k][1] as u32 * segs[k]) as usize);
+                image[slot * slot_bytes..slot * slot_bytes + rec.len()].copy_from_slice(rec);
+                lens[slot] = rec.len() as u32;
             }
         }
         let mut plan = DramPlan {

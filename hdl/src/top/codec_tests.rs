@@ -16,7 +16,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 /// The plain tests' core shape with the codec on: blocks of 8, a `port_bytes` DRAM port.
-fn config(rows: u32, cols: u32, lanes: u32, g_hw: u32, port_bytes: u32) -> AccelConfig {
+pub(super) fn config(rows: u32, cols: u32, lanes: u32, g_hw: u32, port_bytes: u32) -> AccelConfig {
     let mut c = super::tests::config(rows, cols, lanes, g_hw);
     c.codec.enabled = true;
     c.codec.block = 8;
@@ -24,7 +24,7 @@ fn config(rows: u32, cols: u32, lanes: u32, g_hw: u32, port_bytes: u32) -> Accel
     c
 }
 
-fn codec(mode: Mode, step: u32, keep: Option<usize>, eg_order: u32) -> CodecSettings {
+pub(super) fn codec(mode: Mode, step: u32, keep: Option<usize>, eg_order: u32) -> CodecSettings {
     CodecSettings { mode, step, keep, eg_order }
 }
 
@@ -53,7 +53,7 @@ fn conv(
 }
 
 /// Smooth, partly zero activations (what the dct and sparse modes are for), `bits` wide.
-fn input(rng: &mut StdRng, shape: [usize; 3], bits: u32) -> Tensor3<i32> {
+pub(super) fn input(rng: &mut StdRng, shape: [usize; 3], bits: u32) -> Tensor3<i32> {
     let [c, h, w] = shape;
     let top = (1 << bits) - 1;
     let data = (0..c * h * w)
