@@ -2,7 +2,7 @@
 //! table, the JSON, the files of `--out` (checked against the library's decoder), and one-line
 //! errors for bad input with nothing written.
 
-use cbnn::codec::{self, CodecParams, Mode};
+use cbnn::codec::{self, CodecParams, Mode, RecordCheck};
 use cbnn::config::AccelConfig;
 use cbnn::npyio::{self, Elem};
 use cbnn::tensor::Tensor3;
@@ -62,6 +62,7 @@ fn folder_of_real_tensors_table_json_and_files() {
         keep: cfg.codec.block as usize,
         eg_order: 2,
         segment: cfg.array.cols as usize,
+        check: RecordCheck::None,
     };
     for t in tensors {
         let name = t["name"].as_str().unwrap();
@@ -121,8 +122,15 @@ fn golomb_mode_on_real_tensors() {
     assert_eq!(v["total"]["block_share"]["golomb"], 1.0, "{}", v["total"]);
     let cfg = AccelConfig::default();
     let block = cfg.codec.block as usize;
-    let p =
-        CodecParams { block, mode: Mode::Golomb, step: 4, keep: block, eg_order: 1, segment: cfg.segment() as usize };
+    let p = CodecParams {
+        block,
+        mode: Mode::Golomb,
+        step: 4,
+        keep: block,
+        eg_order: 1,
+        segment: cfg.segment() as usize,
+        check: RecordCheck::None,
+    };
     for t in v["tensors"].as_array().unwrap() {
         let name = t["name"].as_str().unwrap();
         let x = load_u8(&real_dir().join(format!("{name}.npy")));

@@ -3,7 +3,7 @@
 //! SPEC 8.3, so it is at or below whole-tensor ZVC wherever its records need no padding, and
 //! above it by exactly that padding elsewhere. The `codec` program shows the difference in bytes.
 
-use cbnn::codec::{self, CodecParams, Mode};
+use cbnn::codec::{self, CodecParams, Mode, RecordCheck};
 use cbnn::npyio::{self, Elem};
 use cbnn::tensor::Tensor3;
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ fn repo() -> &'static Path {
 }
 
 fn sparse(segment: usize) -> CodecParams {
-    CodecParams { block: 8, mode: Mode::Sparse, step: 1, keep: 8, eg_order: 2, segment }
+    CodecParams { block: 8, mode: Mode::Sparse, step: 1, keep: 8, eg_order: 2, segment, check: RecordCheck::None }
 }
 
 /// The uint8 `[C, H, W]` tensors of a folder, by file name.

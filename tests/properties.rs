@@ -6,7 +6,7 @@
 //! `cargo test` runs 2,000 cases per property; `CBNN_SOAK=1` runs 1,000,000. The sweep file's
 //! loader has its own in sim/tests/properties.rs.
 
-use cbnn::codec::{decode, encode, CodecParams, Mode};
+use cbnn::codec::{decode, encode, CodecParams, Mode, RecordCheck};
 use cbnn::config::AccelConfig;
 use cbnn::hostile::{cases, peak_of, CountingAlloc, Edits};
 use cbnn::npyio::{self, Elem};
@@ -91,10 +91,12 @@ proptest! {
     fn codec_streams_decode_or_give_an_error(
         mode in 0usize..5, step_log in 0u32..4, bits in 1u32..=8, c in 1usize..20, h in 1usize..4, w in 1usize..6,
         seed in any::<u64>(), e in edits(), random in any::<bool>(), noise in prop::collection::vec(any::<u8>(), 0..200),
+        crc in any::<bool>(),
     ) {
         let modes = [Mode::Raw, Mode::Sparse, Mode::Dct, Mode::Auto, Mode::Golomb];
         let mode = if bits == 1 { Mode::Raw } else { modes[mode] };
-        let p = CodecParams { block: 8, mode, step: 1 << step_log, keep: 8, eg_order: 2, segment: 8 };
+        let p = CodecParams { block: 8, mode, step: 1 << step_log, keep: 8, eg_order: 2, segment: 8,
+            check: if crc { RecordCheck::Crc8 } else { RecordCheck::None } };
         prop_assume!(p.validate(bits).is_ok());
         // A valid stream of a random tensor, then edited; or bytes from nowhere.
         let mut x = seed;

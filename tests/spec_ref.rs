@@ -5,7 +5,7 @@
 
 mod common;
 
-use cbnn::codec::{self, CodecParams, Mode};
+use cbnn::codec::{self, CodecParams, Mode, RecordCheck};
 use cbnn::config::AccelConfig;
 use cbnn::golden;
 use cbnn::network::{Op, Weights};
@@ -149,6 +149,8 @@ fn codec_args(p: &CodecParams, bits: u32) -> Vec<String> {
         p.eg_order.to_string(),
         "--segment".into(),
         p.segment.to_string(),
+        "--check".into(),
+        p.check.to_string(),
     ]
 }
 
@@ -175,6 +177,7 @@ fn codec_bitstreams_match_independent_implementation() {
             eg_order: rng.gen_range(0..4),
             // Whole rows, the accelerator's segments (a multiple of N) and blocks cut short.
             segment: [1000, block, 2 * block, rng.gen_range(1..=12)][rng.gen_range(0..4)],
+            check: if rng.gen_bool(0.5) { RecordCheck::Crc8 } else { RecordCheck::None },
         };
         let shape = [[1usize, 3, 7, 8, 9, 13, 17, 20][rng.gen_range(0..8)], rng.gen_range(1..5), rng.gen_range(1..5)];
         let x = common::activations(&mut rng, shape, bits);
@@ -209,7 +212,15 @@ fn golomb_value_limit_matches_independent_implementation() {
     }
     let dir = tempfile::tempdir().unwrap();
     // k = 8, step 4, eg 0, N = 4: mask 1000, then EG0(64) (q = 65, too big) or EG0(63) (q = 64).
-    let p = CodecParams { block: 4, mode: Mode::Golomb, step: 4, keep: 4, eg_order: 0, segment: 4 };
+    let p = CodecParams {
+        block: 4,
+        mode: Mode::Golomb,
+        step: 4,
+        keep: 4,
+        eg_order: 0,
+        segment: 4,
+        check: RecordCheck::None,
+    };
     for (stream, ok) in [([0x80u8, 0x20, 0x80], false), ([0x80, 0x20, 0x00], true)] {
         assert_eq!(codec::decode(&stream, 4, 1, 1, 8, &p).is_ok(), ok, "{stream:?}");
         let s = write(&dir.path().join("s.bin"), stream.to_vec());

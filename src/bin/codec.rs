@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use cbnn::codec::report::{analyse, block_shares, ratio, sqnr_db, TensorReport};
-use cbnn::codec::{BlockMode, CodecParams, Mode};
+use cbnn::codec::{BlockMode, CodecParams, Mode, RecordCheck};
 use cbnn::config::AccelConfig;
 use cbnn::fsutil;
 use cbnn::npyio::{self, Elem};
@@ -34,6 +34,10 @@ struct Args {
     /// 5 - log2(step) is best on real activations, docs/CODEC.md).
     #[arg(long, default_value_t = 2)]
     eg: u32,
+    /// Record check (SPEC 8.9): crc8 ends every record with a CRC-8 byte, so that a corrupt
+    /// record is rejected instead of decoded; none or crc8.
+    #[arg(long, default_value = "none")]
+    check: RecordCheck,
     /// Bits per activation value, 1..=8 (values must be below 2^bits).
     #[arg(long, default_value_t = 8)]
     bits: u32,
@@ -64,6 +68,7 @@ fn run(args: Args) -> Result<()> {
         keep: args.keep.unwrap_or(block),
         eg_order: args.eg,
         segment: cfg.segment() as usize,
+        check: args.check,
     };
     p.validate(args.bits).map_err(|e| anyhow::anyhow!("bad codec options: {}", options_named(&e)))?;
 
@@ -89,7 +94,7 @@ fn run(args: Args) -> Result<()> {
     if args.json {
         let json = serde_json::json!({
             "params": { "block": p.block, "segment": p.segment, "mode": p.mode, "step": p.step,
-                        "keep": p.keep, "eg_order": p.eg_order, "bits": args.bits },
+                        "keep": p.keep, "eg_order": p.eg_order, "check": p.check, "bits": args.bits },
             "tensors": reports.iter().map(tensor_json).collect::<Vec<_>>(),
             "total": total.json(),
         });
@@ -261,8 +266,8 @@ fn fmt_shares(blocks: &[u64; 5]) -> String {
 
 fn print_table(p: &CodecParams, bits: u32, reports: &[TensorReport], total: &Total) {
     cbnn::outln!(
-        "codec: mode {} step {} keep {} eg {} | N = {} channels per block, S = {} channels per record, {bits}-bit values",
-        p.mode, p.step, p.keep, p.eg_order, p.block, p.segment
+        "codec: mode {} step {} keep {} eg {} check {} | N = {} channels per block, S = {} channels per record, {bits}-bit values",
+        p.mode, p.step, p.keep, p.eg_order, p.check, p.block, p.segment
     );
     let name_w = reports.iter().map(|r| r.name.len()).max().unwrap_or(0).max(6);
     cbnn::outln!(

@@ -64,6 +64,11 @@ impl BitWriter {
         }
     }
 
+    /// The bytes written so far; a partial last byte has its unused low bits zero.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
     /// The stream; a partial last byte has its unused low bits zero.
     pub fn into_bytes(self) -> Vec<u8> {
         self.bytes

@@ -2,10 +2,11 @@
 //! never a panic: it may come from a simulator or a DRAM dump.
 
 use super::bits::BitReader;
+use super::check::crc8;
 use super::dct::MAX_N;
 use super::layout::{field_to_value, scatter, segment_blocks, segments};
 use super::plan::Planner;
-use super::{BlockMode, CodecParams};
+use super::{BlockMode, CodecParams, RecordCheck};
 use crate::tensor::Tensor3;
 
 /// Decodes a `[c, h, w]` tensor of `bits`-bit values coded with `p`.
@@ -13,7 +14,8 @@ use crate::tensor::Tensor3;
 /// Errors: invalid parameters; a stream that ends early; a sparse block that marks a value
 /// non-zero and then stores 0 (SPEC 8.4 defines the mask as `v[i] != 0`); a golomb value larger
 /// than any `k`-bit value quantises to (SPEC 8.8); an over-long Exp-Golomb prefix; non-zero
-/// row padding (SPEC 8.2); bytes left after the last record.
+/// row padding (SPEC 8.2); bytes left after the last record; with a record check, a check byte
+/// that is not the record's CRC-8 (SPEC 8.9).
 pub fn decode(bytes: &[u8], c: usize, h: usize, w: usize, bits: u32, p: &CodecParams) -> Result<Tensor3<i32>, String> {
     p.validate(bits)?;
     if c.checked_mul(h).and_then(|ch| ch.checked_mul(w)).is_none() {
@@ -38,7 +40,8 @@ pub fn decode(bytes: &[u8], c: usize, h: usize, w: usize, bits: u32, p: &CodecPa
             (w as u128 * pixel_bits as u128).div_ceil(8)
         })
         .sum();
-    let min_bytes = row_bytes * h as u128;
+    let check_bytes = (p.check.bytes() * c.div_ceil(p.segment)) as u128;
+    let min_bytes = (row_bytes + check_bytes) * h as u128;
     if (bytes.len() as u128) < min_bytes {
         return Err(format!(
             "bitstream of {} bytes is too short for a {c}x{h}x{w} tensor (at least {min_bytes} bytes)",
@@ -51,6 +54,7 @@ pub fn decode(bytes: &[u8], c: usize, h: usize, w: usize, bits: u32, p: &CodecPa
     let mut vals = [0i32; MAX_N];
     for y in 0..h {
         for (si, seg) in segments(c, p.segment).enumerate() {
+            let record_start = (r.bit_pos() / 8) as usize;
             for x in 0..w {
                 for b in segment_blocks(seg.clone(), p.block) {
                     let mode = match fixed {
@@ -62,6 +66,17 @@ pub fn decode(bytes: &[u8], c: usize, h: usize, w: usize, bits: u32, p: &CodecPa
                 }
             }
             r.align_to_byte().map_err(|e| format!("row {y}, segment {si}: {e}"))?;
+            // SPEC 8.9: the check byte must be the CRC-8 of the record's bytes.
+            if p.check == RecordCheck::Crc8 {
+                let record_end = (r.bit_pos() / 8) as usize;
+                let got = r.read_bits(8).map_err(|e| format!("row {y}, segment {si}: check byte: {e}"))? as u8;
+                let want = crc8(&bytes[record_start..record_end]);
+                if got != want {
+                    return Err(format!(
+                        "row {y}, segment {si}: check byte {got:#04x} differs from the record's CRC-8 {want:#04x} (a corrupt record)"
+                    ));
+                }
+            }
         }
     }
     if r.bits_left() > 0 {
@@ -157,7 +172,7 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     fn params(block: usize, mode: Mode) -> CodecParams {
-        CodecParams { block, mode, step: 1, keep: block, eg_order: 2, segment: 64 }
+        CodecParams { block, mode, step: 1, keep: block, eg_order: 2, segment: 64, check: RecordCheck::None }
     }
 
     /// The main randomised round trip: raw and sparse are lossless, dct and auto decode to

@@ -1,10 +1,11 @@
 //! The encoder: tensor -> bitstream (SPEC 8.3, 8.4, 8.5).
 
 use super::bits::BitWriter;
+use super::check::crc8;
 use super::dct::MAX_N;
 use super::layout::{check_values, gather, segment_blocks, segments, value_to_field};
 use super::plan::{BlockPlan, Planner};
-use super::{BlockMode, CodecParams};
+use super::{BlockMode, CodecParams, RecordCheck};
 use crate::tensor::Tensor3;
 
 /// An encoded tensor.
@@ -95,6 +96,11 @@ pub(crate) fn encode_counting(t: &Tensor3<i32>, bits: u32, p: &CodecParams) -> (
             unpadded += w.bit_len() - record_start;
             // SPEC 8.3: every record starts on a byte boundary.
             w.align_to_byte();
+            // SPEC 8.9: the record's check byte.
+            if p.check == RecordCheck::Crc8 {
+                let crc = crc8(&w.bytes()[(record_start / 8) as usize..]);
+                w.write_bits(crc as u64, 8);
+            }
             records.push(((w.bit_len() - record_start) / 8) as usize);
         }
     }
@@ -170,7 +176,7 @@ mod tests {
     use rand::SeedableRng;
 
     fn params(block: usize, mode: Mode) -> CodecParams {
-        CodecParams { block, mode, step: 1, keep: block, eg_order: 2, segment: 64 }
+        CodecParams { block, mode, step: 1, keep: block, eg_order: 2, segment: 64, check: RecordCheck::None }
     }
 
     /// Per-block lengths add up, record by record and padded to a byte, to the record sizes,
@@ -347,8 +353,9 @@ mod tests {
             let records = (c.div_ceil(seg) * case.t.h) as u64;
             assert_eq!(e.records.len() as u64, records);
             assert_eq!(e.records.iter().sum::<usize>(), e.bytes.len());
-            let bytes = e.bytes.len() as u64;
-            // Each record adds fewer than 8 padding bits.
+            // Each record adds fewer than 8 padding bits, and its check byte if any.
+            let checks = records * case.p.check.bytes() as u64;
+            let bytes = e.bytes.len() as u64 - checks;
             assert!(unpadded <= 8 * bytes && 8 * bytes <= unpadded + 7 * records);
             if case.p.mode == Mode::Raw || case.bits == 1 {
                 let record_bits = |s: usize| (seg.min(c - s * seg) * case.t.w) as u64 * case.bits as u64;

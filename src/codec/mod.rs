@@ -14,6 +14,7 @@
 //! - [`report`]: sizes, entropy bound and fidelity of a coded tensor (the `codec` program).
 
 pub mod bits;
+pub mod check;
 pub mod dct;
 mod decode;
 mod encode;
@@ -31,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+pub use check::RecordCheck;
 pub use dct::dct_error_bound;
 pub use decode::decode;
 pub use encode::{encode, BlockCost, BlockCoster, Encoded};
@@ -194,6 +196,8 @@ pub struct CodecParams {
     /// (row, segment), and blocks never cross a segment. The accelerator uses its `array.cols`,
     /// the channels one filter tile produces; `S >= C` gives one record per row.
     pub segment: usize,
+    /// A check byte after every record (SPEC 8.9).
+    pub check: RecordCheck,
 }
 
 impl CodecParams {
@@ -255,7 +259,7 @@ mod tests {
     use super::*;
 
     fn ok_params() -> CodecParams {
-        CodecParams { block: 8, mode: Mode::Auto, step: 4, keep: 8, eg_order: 2, segment: 8 }
+        CodecParams { block: 8, mode: Mode::Auto, step: 4, keep: 8, eg_order: 2, segment: 8, check: RecordCheck::None }
     }
 
     #[test]
@@ -316,7 +320,15 @@ mod tests {
                 for keep in 1..=block {
                     for eg in 0..=7 {
                         for mode in Mode::ALL {
-                            let p = CodecParams { block, mode, step: 1 << t, keep, eg_order: eg, segment: block };
+                            let p = CodecParams {
+                                block,
+                                mode,
+                                step: 1 << t,
+                                keep,
+                                eg_order: eg,
+                                segment: block,
+                                check: RecordCheck::None,
+                            };
                             for bits in 2..=8 {
                                 assert_eq!(p.validate(bits), Ok(()), "{p:?} bits {bits}");
                             }
@@ -362,7 +374,15 @@ mod tests {
             assert!(!e.contains(';'), "only one error expected in {e:?}");
         }
         // Several bad fields are all reported.
-        let p = CodecParams { block: 3, mode: Mode::Dct, step: 5, keep: 0, eg_order: 9, segment: 0 };
+        let p = CodecParams {
+            block: 3,
+            mode: Mode::Dct,
+            step: 5,
+            keep: 0,
+            eg_order: 9,
+            segment: 0,
+            check: RecordCheck::None,
+        };
         let e = p.validate(1).unwrap_err();
         for field in ["block", "step", "keep", "eg_order", "mode", "segment"] {
             assert!(e.contains(field), "{e:?} should name {field}");

@@ -152,9 +152,10 @@ fn golomb_cost(q: &[i64], eg_order: u32) -> u64 {
 mod tests {
     use super::*;
     use crate::codec::Mode;
+    use crate::codec::RecordCheck;
 
     fn params(mode: Mode, block: usize) -> CodecParams {
-        CodecParams { block, mode, step: 1, keep: block, eg_order: 2, segment: 64 }
+        CodecParams { block, mode, step: 1, keep: block, eg_order: 2, segment: 64, check: RecordCheck::None }
     }
 
     #[test]

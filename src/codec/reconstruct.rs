@@ -43,6 +43,7 @@ mod tests {
     use crate::codec::dct::dct_error_bound;
     use crate::codec::encode::encode;
     use crate::codec::testutil::{random_case, random_params, random_tensor, Pattern, CHANNELS};
+    use crate::codec::RecordCheck;
     use crate::codec::{BlockMode, Mode};
     use rand::rngs::StdRng;
     use rand::SeedableRng;
@@ -156,7 +157,15 @@ mod tests {
     /// block is reconstructed from its repeated-last-value extension.
     #[test]
     fn hand_vectors() {
-        let p = CodecParams { block: 4, mode: Mode::Dct, step: 1, keep: 4, eg_order: 2, segment: 64 };
+        let p = CodecParams {
+            block: 4,
+            mode: Mode::Dct,
+            step: 1,
+            keep: 4,
+            eg_order: 2,
+            segment: 64,
+            check: RecordCheck::None,
+        };
         let t = Tensor3::from_vec(4, 1, 1, vec![200; 4]);
         assert_eq!(reconstruct(&t, 8, &p), t);
         // keep = 1 on [0, 5, 0, 15]: Xq0 = 20 -> every value (64 * 20 + 128) >> 8 = 5.

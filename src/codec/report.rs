@@ -124,9 +124,10 @@ pub fn block_shares(blocks: &[u64; 5]) -> [f64; 5] {
 mod tests {
     use super::*;
     use crate::codec::Mode;
+    use crate::codec::RecordCheck;
 
     fn params(mode: Mode, step: u32) -> CodecParams {
-        CodecParams { block: 8, mode, step, keep: 8, eg_order: 2, segment: 8 }
+        CodecParams { block: 8, mode, step, keep: 8, eg_order: 2, segment: 8, check: RecordCheck::None }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Random tensors and parameters for the codec's tests (seeded, so failures reproduce).
 
 use super::{CodecParams, Mode};
+use crate::codec::RecordCheck;
 use crate::tensor::Tensor3;
 use rand::rngs::StdRng;
 use rand::Rng;
@@ -100,6 +101,8 @@ pub fn random_params(rng: &mut StdRng, block: usize, mode: Mode) -> CodecParams 
             2 => 2 * block,
             _ => rng.gen_range(1..=24),
         },
+        // Records with and without their check byte (SPEC 8.9).
+        check: if rng.gen_bool(0.5) { RecordCheck::Crc8 } else { RecordCheck::None },
     }
 }
 

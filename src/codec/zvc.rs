@@ -33,6 +33,7 @@ pub fn zvc_record_bytes(t: &Tensor3<i32>, bits: u32, segment: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::RecordCheck;
 
     #[test]
     fn by_hand() {
@@ -90,7 +91,15 @@ mod tests {
             let t = Tensor3::from_vec(c, h, w, data);
             let block = [4, 8, 16][rng.gen_range(0..3)];
             let segment = rng.gen_range(1..48);
-            let p = CodecParams { block, mode: Mode::Sparse, step: 1, keep: block, eg_order: 2, segment };
+            let p = CodecParams {
+                block,
+                mode: Mode::Sparse,
+                step: 1,
+                keep: block,
+                eg_order: 2,
+                segment,
+                check: RecordCheck::None,
+            };
             let coded = encode(&t, bits, &p).bytes.len();
             assert_eq!(coded, zvc_record_bytes(&t, bits, segment), "{c}x{h}x{w}, {bits} bits, S = {segment}");
             assert!(coded >= zvc_bytes(&t, bits));

@@ -7,6 +7,7 @@ pub mod memory;
 pub mod plain;
 pub mod scale;
 
+use crate::codec::RecordCheck;
 use anyhow::{bail, Context, Result};
 
 use crate::codec::{CodecParams, Mode};
@@ -114,7 +115,15 @@ fn codec_params(s: &CodecSettings, bits: u32, cfg: &AccelConfig) -> Result<Codec
         bail!("key `dct_keep` = {keep}: expected at most codec.block = {block} of the accelerator config");
     }
     let mode = if cfg.codec.enabled && bits != ACC_BITS { s.mode } else { Mode::Raw };
-    let p = CodecParams { block, mode, step: s.step, keep, eg_order: s.eg_order, segment: cfg.segment() as usize };
+    let p = CodecParams {
+        block,
+        mode,
+        step: s.step,
+        keep,
+        eg_order: s.eg_order,
+        segment: cfg.segment() as usize,
+        check: RecordCheck::None,
+    };
     if bits != ACC_BITS {
         // The network loader checked each key; this catches any combination it could not see.
         p.validate(bits).map_err(|e| anyhow::anyhow!("codec settings: {e}"))?;

@@ -10,9 +10,9 @@ Subcommands (all tensors are .npy files):
          (--weights W.npy | --bank BANK.npy --index IDX.npy | --basis BASIS.npy --coef COEF.npy)
          -> raw signed dot products, int32 [O, H_out, W_out] (fc: [O, 1, 1])      (SPEC 2, 3)
   encode --input X.npy --bits K --block N --mode raw|sparse|dct|auto|golomb
-         --segment S [--step S] [--keep M] [--eg E] --out STREAM.bin                (SPEC 8)
+         --segment S [--step S] [--keep M] [--eg E] [--check crc8] --out STREAM.bin   (SPEC 8)
   decode --stream STREAM.bin --shape C H W --bits K --block N --mode ...
-         --segment S [--step S] [--keep M] [--eg E] --out REC.npy                   (SPEC 8)
+         --segment S [--step S] [--keep M] [--eg E] [--check crc8] --out REC.npy      (SPEC 8)
   bound  --block N --step S --bits K   -> prints the integer dct error bound        (SPEC 8.7)
 
 Errors (bad inputs, streams that end early, ...) print one line to stderr and exit with status 1.
@@ -429,8 +429,11 @@ _self_check_t8()
 class CodecParams:
     """SPEC 8.1 parameters, validated."""
 
-    def __init__(self, k, N, mode, step, keep, eg, segment):
+    def __init__(self, k, N, mode, step, keep, eg, segment, check="none"):
         check_bits(k)
+        if check not in ("none", "crc8"):
+            raise SpecError(f"record check must be none or crc8, got {check}")
+        self.check = check
         if N not in (4, 8, 16):
             raise SpecError(f"block N must be 4, 8 or 16, got {N}")
         if segment < 1:
@@ -682,6 +685,21 @@ def records(C, S, N):
     return out
 
 
+def crc8_bits(bits):
+    """SPEC 8.9: the CRC-8 of a record's bits by polynomial long division: the message with
+    8 zero bits appended, its first 8 bits inverted (the register's start 0xFF), divided by
+    x^8 + x^2 + x + 1; the remainder's 8 bits, most significant first."""
+    m = list(bits) + [0] * 8
+    for i in range(8):
+        m[i] ^= 1
+    g = [1, 0, 0, 0, 0, 0, 1, 1, 1]
+    for i in range(len(m) - 8):
+        if m[i]:
+            for j in range(9):
+                m[i + j] ^= g[j]
+    return int("".join(map(str, m[-8:])), 2)
+
+
 def encode(x, P):
     """SPEC 8.3: rows; in each row one record per segment (pixels, then the segment's blocks),
     each record padded to a byte."""
@@ -690,10 +708,13 @@ def encode(x, P):
     bw = BitWriter()
     for y in range(H):
         for blocks in records(C, P.S, P.N):
+            start = len(bw.bits)
             for xx in range(W):
                 for c0, n in blocks:
                     put_block(bw, [xs[c0 + i][y][xx] for i in range(n)], P)
             bw.pad_to_byte()
+            if P.check == "crc8":
+                bw.put(crc8_bits(bw.bits[start:]), 8)
     return bw.to_bytes()
 
 
@@ -703,6 +724,7 @@ def decode(data, shape, P):
     br = BitReader(data)
     for y in range(H):
         for s, blocks in enumerate(records(C, P.S, P.N)):
+            start = br.pos
             for xx in range(W):
                 for c0, n in blocks:
                     br.where = f"row {y}, pixel {xx}, block at channel {c0}"
@@ -711,6 +733,11 @@ def decode(data, shape, P):
                         rec[c0 + i, y, xx] = vals[i]
             br.where = f"end of row {y}, segment {s}"
             br.skip_row_padding()
+            if P.check == "crc8":
+                got = br.get(8)
+                body = [(data[i >> 3] >> (7 - (i & 7))) & 1 for i in range(start, br.pos - 8)]
+                if got != crc8_bits(body):
+                    raise SpecError(f"record check byte {got:#04x} does not match ({br.where})")
     if br.pos != 8 * len(data):
         raise SpecError(f"stream has {len(data) - br.pos // 8} trailing bytes after {H} rows")
     return rec.astype(np.int8 if P.k == 1 else np.uint8)
@@ -736,7 +763,7 @@ def dct_error_bound(N, step, k):
 
 
 def cmd_encode(args):
-    P = CodecParams(args.bits, args.block, args.mode, args.step, args.keep, args.eg, args.segment)
+    P = CodecParams(args.bits, args.block, args.mode, args.step, args.keep, args.eg, args.segment, args.check)
     x = load_npy(args.input)
     validate_activations(x, args.bits)
     data = encode(x, P)
@@ -745,7 +772,7 @@ def cmd_encode(args):
 
 
 def cmd_decode(args):
-    P = CodecParams(args.bits, args.block, args.mode, args.step, args.keep, args.eg, args.segment)
+    P = CodecParams(args.bits, args.block, args.mode, args.step, args.keep, args.eg, args.segment, args.check)
     C, H, W = args.shape
     if C < 1 or H < 1 or W < 1:
         raise SpecError(f"shape must be positive, got {args.shape}")
@@ -792,6 +819,7 @@ def build_parser():
         p.add_argument("--keep", type=int, default=None, help="default N")
         p.add_argument("--eg", type=int, default=None, help="default 2")
         p.add_argument("--segment", type=int, required=True, help="channels per record (SPEC 8.3)")
+        p.add_argument("--check", default="none", choices=["none", "crc8"], help="record check (SPEC 8.9)")
 
     e = sub.add_parser("encode", help="DCT-CM bitstream (SPEC 8)")
     e.add_argument("--input", required=True)

@@ -9,7 +9,7 @@ use super::encoder::CodecEncoder;
 use super::{mode_code, CodecGeom};
 use crate::flow;
 use crate::verilog::emit_block;
-use cbnn::codec::{decode, encode, segment_blocks, segments, CodecParams, Encoded, Mode};
+use cbnn::codec::{decode, encode, segment_blocks, segments, CodecParams, Encoded, Mode, RecordCheck};
 use cbnn::tensor::Tensor3;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -100,14 +100,15 @@ fn cases(seed: u64, g: &CodecGeom) -> Vec<Case> {
                 let c = channels[k % channels.len()];
                 k += 1;
                 let (h, w) = (rng.gen_range(1..=2), rng.gen_range(1..=3));
-                let params = CodecParams { block: n, mode, step, keep, eg_order: eg, segment: s };
+                let params =
+                    CodecParams { block: n, mode, step, keep, eg_order: eg, segment: s, check: RecordCheck::None };
                 out.push(Case { params, bits, tensor: tensor(&mut rng, kind, bits, c, h, w) });
             }
         }
     }
     for (name, c0) in [("rocket__head_relu.npy", 40), ("chelsea__b06_dw_relu.npy", 3), ("coffee__b02_dw_relu.npy", 0)] {
         for (mode, step, keep, eg) in settings(8, n) {
-            let params = CodecParams { block: n, mode, step, keep, eg_order: eg, segment: s };
+            let params = CodecParams { block: n, mode, step, keep, eg_order: eg, segment: s, check: RecordCheck::None };
             out.push(Case { params, bits: 8, tensor: real_crop(name, c0, 2 * s + 3, 2, 4) });
         }
     }
@@ -382,7 +383,7 @@ fn decoder_verilog_flags_broken_records() {
     let g = CodecGeom::new(8, 4, 8);
     let mut rng = StdRng::seed_from_u64(9);
     let mk = |rng: &mut StdRng, mode, bits, c| Case {
-        params: CodecParams { block: 8, mode, step: 1, keep: 8, eg_order: 2, segment: 8 },
+        params: CodecParams { block: 8, mode, step: 1, keep: 8, eg_order: 2, segment: 8, check: RecordCheck::None },
         bits,
         tensor: tensor(rng, 1, bits, c, 2, 3),
     };
