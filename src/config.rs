@@ -67,6 +67,9 @@ pub struct BufferConfig {
 pub struct CodecConfig {
     pub enabled: bool,
     pub block: u32,
+    /// A CRC-8 byte after every record the encoder writes, checked by the decoder (SPEC 8.9).
+    #[serde(default)]
+    pub check: crate::codec::RecordCheck,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -285,6 +288,7 @@ mod tests {
             ("cols = 8", "cols = 12", "codec.block"),
             ("bytes_per_cycle = 8", "bytes_per_cycle = 6", "dram.bytes_per_cycle"),
             ("bytes_per_cycle = 8", "bytes_per_cycle = 32", "dram.bytes_per_cycle"),
+            ("check = \"none\"", "check = \"crc16\"", "codec.check"),
         ] {
             let e = format!("{:#}", AccelConfig::from_toml_str(&with_line_replaced(from, to), "c.toml").unwrap_err());
             assert!(e.contains(key) && e.starts_with("c.toml"), "{e}");

@@ -135,12 +135,29 @@ pub(crate) fn blen_function(v: &mut Text, name: &str, w: usize, out: usize) {
 }
 
 /// Bits needed to hold values up to `x`.
+/// `crc8_byte(c, b)`: the SPEC 8.9 CRC-8 register `c` after byte `b` (polynomial 0x07, most
+/// significant bit first).
+pub(crate) fn crc8_function(v: &mut Text) {
+    v.line("function [7:0] crc8_byte;");
+    v.line("    input [7:0] c;");
+    v.line("    input [7:0] b;");
+    v.line("    integer i;");
+    v.line("    reg [7:0] r;");
+    v.line("    begin");
+    v.line("        r = c ^ b;");
+    v.line("        for (i = 0; i < 8; i = i + 1) r = r[7] ? ({r[6:0], 1'b0} ^ 8'h07) : {r[6:0], 1'b0};");
+    v.line("        crc8_byte = r;");
+    v.line("    end");
+    v.line("endfunction");
+}
+
 pub(crate) fn bits_for(x: usize) -> usize {
     (usize::BITS - x.leading_zeros()) as usize
 }
 
 fn pair<const D: usize, const PD: usize>(d: &str, g: CodecGeom) -> Vec<crate::verilog::Module> {
-    let mut v = crate::verilog::emit_block(encoder::CodecEncoder::<D, PD>::new(), &format!("{d}_encoder"));
+    let mut v =
+        crate::verilog::emit_block(encoder::CodecEncoder::<D, PD>::with_check(g.check), &format!("{d}_encoder"));
     v.extend(crate::verilog::emit_block(decoder::CodecDecoder::<D, PD>::new(g), &format!("{d}_decoder")));
     v
 }

@@ -21,6 +21,8 @@ pub struct DecoderShape {
     pub beat_bits: u32,
     /// Bits the buffer must hold before a block's first step (the longest block of the mode).
     pub need: u32,
+    /// Records end with a check byte (SPEC 8.9): a record's last block waits for its last beat.
+    pub check: bool,
 }
 
 impl DecoderShape {
@@ -44,6 +46,7 @@ impl DecoderShape {
             buffer_bits: g.buffer_bits() as u32,
             beat_bits: 8 * g.port_bytes as u32,
             need,
+            check: g.check,
         }
     }
 }
@@ -100,7 +103,15 @@ impl Decoder {
     /// A block's head step this cycle (the block at the head of the buffer is taken: its
     /// [`BlockCost`] is the one passed to this cycle's [`Decoder::clock`]).
     pub fn fire(&self, out_ready: bool, s: &DecoderShape) -> bool {
-        self.loads(out_ready).f_ok && !self.fph && !self.dskip && (self.dlast || self.dfill >= s.need)
+        let wait = s.check && self.rec_last_block(s);
+        self.loads(out_ready).f_ok && !self.fph && !self.dskip && (self.dlast || (self.dfill >= s.need && !wait))
+    }
+
+    /// Whether the walker's block is its record's last.
+    fn rec_last_block(&self, s: &DecoderShape) -> bool {
+        let wk_end = self.walker_end(s);
+        let wk_n = (wk_end - self.wk_ch).min(s.block);
+        self.wk_ch + wk_n == wk_end && self.wk_x + 1 == s.t_w
     }
 
     fn walker_end(&self, s: &DecoderShape) -> u32 {
@@ -120,7 +131,7 @@ impl Decoder {
         let wk_end = q.walker_end(s);
         let wk_n = (wk_end - q.wk_ch).min(s.block);
         let wk_blk_last = q.wk_ch + wk_n == wk_end;
-        let rec_end = bdone && wk_blk_last && q.wk_x + 1 == s.t_w;
+        let rec_end = bdone && q.rec_last_block(s);
         let fill_s = if bdone { q.dfill.saturating_sub(bits) } else { q.dfill };
         if let Some((nbytes, _)) = take {
             self.bytes += nbytes as u64;

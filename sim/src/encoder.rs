@@ -20,6 +20,8 @@ pub struct EncoderShape {
     /// coefficient pipeline, `n_ser + 3` for dct and auto tensors (`n_ser = keep`) and golomb
     /// tensors (`n_ser = N`).
     pub a_end: u32,
+    /// Bits of the check byte that ends a record (SPEC 8.9), 0 without the record check.
+    pub check_bits: u32,
 }
 
 impl EncoderShape {
@@ -36,8 +38,9 @@ impl EncoderShape {
         };
         EncoderShape {
             beat_bits: 8 * g.port_bytes as u32,
-            head_room: (g.buffer_bits() - g.block_bits) as u32,
+            head_room: (g.buffer_bits() - g.block_bits - g.check_bits()) as u32,
             a_end: n_ser.map_or(0, |n| n + 3),
+            check_bits: g.check_bits() as u32,
         }
     }
 }
@@ -151,7 +154,7 @@ impl Encoder {
         self.cfill = if s_acc && q.s_end {
             let f = cfill_e + q.s_bits;
             if q.s_rec {
-                f.next_multiple_of(8)
+                f.next_multiple_of(8) + s.check_bits
             } else {
                 f
             }

@@ -161,6 +161,20 @@ fn dram_bound_with_the_codec_cycles_equal_the_rtl() {
     compare(&cfg, &net, &x, Traffic::Dram, "2x16x8, G_hw 2, codec, DRAM 4 B/cycle");
 }
 
+/// The record check (SPEC 8.9) on the same DRAM-bound core: each record a byte longer, the
+/// decoder's last block of a record waiting for the record's last beat.
+#[test]
+fn with_the_record_check_cycles_equal_the_rtl() {
+    let mut rng = StdRng::seed_from_u64(4);
+    let net = network(&mut rng, 19, 9);
+    let x = input(&mut rng, [19, 9, 9]);
+    let mut cfg = config(2, 16, 8, 2, true, 4);
+    cfg.buffers.act_kib = 1;
+    cfg.codec.check = cbnn::codec::RecordCheck::Crc8;
+    compare(&cfg, &net, &x, Traffic::Dram, "2x16x8, G_hw 2, codec with crc8, DRAM 4 B/cycle");
+    compare(&cfg, &net, &x, Traffic::Free, "2x16x8, G_hw 2, codec with crc8, memory always ready");
+}
+
 /// One PE row, 16 lanes: every layer tiled over several passes and filter tiles.
 #[test]
 fn one_row_narrow_lanes_cycles_equal_the_rtl() {

@@ -19,6 +19,8 @@ pub struct CodecGeom {
     pub field_bits: usize,
     /// Longest block: auto header, `N` mask bits and `N` longest fields.
     pub block_bits: usize,
+    /// Whether records end with a CRC-8 check byte (`codec.check`, SPEC 8.9).
+    pub check: bool,
 }
 
 impl CodecGeom {
@@ -27,18 +29,34 @@ impl CodecGeom {
         assert!(port_bytes.is_power_of_two() && port_bytes <= 16, "codec port of {port_bytes} bytes");
         assert!((1..1 << 16).contains(&segment), "segment {segment}");
         let field_bits = exp_golomb_len(max_coefficient(block) - 1, 0) as usize + 1;
-        CodecGeom { block, port_bytes, segment, field_bits, block_bits: 2 + block * (1 + field_bits) }
+        CodecGeom { block, port_bytes, segment, field_bits, block_bits: 2 + block * (1 + field_bits), check: false }
+    }
+
+    /// The geometry with or without the record check byte.
+    pub fn with_check(self, check: bool) -> Self {
+        CodecGeom { check, ..self }
     }
 
     pub fn from_config(cfg: &AccelConfig) -> Self {
         Self::new(cfg.codec.block as usize, cfg.dram.bytes_per_cycle as usize, cfg.segment() as usize)
+            .with_check(cfg.codec.check == crate::codec::RecordCheck::Crc8)
+    }
+
+    /// Bits of the check byte that ends every record (0 without the record check).
+    pub fn check_bits(&self) -> usize {
+        if self.check {
+            8
+        } else {
+            0
+        }
     }
 
     /// Bits of the shift buffer between the byte stream and the block coder: a whole block
     /// plus one beat, so that a block can always be completed while a beat is pending.
-    /// (The block part is rounded up to whole bytes, so that a padded record always fits.)
+    /// (The block part is rounded up to whole bytes, so that a padded record always fits, and
+    /// with the record check a byte more for the check byte behind it.)
     pub fn buffer_bits(&self) -> usize {
-        self.block_bits.next_multiple_of(8) + 8 * self.port_bytes
+        self.block_bits.next_multiple_of(8) + self.check_bits() + 8 * self.port_bytes
     }
 }
 

@@ -122,7 +122,8 @@ fn codec_params(s: &CodecSettings, bits: u32, cfg: &AccelConfig) -> Result<Codec
         keep,
         eg_order: s.eg_order,
         segment: cfg.segment() as usize,
-        check: RecordCheck::None,
+        // Records only exist where the codec is on (SPEC 8: otherwise every tensor is raw).
+        check: if cfg.codec.enabled { cfg.codec.check } else { RecordCheck::None },
     };
     if bits != ACC_BITS {
         // The network loader checked each key; this catches any combination it could not see.

@@ -45,7 +45,7 @@
 //! a `k`-bit value quantises to. The decoder never waits for more than a record holds: on a
 //! corrupt record it flags the error, walks the rest of the tensor's blocks and finishes. `bytes` counts the bytes taken since `start`.
 
-use super::{bits_for, const_mul, fixed_block_mode, params, walker, CodecGeom, Text};
+use super::{bits_for, const_mul, crc8_function, fixed_block_mode, params, walker, CodecGeom, Text};
 use super::{BM_DCT, BM_GOLOMB, BM_RAW, BM_SPARSE, MODE_DCT, MODE_GOLOMB, MODE_SPARSE};
 use cbnn::codec::dct::DctMatrix;
 use rust_hdl::prelude::*;
@@ -78,6 +78,8 @@ pub struct CodecDecoder<const D: usize, const PD: usize> {
     pub error: Signal<Out, Bit>,
     /// `S`, channels per segment (the walker's record length); `N` and `P` are `D / 8`, `PD / 8`.
     seg_c: Constant<Bits<16>>,
+    /// Whether records end with a CRC-8 check byte (SPEC 8.9, `CodecGeom::check`).
+    chk_c: Constant<Bit>,
 }
 
 impl<const D: usize, const PD: usize> CodecDecoder<D, PD> {
@@ -104,6 +106,7 @@ impl<const D: usize, const PD: usize> CodecDecoder<D, PD> {
             bytes: Default::default(),
             error: Default::default(),
             seg_c: Constant::new((geom.segment as LiteralType).into()),
+            chk_c: Constant::new(geom.check),
         }
     }
 }
@@ -121,7 +124,8 @@ impl<const D: usize, const PD: usize> Logic for CodecDecoder<D, PD> {
     }
 
     fn hdl(&self) -> Verilog {
-        Verilog::Custom(verilog_body(&CodecGeom::new(D / 8, PD / 8, self.seg_c.val().index())))
+        let g = CodecGeom::new(D / 8, PD / 8, self.seg_c.val().index()).with_check(self.chk_c.val());
+        Verilog::Custom(verilog_body(&g))
     }
 }
 
@@ -385,6 +389,9 @@ fn declarations(v: &mut Text, g: &CodecGeom, mags: usize) {
     let jb = bits_for(n - 1);
     v.line(format!("reg [{}:0] dbuf; reg [2:0] dbo; reg [15:0] dfill, dcons; reg dlast, dskip;", sw - 1));
     v.line(format!("reg fph; reg [{}:0] fmask;", n - 1));
+    if g.check {
+        v.line("reg [7:0] crc_r;");
+    }
     v.line(format!(
         "reg f_valid, f_head, f_done, f_sign; reg [2:0] f_bm; reg [4:0] f_n; reg [{}:0] f_j; reg [15:0] f_mag;",
         jb - 1
@@ -428,11 +435,15 @@ fn verilog_body(g: &CodecGeom) -> String {
         g.block_bits,
         16 * n
     ));
-    v.line("wire fire_h = f_ok & ~fph & ~dskip & (dlast | (dfill >= need));");
+    // With the record check, a record's last block waits for the record's last beat: its
+    // bits may all be in earlier beats, and the check byte must be in before the record ends.
+    let wait = if g.check { " & ~wk_rec_last" } else { "" };
+    v.line("wire fire_h;");
     v.line("wire fire_f = f_ok & fph;");
     v.line("wire step = fire_h | fire_f;");
     v.line("wire bdone;");
     walker(&mut v, g, "bdone");
+    v.line(format!("assign fire_h = f_ok & ~fph & ~dskip & (dlast | ((dfill >= need){wait}));"));
     v.line("wire [4:0] wk_n5 = wk_n16[4:0];");
     // The buffer only ever shifts by whole bytes; `dbo` bits of its top byte are consumed, and
     // the steps read a window aligned by a 3-bit shift.
@@ -459,13 +470,29 @@ fn verilog_body(g: &CodecGeom) -> String {
     unused.push("pt16[7:0]".into());
     v.line("wire over = po16 > dfill;");
     v.line("wire [15:0] left = over ? 16'd0 : dfill - po16;");
-    v.line(
-        "wire pad_bad = wk_rec_last & (~dlast | over | (left >= 16'd8) | ((ptail & ~(8'hff >> left[2:0])) != 8'd0));",
-    );
+    // After a record's last block: its padding (under 8 bits, zero), then the check byte if any.
+    let extra = if g.check { "(left < 16'd8) | (left >= 16'd16)" } else { "(left >= 16'd8)" };
+    v.line(format!(
+        "wire pad_bad = wk_rec_last & (~dlast | over | {extra} | ((ptail & ~(8'hff >> left[2:0])) != 8'd0));"
+    ));
     v.line("wire rec_end = bdone & wk_rec_last;");
     let bytes: Vec<String> = (0..p).map(|j| format!("in_data[{}:{}]", 8 * j + 7, 8 * j)).collect();
     v.line(format!("wire [{}:0] beat = {{{}}};", pb - 1, bytes.join(", ")));
     v.line(format!("wire [{}:0] beat_m = beat & ~({{{pb}{{1'b1}}}} >> {{in_nbytes, 3'b000}});", pb - 1));
+    // The record check (SPEC 8.9): a CRC-8 register over every byte of a record's beats, its
+    // check byte included, which leaves 0 for an intact record.
+    if g.check {
+        crc8_function(&mut v);
+        v.line("wire [7:0] dc0 = crc_r;");
+        for j in 0..p {
+            v.line(format!("wire [7:0] dc{} = crc8_byte(dc{j}, in_data[{}:{}]);", j + 1, 8 * j + 7, 8 * j));
+        }
+        let mut e = format!("dc{p}");
+        for k in (0..p).rev() {
+            e = format!("(in_nbytes == 5'd{k}) ? dc{k} : {e}");
+        }
+        v.line(format!("wire [7:0] dcn = {e};"));
+    }
     // The fill as at the block's first step: a later step's bits are freed when the block ends.
     v.line("wire [15:0] afill = dfill + dcons;");
     v.line("always @(*) begin");
@@ -482,6 +509,7 @@ fn verilog_body(g: &CodecGeom) -> String {
     unused.push(format!("kept[15:{fb}]"));
     unused.push("kept[2:0]".into());
     unused.retain(|u| !u.is_empty());
+    unused.push("chk_c".into());
     v.line(format!("wire unused_ok = &{{1'b0, {}, 1'b0}};", unused.join(", ")));
     clocked(&mut v, g);
     v.0
@@ -498,9 +526,16 @@ fn clocked(v: &mut Text, g: &CodecGeom) {
     ));
     v.line("        fph <= 1'b0; f_valid <= 1'b0; a_valid <= 1'b0; c_full <= 1'b0;");
     v.line("        out_valid <= 1'b0; bytes <= 32'd0; error <= 1'b0;");
+    if g.check {
+        v.line("        crc_r <= 8'hff;");
+    }
     v.line("    end else begin");
     v.line("        if (take) bytes <= bytes + {27'd0, in_nbytes};");
-    v.line("        if ((step & (over | perr)) | (rec_end & pad_bad)) error <= 1'b1;");
+    let crc_bad = if g.check { " | (take & in_last & (dcn != 8'd0))" } else { "" };
+    v.line(format!("        if ((step & (over | perr)) | (rec_end & pad_bad){crc_bad}) error <= 1'b1;"));
+    if g.check {
+        v.line("        if (take) crc_r <= in_last ? 8'hff : dcn;");
+    }
     v.line("        if (rec_end) begin");
     v.line(format!("            dbuf <= {{{dw}{{1'b0}}}}; dbo <= 3'd0; dfill <= 16'd0; dlast <= 1'b0;"));
     // A record whose blocks ended before its last beat: drop the rest of it.

@@ -50,7 +50,7 @@
 //! `bytes` counts the bytes sent since `start` (the layer's coded size); `idle` is high when
 //! nothing is left inside.
 
-use super::{bits_for, blen_function, fixed_block_mode, params, CodecGeom, Text};
+use super::{bits_for, blen_function, crc8_function, fixed_block_mode, params, CodecGeom, Text};
 use super::{BM_DCT, BM_GOLOMB, BM_RAW, BM_SPARSE, BM_ZERO};
 use cbnn::codec::dct::DctMatrix;
 use rust_hdl::prelude::*;
@@ -83,12 +83,19 @@ pub struct CodecEncoder<const D: usize, const PD: usize> {
     pub out_ready: Signal<In, Bit>,
     pub bytes: Signal<Out, Bits<32>>,
     pub idle: Signal<Out, Bit>,
+    /// Whether records end with a CRC-8 check byte (SPEC 8.9, `CodecGeom::check`).
+    chk_c: Constant<Bit>,
 }
 
 impl<const D: usize, const PD: usize> CodecEncoder<D, PD> {
     /// An encoder for blocks of `D / 8` values and beats of `PD / 8` bytes (4, 8 or 16 and a
     /// power of two up to 16: see [`CodecGeom::new`]).
     pub fn new() -> Self {
+        Self::with_check(false)
+    }
+
+    /// As [`CodecEncoder::new`], each record followed by its CRC-8 check byte when `check`.
+    pub fn with_check(check: bool) -> Self {
         let _ = CodecGeom::new(D / 8, PD / 8, 1);
         CodecEncoder {
             clock: Default::default(),
@@ -110,6 +117,7 @@ impl<const D: usize, const PD: usize> CodecEncoder<D, PD> {
             out_ready: Default::default(),
             bytes: Default::default(),
             idle: Default::default(),
+            chk_c: Constant::new(check),
         }
     }
 }
@@ -128,7 +136,7 @@ impl<const D: usize, const PD: usize> Logic for CodecEncoder<D, PD> {
     }
 
     fn hdl(&self) -> Verilog {
-        Verilog::Custom(verilog_body(&CodecGeom::new(D / 8, PD / 8, 1)))
+        Verilog::Custom(verilog_body(&CodecGeom::new(D / 8, PD / 8, 1).with_check(self.chk_c.val())))
     }
 }
 
@@ -417,9 +425,13 @@ fn verilog_body(g: &CodecGeom) -> String {
     let ee = (2 + n).max(fw);
     let (pb, ab, lg) = (8 * p, bits_for(w + ee - 1).max(9), bits_for(n - 1));
     assert!(ab <= 16, "packer shift of {ab} bits");
-    let thr = w - mb;
+    // The room a head needs: its block at the longest, and the record's check byte after it.
+    let thr = w - mb - g.check_bits();
     let mut v = Text::default();
     blen_function(&mut v, "blen14", 14, 4);
+    if g.check {
+        crc8_function(&mut v);
+    }
     v.line("function [9:0] kmul;");
     v.line("    input [4:0] x;");
     v.line("    input [3:0] k;");
@@ -448,6 +460,9 @@ fn verilog_body(g: &CodecGeom) -> String {
     v.line(format!("reg [19:0] e_file [0:{}]; reg [4:0] e_left; reg [{}:0] e_i; reg e_last;", n - 1, lg - 1));
     v.line(format!("reg s_valid, s_head, s_end, s_rec; reg [{}:0] s_word; reg [9:0] s_len; reg [7:0] s_sh;", hw - 1));
     v.line(format!("reg [{}:0] ebuf; reg [15:0] efill, cfill; reg eflush;", w - 1));
+    if g.check {
+        v.line("reg [7:0] crc_r;");
+    }
     input_stage(&mut v, g);
     head(&mut v, g);
     coefficient_pipe(&mut v, g);
@@ -458,6 +473,16 @@ fn verilog_body(g: &CodecGeom) -> String {
     v.line("wire hand = a_done & s_adv & (e_left == 5'd0);");
     v.line("wire take = in_valid & in_ready;");
     v.line("wire [19:0] e_cur = e_file[e_i];");
+    // The beat's bytes, and the CRC-8 register after each of them (`ec{j}`: before byte j).
+    for j in 0..p {
+        v.line(format!("wire [7:0] eb{j} = ebuf[{}:{}];", w - 1 - 8 * j, w - 8 - 8 * j));
+    }
+    if g.check {
+        v.line("wire [7:0] ec0 = crc_r;");
+        for j in 0..p {
+            v.line(format!("wire [7:0] ec{} = crc8_byte(ec{j}, eb{j});", j + 1));
+        }
+    }
     // The packer: out_* from committed bits only (whole blocks), so a beat's timing depends on
     // block lengths, not on how a block's bits are split into steps.
     v.line("always @(*) begin");
@@ -465,7 +490,18 @@ fn verilog_body(g: &CodecGeom) -> String {
     v.line(format!("    out_last = eflush & (cfill <= 16'd{pb});"));
     v.line(format!("    out_valid = eflush ? (cfill != 16'd0) : (cfill >= 16'd{pb});"));
     v.line(format!("    out_nbytes = out_last ? cfill[7:3] : 5'd{p};"));
-    let bytes: Vec<String> = (0..p).rev().map(|j| format!("ebuf[{}:{}]", w - 1 - 8 * j, w - 8 - 8 * j)).collect();
+    // With the record check, the last byte of a record's last beat is the CRC-8 of the
+    // record's bytes before it (SPEC 8.9): the packer reserved it, zero, at the record's end.
+    let bytes: Vec<String> = (0..p)
+        .rev()
+        .map(|j| {
+            if g.check {
+                format!("((out_last & (out_nbytes == 5'd{})) ? ec{j} : eb{j})", j + 1)
+            } else {
+                format!("eb{j}")
+            }
+        })
+        .collect();
     v.line(format!("    out_data = {{{}}};", bytes.join(", ")));
     v.line("    idle = ~a_valid & ~s_valid & (e_left == 5'd0) & ~eflush & (efill == 16'd0);");
     v.line("end");
@@ -477,18 +513,22 @@ fn verilog_body(g: &CodecGeom) -> String {
     v.line(format!("assign s_acc = s_valid & ~eflush & (~s_head | (cfill <= 16'd{thr}));"));
     v.line(format!("wire [{}:0] buf_e = emit ? (out_last ? {{{w}{{1'b0}}}} : (ebuf << {pb})) : ebuf;", w - 1));
     v.line("wire [15:0] fill_a = fill_e + {6'd0, s_len};");
-    v.line("wire [15:0] fill_p = s_rec ? ((fill_a + 16'd7) & ~16'd7) : fill_a;");
+    // A record ends on a byte, then (with the record check) a reserved byte for its CRC-8.
+    v.line(format!("wire [15:0] fill_p = s_rec ? (((fill_a + 16'd7) & ~16'd7) + 16'd{}) : fill_a;", g.check_bits()));
     // A step's content starts `E - s_sh` bits below the top of `s_word` (`E = max(2 + N, fw)`):
     // shifting by `fill + s_sh` puts it `E` bits below the top of `yy`, at `fill` in `placed`.
     v.line(format!("wire [{}:0] amt = fill_e[{}:0] + {{{}'d0, s_sh}};", ab - 1, ab - 1, ab - 8));
     v.line(format!("wire [{}:0] yy = {{s_word, {}'d0}} >> amt;", w + ee - 1, w - hw + ee));
     v.line(format!("wire [{}:0] placed = yy[{}:0];", w - 1, w - 1));
-    v.line(format!("wire unused_ok = &{{1'b0, fill_e[15:{ab}], yy[{}:{w}], x2_s[5:0], 1'b0}};", w + ee - 1));
+    v.line(format!("wire unused_ok = &{{1'b0, fill_e[15:{ab}], yy[{}:{w}], x2_s[5:0], chk_c, 1'b0}};", w + ee - 1));
     v.line("always @(posedge clock) begin");
     v.line("    if (start) begin");
     v.line(format!(
         "        a_valid <= 1'b0; s_valid <= 1'b0; e_left <= 5'd0; ebuf <= {{{w}{{1'b0}}}}; efill <= 16'd0; cfill <= 16'd0; eflush <= 1'b0; bytes <= 32'd0;"
     ));
+    if g.check {
+        v.line("        crc_r <= 8'hff;");
+    }
     v.line("    end else begin");
     // Stage A: load, count, collect the coefficient pipeline's fields.
     v.line("        if (take) begin");
@@ -536,6 +576,10 @@ fn verilog_body(g: &CodecGeom) -> String {
     v.line("        cfill <= (s_acc & s_end) ? fill_p : cfill_e;");
     v.line("        if (s_acc & s_rec) eflush <= 1'b1; else if (emit & out_last) eflush <= 1'b0;");
     v.line("        if (emit) bytes <= bytes + {27'd0, out_nbytes};");
+    // The CRC-8 register runs over every byte sent, and starts again after a record.
+    if g.check {
+        v.line(format!("        if (emit) crc_r <= out_last ? 8'hff : ec{p};"));
+    }
     v.line("    end");
     v.line("end");
     v.0

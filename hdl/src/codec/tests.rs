@@ -88,6 +88,15 @@ fn real_crop(name: &str, c0: usize, c: usize, h: usize, w: usize) -> Tensor3<i32
 
 /// Every mode on random, sparse, zero, full, smooth and real tensors whose channel counts are
 /// and are not multiples of the block and of the segment.
+/// The record check the geometry's blocks are generated with.
+fn check(g: &CodecGeom) -> RecordCheck {
+    if g.check {
+        RecordCheck::Crc8
+    } else {
+        RecordCheck::None
+    }
+}
+
 fn cases(seed: u64, g: &CodecGeom) -> Vec<Case> {
     let mut rng = StdRng::seed_from_u64(seed);
     let (n, s) = (g.block, g.segment);
@@ -100,15 +109,14 @@ fn cases(seed: u64, g: &CodecGeom) -> Vec<Case> {
                 let c = channels[k % channels.len()];
                 k += 1;
                 let (h, w) = (rng.gen_range(1..=2), rng.gen_range(1..=3));
-                let params =
-                    CodecParams { block: n, mode, step, keep, eg_order: eg, segment: s, check: RecordCheck::None };
+                let params = CodecParams { block: n, mode, step, keep, eg_order: eg, segment: s, check: check(g) };
                 out.push(Case { params, bits, tensor: tensor(&mut rng, kind, bits, c, h, w) });
             }
         }
     }
     for (name, c0) in [("rocket__head_relu.npy", 40), ("chelsea__b06_dw_relu.npy", 3), ("coffee__b02_dw_relu.npy", 0)] {
         for (mode, step, keep, eg) in settings(8, n) {
-            let params = CodecParams { block: n, mode, step, keep, eg_order: eg, segment: s, check: RecordCheck::None };
+            let params = CodecParams { block: n, mode, step, keep, eg_order: eg, segment: s, check: check(g) };
             out.push(Case { params, bits: 8, tensor: real_crop(name, c0, 2 * s + 3, 2, 4) });
         }
     }
@@ -212,7 +220,9 @@ fn run_encoder<const D: usize, const PD: usize>(cases: &[Case]) -> Option<Vec<(V
     writeln!(tb, "initial begin\n$readmemh(\"blocks.hex\", mem);\n{body}$finish;\nend\nendmodule").unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("blocks.hex"), words.join("\n") + "\n").unwrap();
-    let out = flow::icarus_run_with(dir.path(), &tb, &emit_block(CodecEncoder::<D, PD>::new(), "enc")).unwrap();
+    let with_check = cases.iter().any(|c| c.params.check == RecordCheck::Crc8);
+    let enc = CodecEncoder::<D, PD>::with_check(with_check);
+    let out = flow::icarus_run_with(dir.path(), &tb, &emit_block(enc, "enc")).unwrap();
     let mut res: Vec<(Vec<Vec<u8>>, u64)> = (0..cases.len()).map(|_| (vec![Vec::new()], 0)).collect();
     for line in out.lines() {
         let f: Vec<&str> = line.split_whitespace().collect();
@@ -376,6 +386,39 @@ fn decoder_verilog_block_of_16() {
     check_decoder::<128, 32>(CodecGeom::new(16, 4, 16), 8);
 }
 
+/// With the record check (SPEC 8.9): the encoder appends each record's CRC-8 byte and the
+/// decoder reads such records, both as the golden codec does.
+#[test]
+fn encoder_and_decoder_verilog_with_the_record_check() {
+    check_encoder::<64, 32>(CodecGeom::new(8, 4, 8).with_check(true), 12);
+    check_encoder::<64, 8>(CodecGeom::new(8, 1, 16).with_check(true), 13);
+    check_decoder::<64, 32>(CodecGeom::new(8, 4, 8).with_check(true), 14);
+    check_decoder::<64, 8>(CodecGeom::new(8, 1, 16).with_check(true), 15);
+}
+
+/// With the record check, a flipped bit anywhere in a record raises `error`, value bits and
+/// the check byte included, which the checks of SPEC 8.2 alone cannot see.
+#[test]
+fn decoder_verilog_with_the_record_check_flags_every_flipped_bit() {
+    let g = CodecGeom::new(8, 4, 8).with_check(true);
+    let mut rng = StdRng::seed_from_u64(16);
+    let p =
+        CodecParams { block: 8, mode: Mode::Raw, step: 1, keep: 8, eg_order: 2, segment: 8, check: RecordCheck::Crc8 };
+    let t = tensor(&mut rng, 1, 8, 8, 2, 3);
+    let bytes = encode(&t, 8, &p).records[0];
+    // Every bit of the first record flipped in turn, then the intact stream.
+    let cases: Vec<Case> = (0..=8 * bytes).map(|_| Case { params: p, bits: 8, tensor: t.clone() }).collect();
+    let corrupt = |c: usize, recs: &mut Vec<Vec<u8>>| {
+        if c < 8 * bytes {
+            recs[0][c / 8] ^= 0x80 >> (c % 8);
+        }
+    };
+    let Some(runs) = run_decoder::<64, 32>(g, &cases, corrupt) else { return };
+    let flags: Vec<bool> = runs.iter().map(|r| r.1).collect();
+    assert!(flags[..8 * bytes].iter().all(|&f| f), "unflagged flips: {flags:?}");
+    assert!(!flags[8 * bytes], "the intact stream is not flagged");
+}
+
 /// Streams the golden decoder rejects for their structure raise `error`; the decoder still
 /// consumes every beat it is given and recovers at the next `start`.
 #[test]
@@ -418,9 +461,12 @@ fn verilog_is_lint_clean() {
     }
     let g = CodecGeom::new(16, 2, 32);
     let dir = tempfile::tempdir().unwrap();
+    let c = g.with_check(true);
     for (name, m) in [
         ("enc", emit_block(CodecEncoder::<128, 16>::new(), "enc")),
         ("dec", emit_block(CodecDecoder::<128, 16>::new(g), "dec")),
+        ("enc_crc", emit_block(CodecEncoder::<128, 16>::with_check(true), "enc_crc")),
+        ("dec_crc", emit_block(CodecDecoder::<128, 16>::new(c), "dec_crc")),
     ] {
         let files = flow::write_split(dir.path(), &crate::verilog::join(&m)).unwrap();
         flow::verilator_lint(&files, name).unwrap_or_else(|e| panic!("codec {name}: {e}"));

@@ -63,7 +63,7 @@ impl DramPlan {
         let mut slot_bytes = 1;
         for s in &shapes {
             let blocks = (s[0].min(g.segment)).div_ceil(g.block) * s[2];
-            slot_bytes = slot_bytes.max((blocks * g.block_bits).div_ceil(8) + 1);
+            slot_bytes = slot_bytes.max((blocks * g.block_bits).div_ceil(8) + 1 + g.check_bits() / 8);
         }
         let mut inputs = Vec::new();
         for (k, c) in cases.iter().enumerate() {

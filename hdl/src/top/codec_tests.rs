@@ -172,6 +172,18 @@ fn network_with_the_codec_between_layers_matches_golden() {
     run_network(&config(2, 8, 8, 1, 8), &net, &x, Traffic::Free, "2x8x8 core, 8-byte port");
 }
 
+/// The record check (SPEC 8.9): every record the core writes ends with its CRC-8 byte, equal
+/// to the golden encoder's stream, and the next layer's decoder reads them without an error.
+#[test]
+fn network_with_the_record_check_matches_golden() {
+    let mut rng = StdRng::seed_from_u64(24);
+    let net = network(&mut rng, 11, 7);
+    let x = input(&mut rng, [11, 7, 7], 8);
+    let mut cfg = config(2, 8, 8, 1, 4);
+    cfg.codec.check = cbnn::codec::RecordCheck::Crc8;
+    run_network(&cfg, &net, &x, Traffic::Random(5), "2x8x8 core, 4-byte port, crc8");
+}
+
 /// Two blocks per pixel through PPU groups of 2, a 4-byte DRAM port, random handshakes, and an
 /// activation buffer small enough for row bands (rows fetched twice).
 #[test]

@@ -7,7 +7,7 @@
 use super::codec_tests::{codec, config, input};
 use crate::cosim::{run_layers_limited, LayerCase};
 use crate::flow;
-use cbnn::codec::{self, Mode};
+use cbnn::codec::{self, Mode, RecordCheck};
 use cbnn::config::AccelConfig;
 use cbnn::golden;
 use cbnn::network::{Geometry, Network, Op, OutputFn};
@@ -85,11 +85,14 @@ fn corruptions(rng: &mut StdRng, clean: &[Vec<u8>], flips: usize) -> Vec<(String
     out
 }
 
-fn check_mode(mode: Mode, step: u32, eg: u32, seed: u64) {
+/// Runs the corruptions of a `mode` stream through the core; returns how many decoded without
+/// an error.
+fn check_mode(mode: Mode, step: u32, eg: u32, seed: u64, check: RecordCheck) -> Option<usize> {
     if !flow::have_icarus("corrupt records") {
-        return;
+        return None;
     }
-    let cfg = config(2, 8, 8, 1, 4);
+    let mut cfg = config(2, 8, 8, 1, 4);
+    cfg.codec.check = check;
     let mut rng = StdRng::seed_from_u64(seed);
     let l = layer(&cfg, &mut rng, codec(mode, step, None, eg));
     let x = input(&mut rng, [C_IN, HW, HW], 4);
@@ -113,20 +116,30 @@ fn check_mode(mode: Mode, step: u32, eg: u32, seed: u64) {
         }
     }
     assert!(!runs[0].error && runs[1..5].iter().all(|r| r.error), "{mode}: length errors are flagged");
-    println!("{mode}: {detected} corrupt record sets flagged, {silent} decoded without error");
+    println!("{mode}, check {check}: {detected} corrupt record sets flagged, {silent} decoded without error");
+    Some(silent)
 }
 
 #[test]
 fn sparse_records_corrupt_or_truncated_raise_the_error_and_finish() {
-    check_mode(Mode::Sparse, 1, 2, 81);
+    check_mode(Mode::Sparse, 1, 2, 81, RecordCheck::None);
 }
 
 #[test]
 fn golomb_records_corrupt_or_truncated_raise_the_error_and_finish() {
-    check_mode(Mode::Golomb, 2, 1, 82);
+    check_mode(Mode::Golomb, 2, 1, 82, RecordCheck::None);
 }
 
 #[test]
 fn raw_records_corrupt_or_truncated_raise_the_error_and_finish() {
-    check_mode(Mode::Raw, 1, 2, 83);
+    check_mode(Mode::Raw, 1, 2, 83, RecordCheck::None);
+}
+
+/// With the record check (SPEC 8.9) no corruption decodes: raw records, which have no
+/// redundancy of their own, included.
+#[test]
+fn with_the_record_check_every_corrupt_record_raises_the_error() {
+    if let Some(silent) = check_mode(Mode::Raw, 1, 2, 84, RecordCheck::Crc8) {
+        assert_eq!(silent, 0, "corrupt raw records decoded without an error");
+    }
 }
