@@ -135,9 +135,10 @@ pub(crate) fn blen_function(v: &mut Text, name: &str, w: usize, out: usize) {
 }
 
 /// Bits needed to hold values up to `x`.
-/// `crc8_byte(c, b)`: the SPEC 8.9 CRC-8 register `c` after byte `b` (polynomial 0x07, most
-/// significant bit first).
+/// `crc8_byte(c, b)`: the SPEC 8.9 CRC-8 register `c` after byte `b` (`cbnn::codec::check`'s
+/// polynomial, most significant bit first).
 pub(crate) fn crc8_function(v: &mut Text) {
+    use cbnn::codec::check::CRC8_POLY;
     v.line("function [7:0] crc8_byte;");
     v.line("    input [7:0] c;");
     v.line("    input [7:0] b;");
@@ -145,7 +146,9 @@ pub(crate) fn crc8_function(v: &mut Text) {
     v.line("    reg [7:0] r;");
     v.line("    begin");
     v.line("        r = c ^ b;");
-    v.line("        for (i = 0; i < 8; i = i + 1) r = r[7] ? ({r[6:0], 1'b0} ^ 8'h07) : {r[6:0], 1'b0};");
+    v.line(format!(
+        "        for (i = 0; i < 8; i = i + 1) r = r[7] ? ({{r[6:0], 1'b0}} ^ 8'h{CRC8_POLY:02x}) : {{r[6:0], 1'b0}};"
+    ));
     v.line("        crc8_byte = r;");
     v.line("    end");
     v.line("endfunction");

@@ -47,6 +47,7 @@
 
 use super::{bits_for, const_mul, crc8_function, fixed_block_mode, params, walker, CodecGeom, Text};
 use super::{BM_DCT, BM_GOLOMB, BM_RAW, BM_SPARSE, MODE_DCT, MODE_GOLOMB, MODE_SPARSE};
+use cbnn::codec::check::CRC8_INIT;
 use cbnn::codec::dct::DctMatrix;
 use rust_hdl::prelude::*;
 
@@ -527,14 +528,14 @@ fn clocked(v: &mut Text, g: &CodecGeom) {
     v.line("        fph <= 1'b0; f_valid <= 1'b0; a_valid <= 1'b0; c_full <= 1'b0;");
     v.line("        out_valid <= 1'b0; bytes <= 32'd0; error <= 1'b0;");
     if g.check {
-        v.line("        crc_r <= 8'hff;");
+        v.line(format!("        crc_r <= 8'h{CRC8_INIT:02x};"));
     }
     v.line("    end else begin");
     v.line("        if (take) bytes <= bytes + {27'd0, in_nbytes};");
     let crc_bad = if g.check { " | (take & in_last & (dcn != 8'd0))" } else { "" };
     v.line(format!("        if ((step & (over | perr)) | (rec_end & pad_bad){crc_bad}) error <= 1'b1;"));
     if g.check {
-        v.line("        if (take) crc_r <= in_last ? 8'hff : dcn;");
+        v.line(format!("        if (take) crc_r <= in_last ? 8'h{CRC8_INIT:02x} : dcn;"));
     }
     v.line("        if (rec_end) begin");
     v.line(format!("            dbuf <= {{{dw}{{1'b0}}}}; dbo <= 3'd0; dfill <= 16'd0; dlast <= 1'b0;"));

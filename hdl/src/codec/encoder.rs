@@ -52,6 +52,7 @@
 
 use super::{bits_for, blen_function, crc8_function, fixed_block_mode, params, CodecGeom, Text};
 use super::{BM_DCT, BM_GOLOMB, BM_RAW, BM_SPARSE, BM_ZERO};
+use cbnn::codec::check::CRC8_INIT;
 use cbnn::codec::dct::DctMatrix;
 use rust_hdl::prelude::*;
 
@@ -527,7 +528,7 @@ fn verilog_body(g: &CodecGeom) -> String {
         "        a_valid <= 1'b0; s_valid <= 1'b0; e_left <= 5'd0; ebuf <= {{{w}{{1'b0}}}}; efill <= 16'd0; cfill <= 16'd0; eflush <= 1'b0; bytes <= 32'd0;"
     ));
     if g.check {
-        v.line("        crc_r <= 8'hff;");
+        v.line(format!("        crc_r <= 8'h{CRC8_INIT:02x};"));
     }
     v.line("    end else begin");
     // Stage A: load, count, collect the coefficient pipeline's fields.
@@ -578,7 +579,7 @@ fn verilog_body(g: &CodecGeom) -> String {
     v.line("        if (emit) bytes <= bytes + {27'd0, out_nbytes};");
     // The CRC-8 register runs over every byte sent, and starts again after a record.
     if g.check {
-        v.line(format!("        if (emit) crc_r <= out_last ? 8'hff : ec{p};"));
+        v.line(format!("        if (emit) crc_r <= out_last ? 8'h{CRC8_INIT:02x} : ec{p};"));
     }
     v.line("    end");
     v.line("end");
