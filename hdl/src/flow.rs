@@ -64,8 +64,31 @@ pub fn split_modules(verilog: &str) -> Vec<(String, String)> {
     out
 }
 
+/// Environment variable naming a directory where every design the tools are given is also kept,
+/// as `TEST.N.v` (the test thread's name, then a per-thread counter). Running the tests with it
+/// before and after a change to the generator shows whether the emitted Verilog changed, for every
+/// config the tests build (docs/EXTENDING.md).
+pub const DUMP_ENV: &str = "CBNN_VERILOG_DUMP";
+
+pub(crate) fn dump_design(verilog: &str) {
+    use std::cell::Cell;
+    thread_local!(static COUNT: Cell<usize> = const { Cell::new(0) });
+    let Some(dir) = std::env::var_os(DUMP_ENV) else { return };
+    let n = COUNT.with(|c| {
+        c.set(c.get() + 1);
+        c.get()
+    });
+    let thread = std::thread::current();
+    let name = thread.name().unwrap_or("main").replace("::", ".");
+    let path = Path::new(&dir).join(format!("{name}.{n}.v"));
+    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, verilog)) {
+        panic!("{DUMP_ENV}: cannot write {}: {e}", path.display());
+    }
+}
+
 /// Writes each module of `verilog` to `dir/NAME.v`; returns the paths, top first as emitted.
 pub fn write_split(dir: &Path, verilog: &str) -> Result<Vec<std::path::PathBuf>> {
+    dump_design(verilog);
     split_modules(verilog)
         .into_iter()
         .map(|(name, text)| {

@@ -60,7 +60,9 @@ fn logged(cmd: &mut Command, what: &str, log: &Path) -> Result<f64> {
 /// written by the caller, and the bitstream).
 pub fn run_flow(tools: &Tools, modules: &[Module], o: &FlowOptions) -> Result<FlowReport> {
     cbnn::fsutil::create_dir(o.out)?;
-    cbnn::fsutil::write_atomic(&o.out.join("rtl.v"), join(modules).as_bytes())?;
+    let rtl = join(modules);
+    crate::flow::dump_design(&rtl);
+    cbnn::fsutil::write_atomic(&o.out.join("rtl.v"), rtl.as_bytes())?;
     // Every tool runs in the output directory on relative names: the PyPI (WebAssembly) builds
     // of nextpnr see only the directory they run in.
     let here = |c: &mut Command| {
