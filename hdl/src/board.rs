@@ -21,11 +21,11 @@ use crate::top::{core_modules, TopShape};
 use crate::verilog::{emit_block, merge_checked, Module};
 use cbnn::config::AccelConfig;
 use cbnn::hw::regs::REG_ADDR_BITS;
+use cbnn::hw::setup::{SETUP_ADDR, SETUP_BITS, SETUP_DATA_BITS, SETUP_KIND, SETUP_PPU, SETUP_SEL};
 use rom::add_rom;
 use rom_player::RomPlayer;
 use selftest::{SelfTest, REPLY_MAGIC};
 pub use selftest_data::SelfTestData;
-use selftest_data::{SETUP_ADDR, SETUP_DATA_BITS, SETUP_KIND, SETUP_PPU, SETUP_SEL};
 use uart_rx::UartRx;
 use uart_tx::UartTx;
 
@@ -112,13 +112,13 @@ pub(crate) fn board_modules_with(
     ] {
         m.wire(name, w);
     }
-    m.wire("setup", 96);
+    m.wire("setup", SETUP_BITS);
     m.wire("act_data", act_w);
     m.wire("w_data", w_w);
     m.wire("out_data", out_w);
 
     // ROMs: setup entries, activation beats, weight words.
-    v.extend(add_rom(&mut m, d, "rom_setup", &data.setup, 96, "setup_addr", "setup")?);
+    v.extend(add_rom(&mut m, d, "rom_setup", &data.setup, SETUP_BITS, "setup_addr", "setup")?);
     v.extend(add_rom(&mut m, d, "rom_act", &data.acts, act_w, "act_addr", "act_data")?);
     v.extend(add_rom(&mut m, d, "rom_w", &data.weights, w_w, "w_addr", "w_data")?);
     for (inst, valid, ready, addr, count) in [

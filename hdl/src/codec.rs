@@ -14,6 +14,7 @@ pub mod encoder;
 #[cfg(test)]
 mod tests;
 
+use cbnn::codec::BlockMode;
 use cbnn::config::AccelConfig;
 
 /// Codes of the `mode` port (a layer's tensor mode, SPEC 8.1), defined with the register map.
@@ -22,13 +23,16 @@ pub use cbnn::hw::descriptor::{
     CODEC_RAW as MODE_RAW, CODEC_SPARSE as MODE_SPARSE,
 };
 
-/// Block-mode codes inside the blocks: the auto header values of SPEC 8.4 (zero, sparse, raw,
-/// dct), and golomb, which never has a header.
-pub(crate) const BM_ZERO: u32 = 0;
-pub(crate) const BM_SPARSE: u32 = 1;
-pub(crate) const BM_RAW: u32 = 2;
-pub(crate) const BM_DCT: u32 = 3;
-pub(crate) const BM_GOLOMB: u32 = 4;
+/// Block-mode codes on the blocks' internal `bm` wires: `cbnn::codec::BlockMode`'s discriminants
+/// (the auto header values of SPEC 8.4, and golomb, which never has a header), named for the
+/// Verilog format strings.
+pub(crate) const BM_ZERO: u32 = BlockMode::Zero as u32;
+pub(crate) const BM_SPARSE: u32 = BlockMode::Sparse as u32;
+pub(crate) const BM_RAW: u32 = BlockMode::Raw as u32;
+pub(crate) const BM_DCT: u32 = BlockMode::Dct as u32;
+pub(crate) const BM_GOLOMB: u32 = BlockMode::Golomb as u32;
+// The wires are 3 bits wide.
+const _: () = assert!(BM_GOLOMB < 8 && BM_ZERO < 8 && BM_SPARSE < 8 && BM_RAW < 8 && BM_DCT < 8);
 
 pub use cbnn::hw::codec_geom::CodecGeom;
 

@@ -22,36 +22,8 @@ use crate::weight_loader::WeightLoader;
 use cbnn::config::AccelConfig;
 use cbnn::hw::descriptor::{act_bank_words, pixel_index_bits, weight_bank_words};
 use cbnn::hw::pipeline::READ_TO_ARRAY;
-use cbnn::hw::regs::REGISTERS;
+use cbnn::hw::regs::{read_by, Block};
 use rust_hdl::prelude::*;
-
-/// Descriptor registers (`cbnn::hw::regs`) the compute unit reads, each a port of the same name.
-pub const REGISTER_INPUTS: &[&str] = &[
-    "c_in",
-    "planes",
-    "tail_lanes",
-    "h",
-    "w",
-    "w_out",
-    "kernel",
-    "stride",
-    "groups",
-    "weight_words",
-    "ix0",
-    "x_step",
-    "kx_step",
-    "ky_step",
-    "y_step",
-    "passes",
-    "bwn",
-    "tail_en",
-    "rows_valid",
-    "sub",
-    "t_ch",
-    "t_w",
-    "fc",
-    "pixel_words",
-];
 
 /// Every generation parameter of the compute unit, from the config.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -296,12 +268,11 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
     m.bus(Dir::In, "act_data", 8 * s.beat);
     m.bus(Dir::In, "w_data", l);
     // Descriptor registers, at the widths of the register map.
-    for p in REGISTER_INPUTS {
-        let w = REGISTERS.iter().find(|r| r.0 == *p).expect("compute registers are in the map").1 as usize;
-        if w == 1 {
-            m.port(Dir::In, p, 1);
+    for r in read_by(Block::Compute) {
+        if r.width == 1 {
+            m.port(Dir::In, r.name, 1);
         } else {
-            m.bus(Dir::In, p, w);
+            m.bus(Dir::In, r.name, r.width as usize);
         }
     }
     // Per-run values from the controller (a grouped layer's run also has a weight base, and

@@ -30,26 +30,8 @@
 
 use rust_hdl::prelude::*;
 
-/// Controller phases (the `phase` output).
-const IDLE: u64 = 0;
-const BAND: u64 = 1;
-const LOAD_A: u64 = 2;
-const SETTLE_A: u64 = 3;
-const TILE: u64 = 4;
-const LOAD_W: u64 = 5;
-const SETTLE_W: u64 = 6;
-/// Output rows of a tile are being computed: the steady state of a layer.
-pub const ROWS: u64 = 7;
-const FINISH: u64 = 8;
-/// A grouped layer's combine entries are loading (after its bank's weights).
-const LOAD_E: u64 = 9;
+use cbnn::hw::control::{Phase, ACT_SETTLE, WEIGHT_SETTLE};
 
-/// Cycles after the last weight word before the banks may be read (the weight loader's write
-/// pipeline).
-pub const WEIGHT_SETTLE: u64 = 3;
-/// Cycles after the activation loader has written its last word (`act_busy` fell) before the
-/// banks may be read.
-pub const ACT_SETTLE: u64 = 3;
 // The loader's last bank writes trail `act_busy` by its write pipeline; the settle wait (and the
 // states after it) keep the first read behind them.
 const _: () = assert!(ACT_SETTLE as usize >= crate::act_loader::WRITE_LAG);
@@ -61,7 +43,7 @@ pub struct Controller {
     pub start: Signal<In, Bit>,
     pub busy: Signal<Out, Bit>,
     /// The current phase (the constants above), for waveforms and measurements.
-    pub phase: Signal<Out, Bits<4>>,
+    pub phase: Signal<Out, Bits<{ Phase::BITS }>>,
     /// A buffer access out of range (`overflow` from the banks) since the last `start`: the
     /// descriptor does not fit the generated buffers.
     pub overflow: Signal<In, Bit>,
@@ -133,7 +115,7 @@ pub struct Controller {
     pub comb_busy: Signal<In, Bit>,
     /// The first word of the drained filter tile in the combine stage's accumulators.
     pub oacc_base: Signal<Out, Bits<16>>,
-    state: DFF<Bits<4>>,
+    state: DFF<Bits<{ Phase::BITS }>>,
     error_r: DFF<Bit>,
     // Loop counters.
     band: DFF<Bits<16>>,
@@ -214,16 +196,16 @@ pub struct Controller {
     y_lim: Signal<Local, Bits<16>>,
     may_go: Signal<Local, Bit>,
     drain_done: Signal<Local, Bit>,
-    s_idle: Constant<Bits<4>>,
-    s_band: Constant<Bits<4>>,
-    s_load_a: Constant<Bits<4>>,
-    s_settle_a: Constant<Bits<4>>,
-    s_tile: Constant<Bits<4>>,
-    s_load_w: Constant<Bits<4>>,
-    s_settle_w: Constant<Bits<4>>,
-    s_rows: Constant<Bits<4>>,
-    s_finish: Constant<Bits<4>>,
-    s_load_e: Constant<Bits<4>>,
+    s_idle: Constant<Bits<{ Phase::BITS }>>,
+    s_band: Constant<Bits<{ Phase::BITS }>>,
+    s_load_a: Constant<Bits<{ Phase::BITS }>>,
+    s_settle_a: Constant<Bits<{ Phase::BITS }>>,
+    s_tile: Constant<Bits<{ Phase::BITS }>>,
+    s_load_w: Constant<Bits<{ Phase::BITS }>>,
+    s_settle_w: Constant<Bits<{ Phase::BITS }>>,
+    s_rows: Constant<Bits<{ Phase::BITS }>>,
+    s_finish: Constant<Bits<{ Phase::BITS }>>,
+    s_load_e: Constant<Bits<{ Phase::BITS }>>,
     one16: Constant<Bits<16>>,
     zero16: Constant<Bits<16>>,
     one32: Constant<Bits<32>>,
@@ -237,7 +219,7 @@ pub struct Controller {
 
 impl Default for Controller {
     fn default() -> Self {
-        let c4 = |v: u64| Constant::<Bits<4>>::new(v.into());
+        let c4 = |p: Phase| Constant::<Bits<{ Phase::BITS }>>::new(p.code().into());
         Controller {
             clock: Default::default(),
             reset: Default::default(),
@@ -366,16 +348,16 @@ impl Default for Controller {
             y_lim: Default::default(),
             may_go: Default::default(),
             drain_done: Default::default(),
-            s_idle: c4(IDLE),
-            s_band: c4(BAND),
-            s_load_a: c4(LOAD_A),
-            s_settle_a: c4(SETTLE_A),
-            s_tile: c4(TILE),
-            s_load_w: c4(LOAD_W),
-            s_settle_w: c4(SETTLE_W),
-            s_rows: c4(ROWS),
-            s_finish: c4(FINISH),
-            s_load_e: c4(LOAD_E),
+            s_idle: c4(Phase::Idle),
+            s_band: c4(Phase::Band),
+            s_load_a: c4(Phase::LoadA),
+            s_settle_a: c4(Phase::SettleA),
+            s_tile: c4(Phase::Tile),
+            s_load_w: c4(Phase::LoadW),
+            s_settle_w: c4(Phase::SettleW),
+            s_rows: c4(Phase::Rows),
+            s_finish: c4(Phase::Finish),
+            s_load_e: c4(Phase::LoadE),
             one16: Constant::new(1u64.into()),
             zero16: Constant::new(0u64.into()),
             one32: Constant::new(1u64.into()),
@@ -383,8 +365,8 @@ impl Default for Controller {
             two16: Constant::new(2u64.into()),
             zero2: Constant::new(0u64.into()),
             one2: Constant::new(1u64.into()),
-            w_settle: Constant::new(WEIGHT_SETTLE.into()),
-            a_settle: Constant::new(ACT_SETTLE.into()),
+            w_settle: Constant::new(u64::from(WEIGHT_SETTLE).into()),
+            a_settle: Constant::new(u64::from(ACT_SETTLE).into()),
         }
     }
 }

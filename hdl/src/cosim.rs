@@ -15,8 +15,8 @@ mod dram;
 use crate::top::{core_modules, TopShape};
 use crate::verilog::Module;
 use cbnn::config::AccelConfig;
-use cbnn::hw::regs::register_writes;
-use cbnn::hw::{params, streams, LayerDescriptor};
+use cbnn::hw::setup::{self, SetupKind, SETUP_ADDR, SETUP_BITS, SETUP_KIND, SETUP_PPU, SETUP_SEL};
+use cbnn::hw::{streams, LayerDescriptor};
 use cbnn::quant::QLayer;
 use cbnn::tensor::Tensor3;
 
@@ -97,23 +97,6 @@ fn hex_lines<T: std::fmt::LowerHex>(v: &[T]) -> String {
     v.iter().map(|x| format!("{x:x}\n")).collect()
 }
 
-/// A setup table entry (`setup.hex`): the data in bits `[63:0]`, the parameter address at
-/// `SETUP_ADDR` (16 bits), the PPU at `SETUP_PPU` (8 bits), the register address or parameter
-/// select at `SETUP_SEL`, and the top bit set for a parameter write.
-const SETUP_ADDR: usize = 64;
-const SETUP_PPU: usize = 80;
-const SETUP_SEL: usize = 88;
-const SETUP_BITS: usize = 97;
-
-fn setup_entry(param: bool, sel: u32, ppu: u32, addr: u32, data: u64) -> u128 {
-    debug_assert!(ppu < 1 << 8 && addr < 1 << 16 && sel < 1 << 8);
-    (u128::from(param) << (SETUP_BITS - 1))
-        | (u128::from(sel) << SETUP_SEL)
-        | (u128::from(ppu) << SETUP_PPU)
-        | (u128::from(addr) << SETUP_ADDR)
-        | u128::from(data)
-}
-
 /// A testbench and the data files it reads (name, contents).
 struct Bench {
     text: String,
@@ -143,36 +126,6 @@ fn act_feed(codec: Option<usize>, gate: &str) -> (String, String) {
             ),
         ),
     }
-}
-
-/// The DRAM model's rules in the testbench's cycle loop (`cbnn::hw::dram`, steps 1 and 3-4):
-/// the budget's refill at the cycle's start; after the transfers, the written bytes, then one
-/// request per read stream (activations first) while its queue has room and the budget is
-/// positive. Activation beats are the host's value beats (`asz`) or, with the codec, the
-/// records' beats of up to `P` bytes, walked by the DMA's own record position (`dri`, `dro`).
-fn dram_rules(codec: Option<usize>) -> (String, String) {
-    let refill = "\x20 cr = (cr + BW > BW) ? BW : cr + BW;\n".to_string();
-    let act = match codec {
-        None => "\x20 if (ai + dan - dat < ae && dan - dat < DQ && cr > 0) begin\n\
-                 \x20   daq[dan % DQ] = t + 1 + LAT; cr = cr - asz[ai + dan - dat]; dan = dan + 1;\n\
-                 \x20 end\n"
-            .to_string(),
-        Some(p) => format!(
-            "\x20 if (dri < ae && dan - dat < DQ && cr > 0) begin\n\
-             \x20   drl = rlen[rlist[dri]] - dro; if (drl > {p}) drl = {p};\n\
-             \x20   daq[dan % DQ] = t + 1 + LAT; cr = cr - drl; dan = dan + 1;\n\
-             \x20   if (dro + {p} >= rlen[rlist[dri]]) begin dri = dri + 1; dro = 0; end else dro = dro + {p};\n\
-             \x20 end\n"
-        ),
-    };
-    let taken = "\x20 if (act_valid && act_ready) dat = dat + 1;\n\
-                 \x20 if (w_valid && w_ready) dwt = dwt + 1;\n\
-                 \x20 if (out_valid && out_ready) cr = cr - outb;\n";
-    let code = if codec.is_some() { "\x20 if (code_valid && code_ready) cr = cr - code_nbytes;\n" } else { "" };
-    let weights = "\x20 if (wi + dwn - dwt < we_ && dwn - dwt < DQ && cr > 0) begin\n\
-                   \x20   dwq[dwn % DQ] = t + 1 + LAT; cr = cr - WB; dwn = dwn + 1;\n\
-                   \x20 end\n";
-    (refill, format!("{taken}{code}{act}{weights}"))
 }
 
 /// Builds the testbench.
@@ -210,23 +163,19 @@ fn testbench(
     let dram_model = traffic == Traffic::Dram;
     let [agate, wgate, ogate] = &gates;
     let (feed, take) = act_feed(codec, agate);
-    let (refill, requests) = if dram_model { dram_rules(codec) } else { (String::new(), String::new()) };
+    let (refill, requests) =
+        if dram_model { cbnn::hw::dram::verilog_rules(codec) } else { (String::new(), String::new()) };
     let mut asizes = Vec::<u32>::new();
     let code_ready_off = if codec.is_some() { " code_ready = 0;" } else { "" };
     let counters = if codec.is_some() { "bytes_in, bytes_out" } else { "32'd0, 32'd0" };
-    // The register and parameter writes of every case: (kind, address, PPU, parameter address,
-    // data), see `setup_entry`; the testbench plays a case's range with its task `write_setup`.
+    // The register and parameter writes of every case (`cbnn::hw::setup`); the testbench plays a
+    // case's range with its task `write_setup`.
     let mut setup = Vec::<u128>::new();
     for (i, case) in cases.iter().enumerate() {
         let d = LayerDescriptor::new(case.layer, cfg).with_context(|| format!("layer {i}"))?;
         // Descriptor registers, then the PPU parameters, one write per cycle from the setup table.
         let s0 = setup.len();
-        for (addr, v) in register_writes(&d, cfg, &case.layer.name)? {
-            setup.push(setup_entry(false, addr, 0, 0, v as u64));
-        }
-        setup.extend(
-            params::param_writes(case.layer, &d, cfg).iter().map(|p| setup_entry(true, p.sel, p.ppu, p.addr, p.raw)),
-        );
+        setup.extend(setup::layer_setup(case.layer, &d, cfg)?);
         writeln!(body, "write_setup({s0}, {});", setup.len())?;
         let (a0, a1, w0, w1) = match &dram {
             None => {
@@ -291,7 +240,7 @@ fn testbench(
          \x20 clock = 1; #1 clock = 0; t = t + 1;\n\
          end\n\
          end endtask",
-        rows = crate::controller::ROWS,
+        rows = cbnn::hw::control::Phase::Rows.code(),
     );
     let mut tb = String::new();
     let mut ports: Vec<&str> = vec![
@@ -328,7 +277,8 @@ fn testbench(
     writeln!(tb, "reg [{}:0] w_data = 0;", lanes - 1)?;
     writeln!(
         tb,
-        "wire busy, error, act_ready, w_ready, out_valid; wire [15:0] row; wire [3:0] phase; wire [{}:0] out_data;",
+        "wire busy, error, act_ready, w_ready, out_valid; wire [15:0] row; wire [{}:0] phase; wire [{}:0] out_data;",
+        cbnn::hw::control::Phase::BITS - 1,
         out_w - 1
     )?;
     writeln!(tb, "integer ai, ae, wi, we_, ci, ce, ro, co, rs, rl, ws, j, t, tc, seed = {seed};")?;
@@ -338,7 +288,7 @@ fn testbench(
     if dram_model {
         // The DRAM model's state (`cbnn::hw::dram`): budget, requested/taken beats per read
         // stream and their arrival cycles, the DMA's record position, the layer's beat sizes.
-        let dq = cfg.dram.latency_cycles as usize + 2;
+        let dq = cbnn::hw::dram::queue_depth(cfg);
         writeln!(tb, "localparam DQ = {dq}, BW = {}, LAT = {};", cfg.dram.bytes_per_cycle, cfg.dram.latency_cycles,)?;
         writeln!(tb, "integer cr, dan, dat, dwn, dwt, dri, dro, drl; integer daq [0:DQ-1]; integer dwq [0:DQ-1];")?;
     }
@@ -417,17 +367,19 @@ fn testbench(
         tb,
         "task write_setup(input integer s0, input integer s1); begin\n\
          for (si = s0; si < s1; si = si + 1) begin\n\
-         \x20 if (smem[si][{kind}]) begin\n\
+         \x20 if (smem[si][{kind}:{k0}] == {param}) begin\n\
          \x20   param_we = 1; param_sel = smem[si][{sel}]; param_ppu = smem[si][{ppu}:{p0}]; param_addr = smem[si][{pa}:{a0}]; param_data = smem[si][{b}:0];\n\
          \x20 end else begin\n\
-         \x20   reg_we = 1; reg_addr = smem[si][{ra}:{sel}]; reg_data = smem[si][31:0];\n\
+         \x20   reg_we = 1; reg_addr = smem[si][{ra}:{a0}]; reg_data = smem[si][31:0];\n\
          \x20 end\n\
          \x20 tick; reg_we = 0; param_we = 0;\n\
          end\n\
          end endtask",
-        kind = SETUP_BITS - 1,
+        kind = SETUP_KIND + 1,
+        k0 = SETUP_KIND,
+        param = SetupKind::Param.code(),
         sel = SETUP_SEL,
-        ra = SETUP_SEL + cbnn::hw::regs::REG_ADDR_BITS as usize - 1,
+        ra = SETUP_ADDR + cbnn::hw::regs::REG_ADDR_BITS as usize - 1,
         ppu = SETUP_PPU + 7,
         p0 = SETUP_PPU,
         pa = SETUP_ADDR + 15,

@@ -10,20 +10,22 @@
 //! PPU's scale register; the bias memory is read with every beat, in step with the accumulator
 //! read, so filters follow each other without bubbles.
 //!
-//! Pipeline (cycle 0 = the cycle `start` is high): the controller block issues one accumulator +
-//! bias read per cycle (the first in cycle 0); sums and bias arrive a cycle later and pass the
-//! column select into the PPUs (`PPU_LATENCY` = 4 cycles); the PPU values are written into the
-//! output FIFO and become visible on `out_*` two cycles after that: the first beat is offered in
-//! cycle `FIRST_BEAT` = 7, and with `out_ready` high the last of the row's `N = w_out * G_hw`
-//! beats transfers in cycle `N + 6`; `busy` is high from cycle 1 to cycle `N + 6`.
+//! Pipeline (cycle 0 = the cycle `start` is high; the constants are `cbnn::hw::pipeline`'s): the
+//! controller block issues one accumulator + bias read per cycle (the first in cycle 0); sums and
+//! bias arrive a cycle later and pass the column select into the PPUs (`PPU_LATENCY` cycles); the
+//! PPU values are written into the output FIFO and become visible on `out_*` two cycles after
+//! that: the first beat is offered in cycle `DRAIN_FIRST_BEAT`, and with `out_ready` high the last
+//! of the row's `N = w_out * G_hw` beats transfers in cycle `drain_last_beat(N)`; `busy` is high
+//! from cycle 1 to that cycle.
 //!
 //! Backpressure: a credit counter (`DrainCtl::used`) counts beats issued and not yet accepted on
-//! the output stream; a read is issued only while it is below the FIFO depth (8), so every beat
-//! in flight has a FIFO slot waiting and nothing ever needs to stall mid-pipeline (the PPUs and
-//! memories have no enables, no skid buffers). The round trip from issue to acceptance is
-//! `FIRST_BEAT` = 7 cycles, so 8 credits keep one beat per cycle flowing while `out_ready` stays
-//! high (a longer PPU pipeline would need a deeper FIFO: `FIRST_BEAT < 2^FIFO_BITS`). The FIFO is
-//! a RAM (`P` lanes of 8 x `A` bits, one per PPU) with the pointers in `DrainCtl`, not a bank of
+//! the output stream; a read is issued only while it is below the FIFO depth
+//! (`RESULT_FIFO_DEPTH`), so every beat in flight has a FIFO slot waiting and nothing ever needs
+//! to stall mid-pipeline (the PPUs and memories have no enables, no skid buffers). The round trip
+//! from issue to acceptance is `DRAIN_FIRST_BEAT` cycles, so the credits keep one beat per cycle
+//! flowing while `out_ready` stays high (a longer PPU pipeline would need a deeper FIFO: the
+//! contract asserts `DRAIN_FIRST_BEAT < RESULT_FIFO_DEPTH`). The FIFO is
+//! a RAM (`P` lanes of `RESULT_FIFO_DEPTH` x `A` bits, one per PPU) with the pointers in `DrainCtl`, not a bank of
 //! registers: on iCE40 a flip-flop costs a logic cell, and `P*A*8` of them would cost more than
 //! the PPUs' multipliers. Its read port is addressed with the next head (`rp + pop`), so the RAM's
 //! output register holds the head entry; an entry is visible one cycle after it was written
@@ -38,27 +40,13 @@ use anyhow::{bail, Result};
 
 use crate::bank::Bank;
 use crate::netlist::{slice, Dir, NetModule};
-use crate::ppu::{Ppu, PPU_LATENCY};
+use crate::ppu::Ppu;
 use crate::verilog::{emit_block, merge_checked, Module};
 use cbnn::config::AccelConfig;
 use cbnn::hw::params::{param_depths, ppus};
+use cbnn::hw::pipeline::RESULT_FIFO_BITS;
 use cbnn::quant::scale::SHIFT_BITS;
 use rust_hdl::prelude::*;
-
-/// Address bits of the output FIFO (8 entries).
-pub const FIFO_BITS: usize = 3;
-
-/// Cycles from the `start` cycle to the cycle the row's first beat is offered (`out_valid`): the
-/// accumulator and bias read (1), the PPU (2), the FIFO write (1) and the FIFO read (1).
-pub const FIRST_BEAT: usize = 1 + PPU_LATENCY + 2;
-// Credits for a beat per cycle: a credit returns `FIRST_BEAT` cycles after its read.
-const _: () = assert!(FIRST_BEAT < 1 << FIFO_BITS);
-
-/// Cycles from the `start` cycle to the transfer of a row's last beat of `beats = w_out * G_hw`
-/// when `out_ready` stays high (`busy` falls in the next cycle, when `start` may come again).
-pub fn last_beat(beats: usize) -> usize {
-    FIRST_BEAT + beats - 1
-}
 
 /// Every generation parameter of the drain unit, from the config.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,8 +131,8 @@ pub struct DrainCtl<const NX: usize, const NC: usize> {
     pub bias_we: Signal<Out, Bit>,
     /// FIFO RAM ports (write the PPU values; read at the next head).
     pub fifo_we: Signal<Out, Bit>,
-    pub fifo_wr_addr: Signal<Out, Bits<FIFO_BITS>>,
-    pub fifo_rd_addr: Signal<Out, Bits<FIFO_BITS>>,
+    pub fifo_wr_addr: Signal<Out, Bits<RESULT_FIFO_BITS>>,
+    pub fifo_rd_addr: Signal<Out, Bits<RESULT_FIFO_BITS>>,
     pub out_valid: Signal<Out, Bit>,
     running: DFF<Bit>,
     issuing: DFF<Bit>,
@@ -204,7 +192,7 @@ impl<const NX: usize, const NC: usize> Default for DrainCtl<NX, NC> {
             one16: Constant::new(1u64.into()),
             zero16: Constant::new(0u64.into()),
             one4: Constant::new(1u64.into()),
-            depth4: Constant::new(((1u64 << FIFO_BITS) as LiteralType).into()),
+            depth4: Constant::new(((1u64 << RESULT_FIFO_BITS) as LiteralType).into()),
         }
     }
 }
@@ -224,9 +212,9 @@ impl<const NX: usize, const NC: usize> Logic for DrainCtl<NX, NC> {
             self.rp_next.next = self.rp.q.val() + self.one4.val();
         }
         self.rp.d.next = self.rp_next.val();
-        self.fifo_rd_addr.next = self.rp_next.val().get_bits::<FIFO_BITS>(0);
+        self.fifo_rd_addr.next = self.rp_next.val().get_bits::<RESULT_FIFO_BITS>(0);
         self.fifo_we.next = self.ppu_valid.val();
-        self.fifo_wr_addr.next = self.wp.q.val().get_bits::<FIFO_BITS>(0);
+        self.fifo_wr_addr.next = self.wp.q.val().get_bits::<RESULT_FIFO_BITS>(0);
         if self.ppu_valid.val() {
             self.wp.d.next = self.wp.q.val() + self.one4.val();
         }
@@ -371,7 +359,7 @@ fn ctl_any<const NX: usize>(nc: usize, name: &str) -> Option<Vec<Module>> {
 
 fn acc_blocks<const A: usize>(n: &Names) -> Vec<Module> {
     let mut v = emit_block(ColMux::<A>::default(), &n.mux);
-    v.extend(emit_block(RAM::<Bits<A>, FIFO_BITS>::default(), &n.fifo));
+    v.extend(emit_block(RAM::<Bits<A>, RESULT_FIFO_BITS>::default(), &n.fifo));
     v
 }
 
@@ -487,8 +475,8 @@ fn drain_module(s: &DrainShape, n: &Names) -> Module {
         ("ppu_valid", 1),
         ("col_sel", s.col_bits),
         ("bias_addr", 16),
-        ("fifo_wr_addr", FIFO_BITS),
-        ("fifo_rd_addr", FIFO_BITS),
+        ("fifo_wr_addr", RESULT_FIFO_BITS),
+        ("fifo_rd_addr", RESULT_FIFO_BITS),
     ] {
         m.wire(name, w);
     }

@@ -27,6 +27,7 @@ use std::fmt::Write;
 
 use crate::verilog::Module;
 use cbnn::config::AccelConfig;
+use cbnn::hw::regs::{read_by, Block as RegBlock, Register};
 
 /// Every generation parameter of the gather stage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,8 +62,13 @@ impl GatherShape {
     }
 }
 
-/// Descriptor registers the stage reads (`cbnn::hw::regs`).
-pub const GATHER_REGS: &[&str] = &["w_out", "band_out_rows", "h_out", "filter_tiles", "c_out"];
+/// The descriptor registers the stage reads (`cbnn::hw::regs::Block::Gather`), as its ports
+/// list them: the one-bit flags, then the 16-bit values.
+pub fn register_ports() -> Vec<&'static str> {
+    let (flags, values): (Vec<&Register>, Vec<&Register>) = read_by(RegBlock::Gather).partition(|r| r.width == 1);
+    debug_assert!(values.iter().all(|r| r.width == 16), "the stage's value registers are 16 bits");
+    flags.iter().chain(&values).map(|r| r.name).collect()
+}
 
 /// The gather stage's module, named `name`.
 pub fn gather_module(name: &str, s: &GatherShape) -> Module {
@@ -72,12 +78,15 @@ pub fn gather_module(name: &str, s: &GatherShape) -> Module {
         v.push_str(&t);
         v.push('\n');
     };
-    let regs: Vec<&str> = GATHER_REGS.to_vec();
+    let (flags, regs): (Vec<&Register>, Vec<&Register>) = read_by(RegBlock::Gather).partition(|r| r.width == 1);
+    let flags: Vec<&str> = flags.iter().map(|r| r.name).collect();
+    let regs: Vec<&str> = regs.iter().map(|r| r.name).collect();
     line(format!(
-        "module {name}(clock, start, grouped, {}, in_valid, in_data, in_ready, out_valid, out_data, out_n, out_last, out_ready, busy);",
+        "module {name}(clock, start, {}, {}, in_valid, in_data, in_ready, out_valid, out_data, out_n, out_last, out_ready, busy);",
+        flags.join(", "),
         regs.join(", ")
     ));
-    line("    input wire clock, start, grouped;".into());
+    line(format!("    input wire clock, start, {};", flags.join(", ")));
     line(format!("    input wire [15:0] {};", regs.join(", ")));
     line(format!("    input wire in_valid; input wire [{}:0] in_data; output wire in_ready;", p * a - 1));
     line(format!(

@@ -104,7 +104,7 @@ impl Manifest {
             registers: REGISTERS
                 .iter()
                 .enumerate()
-                .map(|(address, (name, width))| Register { name, address, width: *width })
+                .map(|(address, r)| Register { name: r.name, address, width: r.width })
                 .collect(),
             modules: modules.iter().map(|m| m.name.clone()).collect(),
             files,

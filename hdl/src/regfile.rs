@@ -7,7 +7,7 @@ use rust_hdl::prelude::*;
 
 use crate::netlist::{Dir, NetModule};
 use crate::verilog::{emit_block, Module};
-use cbnn::hw::regs::{REGISTERS, REG_ADDR_BITS};
+use cbnn::hw::regs::{Register, REGISTERS, REG_ADDR_BITS};
 
 const AB: usize = REG_ADDR_BITS as usize;
 
@@ -69,7 +69,7 @@ pub fn regfile_modules(design: &str) -> anyhow::Result<Vec<Module>> {
     m.bus(Dir::In, "reg_addr", AB);
     m.bus(Dir::In, "reg_data", 32);
     let mut widths: Vec<u32> = Vec::new();
-    for (i, (name, w)) in REGISTERS.iter().enumerate() {
+    for (i, Register { name, width: w, .. }) in REGISTERS.iter().enumerate() {
         if *w == 1 {
             m.port(Dir::Out, name, 1);
         } else {
@@ -128,7 +128,7 @@ mod tests {
             ".reg_addr(reg_addr)".into(),
             ".reg_data(reg_data)".into(),
         ];
-        for (name, w) in REGISTERS {
+        for Register { name, width: w, .. } in REGISTERS {
             writeln!(tb, "wire [{}:0] {name};", w - 1).unwrap();
             conns.push(format!(".{name}({name})"));
         }
@@ -140,7 +140,7 @@ mod tests {
             writeln!(tb, "reg_addr = 63; reg_data = 0; #1 clock = 1; #1 clock = 0;").unwrap();
         }
         writeln!(tb, "reg_we = 0; reg_addr = 0; reg_data = 32'hffffffff; #1 clock = 1; #1 clock = 0;").unwrap();
-        for (name, _) in REGISTERS {
+        for Register { name, .. } in REGISTERS {
             writeln!(tb, "$display(\"R {name} %0d\", {name});").unwrap();
         }
         writeln!(tb, "$finish;\nend\nendmodule").unwrap();
@@ -153,7 +153,7 @@ mod tests {
         for line in out.lines().filter(|l| l.starts_with("R ")) {
             let f: Vec<&str> = line.split_whitespace().collect();
             let i = cbnn::hw::regs::address(f[1]) as usize;
-            let w = REGISTERS[i].1;
+            let w = REGISTERS[i].width;
             let v = 0x9e37_79b9u32.wrapping_mul(i as u32 + 1);
             let want = if w == 32 { v } else { v & ((1 << w) - 1) };
             assert_eq!(f[2].parse::<u32>().unwrap(), want, "{line}");

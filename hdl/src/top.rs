@@ -15,46 +15,13 @@ use anyhow::Result;
 use crate::compute::{compute_modules, ComputeShape};
 use crate::controller::Controller;
 use crate::drain::drain_modules;
-use crate::gather::{gather_module, GatherShape, GATHER_REGS};
+use crate::gather::{gather_module, GatherShape};
 use crate::netlist::{Dir, NetModule};
 use crate::regfile::regfile_modules;
 use crate::verilog::{emit_block, merge_checked, Module};
 use cbnn::config::AccelConfig;
 use cbnn::hw::params::ppus;
-use cbnn::hw::regs::{CODEC_REGISTERS, REGISTERS, REG_ADDR_BITS};
-
-const CONTROLLER_REGS: &[&str] = &[
-    "bands",
-    "band_out_rows",
-    "h_out",
-    "filter_tiles",
-    "row_beats",
-    "tile_words",
-    "band_span",
-    "band_iy_step",
-    "band_base_step",
-    "row_base_step",
-    "iy0_first",
-    "band_base_first",
-    "pad_base",
-    "h",
-    "stride",
-    "w_out",
-];
-
-/// The controller's registers for slbf and penni layers (a conv or fc layer writes 0 to each).
-const CONTROLLER_GROUPED_REGS: &[&str] =
-    &["grouped", "n_groups", "bank_tiles", "bank_words", "grp_lanes", "grp_rows", "grp_base_step", "entry_words"];
-
-/// Registers only slbf and penni layers set: the controller's, the row control's `sub` and the
-/// combine stage's `entries`. A core without the combine stage cannot run those layers, so it
-/// ties these to 0 instead of keeping the registers, and synthesis removes the grouped paths of
-/// the controller, row control and gather stage they drive.
-fn grouped_only(reg: &str) -> bool {
-    CONTROLLER_GROUPED_REGS.contains(&reg) || ["sub", "entries"].contains(&reg)
-}
-
-const DRAIN_REGS: &[&str] = &["w_out", "shift", "mode", "out_bits", "out_max"];
+use cbnn::hw::regs::{read_by, Block, REGISTERS, REG_ADDR_BITS};
 
 /// Widths of the top-level ports that depend on the config.
 #[derive(Clone, Copy, Debug)]
@@ -138,8 +105,8 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
     }
     // Output row the sequencer is working on (progress, for waveforms and board LEDs).
     m.bus(Dir::Out, "row", 16);
-    // The controller's phase (`controller::IDLE..FINISH`).
-    m.bus(Dir::Out, "phase", 4);
+    // The controller's phase (`cbnn::hw::control::Phase`).
+    m.bus(Dir::Out, "phase", cbnn::hw::control::Phase::BITS);
 
     // Register file.
     let mut conns: Vec<(&str, String)> = vec![
@@ -148,14 +115,15 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         ("reg_addr", "reg_addr".into()),
         ("reg_data", "reg_data".into()),
     ];
-    for (name, w) in REGISTERS {
-        m.wire(&format!("r_{name}"), *w as usize);
+    for r in REGISTERS {
+        m.wire(&format!("r_{}", r.name), r.width as usize);
     }
-    for (name, w) in REGISTERS {
-        if cfg.combine.enabled || !grouped_only(name) {
+    for r in REGISTERS {
+        let (name, w) = (r.name, r.width);
+        if cfg.combine.enabled || !r.grouped_only {
             conns.push((name, format!("r_{name}")));
         } else {
-            m.wire(&format!("nc_{name}"), *w as usize);
+            m.wire(&format!("nc_{name}"), w as usize);
             conns.push((name, format!("nc_{name}")));
             m.assign(&format!("r_{name}"), &format!("{w}'d0"));
         }
@@ -226,7 +194,8 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
             m.assign("d_ready", "out_ready");
             m.assign("busy", "ctl_busy");
             m.assign("error", "ctl_error");
-            let regs: Vec<String> = CODEC_REGISTERS.iter().map(|r| format!("r_{r}")).collect();
+            let regs: Vec<String> =
+                REGISTERS.iter().filter(|r| r.codec_only()).map(|r| format!("r_{}", r.name)).collect();
             m.wire("unused_codec_regs", 1);
             m.assign("unused_codec_regs", &format!("&{{1'b0, {}, 1'b0}}", regs.join(", ")));
         }
@@ -244,7 +213,7 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         let unused: Vec<String> = ["ent_en", "ent_start", "rewind", "comb_start", "oacc_base"]
             .iter()
             .map(|w| w.to_string())
-            .chain(REGISTERS.iter().filter(|(r, _)| grouped_only(r)).map(|(r, _)| format!("nc_{r}")))
+            .chain(REGISTERS.iter().filter(|r| r.grouped_only).map(|r| format!("nc_{}", r.name)))
             .chain(["r_entries".to_string()])
             .collect();
         m.wire("unused_combine", 1);
@@ -297,8 +266,8 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         ("comb_busy", "comb_busy".into()),
         ("oacc_base", "oacc_base".into()),
     ];
-    for r in CONTROLLER_REGS.iter().chain(CONTROLLER_GROUPED_REGS) {
-        conns.push((r, format!("r_{r}")));
+    for r in read_by(Block::Controller) {
+        conns.push((r.name, format!("r_{}", r.name)));
     }
     m.instance(&format!("{d}_controller"), "controller", &conns);
 
@@ -329,8 +298,8 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         ("rd_x", "c_rd_x".into()),
         ("rd_data", "rd_data".into()),
     ];
-    for r in crate::compute::REGISTER_INPUTS {
-        conns.push((r, format!("r_{r}")));
+    for r in read_by(Block::Compute) {
+        conns.push((r.name, format!("r_{}", r.name)));
     }
     m.instance(&format!("{d}_compute"), "compute", &conns);
 
@@ -354,8 +323,8 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         ("out_data", "d_data".into()),
         ("overflow", "d_overflow".into()),
     ];
-    for r in DRAIN_REGS {
-        conns.push((r, format!("r_{r}")));
+    for r in read_by(Block::Drain) {
+        conns.push((r.name, format!("r_{}", r.name)));
     }
     m.instance(&format!("{d}_drain"), "drain", &conns);
     m.finish()
@@ -453,9 +422,8 @@ fn codec_paths(m: &mut NetModule, cfg: &AccelConfig, s: &TopShape) {
         ("error", "dec_error".into()),
     ]);
     m.instance(&format!("{d}_decoder"), "decoder", &conns);
-    let mut conns: Vec<(&str, String)> =
-        vec![("clock", "clock".into()), ("start", "codec_start".into()), ("grouped", "r_grouped".into())];
-    conns.extend(GATHER_REGS.iter().map(|r| (*r, format!("r_{r}"))));
+    let mut conns: Vec<(&str, String)> = vec![("clock", "clock".into()), ("start", "codec_start".into())];
+    conns.extend(crate::gather::register_ports().into_iter().map(|r| (r, format!("r_{r}"))));
     conns.extend([
         ("in_valid", "d_valid & ~is_acc".into()),
         ("in_data", "d_data".into()),

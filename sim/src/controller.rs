@@ -5,32 +5,17 @@
 //! register of the RTL block; `outputs` is its combinational logic and `clock` its next-state
 //! logic, so a cycle count that differs from the RTL's points at a rule written here.
 
+use cbnn::hw::control::{Phase, ACT_SETTLE, WEIGHT_SETTLE};
 use cbnn::hw::streams::{band_input_rows, band_output_rows};
-use cbnn::hw::LayerDescriptor;
-
-/// Phases (the RTL's `phase` output).
-pub const IDLE: u8 = 0;
-pub const BAND: u8 = 1;
-pub const LOAD_A: u8 = 2;
-pub const SETTLE_A: u8 = 3;
-pub const TILE: u8 = 4;
-pub const LOAD_W: u8 = 5;
-pub const SETTLE_W: u8 = 6;
-pub const ROWS: u8 = 7;
-pub const FINISH: u8 = 8;
-pub const LOAD_E: u8 = 9;
-
-/// Cycles the controller waits after the weight loader's last word and after the activation
-/// loader's last write (the RTL's `WEIGHT_SETTLE` and `ACT_SETTLE`).
-pub const WEIGHT_SETTLE: u32 = 3;
-pub const ACT_SETTLE: u32 = 3;
+use cbnn::hw::{regs, LayerDescriptor};
 
 /// The layer's loop bounds, as the descriptor registers give them.
 #[derive(Clone, Debug)]
 pub struct Bounds {
     pub bands: u32,
     pub filter_tiles: u32,
-    /// Beats per input row of the band (`row_beats`) and weight words per tile (`tile_words`).
+    /// The registers of the same names (`cbnn::hw::regs`): beats per input row of the band and
+    /// weight words per tile.
     pub row_beats: u64,
     pub tile_words: u64,
     /// Per band: the input rows loaded and the output rows computed.
@@ -42,22 +27,14 @@ pub struct Bounds {
 
 impl Bounds {
     pub fn new(d: &LayerDescriptor, cfg: &cbnn::config::AccelConfig) -> Self {
-        let [c, h, w] = d.in_shape;
-        let rows = if d.kind == cbnn::hw::LayerKind::Fc { h } else { 1 };
         Bounds {
             bands: d.bands,
             filter_tiles: d.filter_tiles,
-            row_beats: (rows * cbnn::hw::streams::beats_per_row(c, w, cfg)) as u64,
-            tile_words: match &d.grouped {
-                Some(g) => (g.bank_tiles * g.tile_words * cfg.array.cols) as u64,
-                None => (d.steps * cfg.array.rows * cfg.array.cols) as u64,
-            },
+            row_beats: regs::row_beats(d, cfg) as u64,
+            tile_words: regs::tile_words(d, cfg) as u64,
             band_in: (0..d.bands).map(|b| band_input_rows(d, b)).collect(),
             band_out: (0..d.bands).map(|b| band_output_rows(d, b)).collect(),
-            grouped: d.grouped.as_ref().map(|g| {
-                let words = cbnn::hw::combine::EntryFormat::new(cfg).words(cfg);
-                (g.runs(), (d.entries * cfg.array.cols * words) as u64)
-            }),
+            grouped: d.grouped.as_ref().map(|g| (g.runs(), regs::entry_words(d, cfg) as u64)),
         }
     }
 }
@@ -102,7 +79,7 @@ pub struct CtlOut {
 
 #[derive(Clone, Debug, Default)]
 pub struct Controller {
-    pub state: u8,
+    pub state: Phase,
     band: u32,
     tile: u32,
     y: u32,
@@ -134,7 +111,7 @@ pub struct Controller {
 impl Controller {
     /// The state right after the `start` edge: the first band is being set up.
     pub fn start(&mut self) {
-        self.state = BAND;
+        self.state = Phase::Band;
         self.band = 0;
         self.issued = 0;
         self.stored = 0;
@@ -153,12 +130,12 @@ impl Controller {
     pub fn outputs(&self, i: &CtlIn, b: &Bounds) -> CtlOut {
         let grouped = b.grouped.is_some();
         let mut o = CtlOut {
-            busy: self.state != IDLE,
-            act_en: self.state == LOAD_A,
-            w_en: self.state == LOAD_W,
-            e_en: self.state == LOAD_E,
-            load_start: self.state == BAND,
-            w_load_start: self.state == TILE && !((b.filter_tiles == 1 || grouped) && self.band != 0),
+            busy: self.state != Phase::Idle,
+            act_en: self.state == Phase::LoadA,
+            w_en: self.state == Phase::LoadW,
+            e_en: self.state == Phase::LoadE,
+            load_start: self.state == Phase::Band,
+            w_load_start: self.state == Phase::Tile && !((b.filter_tiles == 1 || grouped) && self.band != 0),
             ..CtlOut::default()
         };
         if self.run_active && !self.run_wait && !i.seq_busy {
@@ -173,7 +150,7 @@ impl Controller {
             o.drain_start = true;
             o.drain_tile = self.od_tile;
         }
-        if self.state == ROWS && self.y != self.y_end && self.may_go() {
+        if self.state == Phase::Rows && self.y != self.y_end && self.may_go() {
             o.go = true;
             o.run_y = self.y;
             o.run_tile = if grouped { self.run_idx } else { self.tile };
@@ -229,14 +206,14 @@ impl Controller {
             self.od_wait = true;
         }
         match self.state {
-            BAND => {
+            Phase::Band => {
                 let rows = &b.band_in[self.band as usize];
                 self.rows_left = rows.end - rows.start;
                 self.vals_left = b.row_beats;
                 self.y_end = b.band_out[self.band as usize].end;
-                self.state = LOAD_A;
+                self.state = Phase::LoadA;
             }
-            LOAD_A => {
+            Phase::LoadA => {
                 if i.act_fire {
                     self.vals_left -= 1;
                     if self.vals_left == 0 {
@@ -244,69 +221,69 @@ impl Controller {
                         self.rows_left -= 1;
                         if self.rows_left == 0 {
                             self.settle = ACT_SETTLE;
-                            self.state = SETTLE_A;
+                            self.state = Phase::SettleA;
                         }
                     }
                 }
             }
-            SETTLE_A => {
+            Phase::SettleA => {
                 if !i.act_busy {
                     if self.settle == 0 {
                         self.tile = 0;
-                        self.state = TILE;
+                        self.state = Phase::Tile;
                     } else {
                         self.settle -= 1;
                     }
                 }
             }
-            TILE => {
+            Phase::Tile => {
                 self.y = b.band_out[self.band as usize].start;
                 self.run_idx = 0;
                 if o.w_load_start {
                     self.words_left = b.tile_words;
-                    self.state = LOAD_W;
+                    self.state = Phase::LoadW;
                 } else {
-                    self.state = ROWS;
+                    self.state = Phase::Rows;
                 }
             }
-            LOAD_W => {
+            Phase::LoadW => {
                 if i.w_fire {
                     self.words_left -= 1;
                     if self.words_left == 0 {
                         self.settle = WEIGHT_SETTLE;
-                        self.state = SETTLE_W;
+                        self.state = Phase::SettleW;
                         if let Some((_, entry_words)) = b.grouped {
                             self.words_left = entry_words;
-                            self.state = LOAD_E;
+                            self.state = Phase::LoadE;
                         }
                     }
                 }
             }
-            LOAD_E => {
+            Phase::LoadE => {
                 if i.w_fire {
                     self.words_left -= 1;
                     if self.words_left == 0 {
                         self.settle = WEIGHT_SETTLE;
-                        self.state = SETTLE_W;
+                        self.state = Phase::SettleW;
                     }
                 }
             }
-            SETTLE_W => {
+            Phase::SettleW => {
                 if self.settle == 0 {
-                    self.state = ROWS;
+                    self.state = Phase::Rows;
                 } else {
                     self.settle -= 1;
                 }
             }
-            ROWS => {
+            Phase::Rows => {
                 if q.y == q.y_end {
                     // The tile's rows are issued; buffers change only once the last run has read them.
                     if !q.run_active {
                         self.tile += 1;
-                        self.state = TILE;
+                        self.state = Phase::Tile;
                         if self.tile == b.filter_tiles || grouped {
                             self.band += 1;
-                            self.state = if self.band == b.bands { FINISH } else { BAND };
+                            self.state = if self.band == b.bands { Phase::Finish } else { Phase::Band };
                         }
                     }
                 } else if o.go {
@@ -326,12 +303,12 @@ impl Controller {
                     }
                 }
             }
-            FINISH => {
+            Phase::Finish => {
                 if q.drained == q.issued && !q.run_active && !q.od_pending && !q.od_active {
-                    self.state = IDLE;
+                    self.state = Phase::Idle;
                 }
             }
-            _ => self.state = IDLE,
+            Phase::Idle => {}
         }
     }
 }

@@ -49,7 +49,7 @@ pub struct PortsIn {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Events {
     pub busy: bool,
-    pub phase: u8,
+    pub phase: cbnn::hw::control::Phase,
     /// Transfers on the core's ports.
     pub act_take: bool,
     pub w_take: bool,
@@ -110,7 +110,8 @@ impl Core {
 
     /// `busy` as the core's port shows it in the current cycle (before its inputs matter).
     pub fn busy(&self, s: &CoreShape) -> bool {
-        self.ctl.state != crate::controller::IDLE || (s.codec.is_some() && (self.gather.busy() || !self.enc.idle()))
+        self.ctl.state != cbnn::hw::control::Phase::Idle
+            || (s.codec.is_some() && (self.gather.busy() || !self.enc.idle()))
     }
 
     /// One cycle: `head` is the cost of the block at the head of the decoder's buffer, `enc`

@@ -9,7 +9,7 @@
 
 use cbnn::codec::BlockCost;
 use cbnn::hw::codec_geom::CodecGeom;
-use cbnn::hw::descriptor::{StreamCodec, CODEC_AUTO, CODEC_DCT, CODEC_GOLOMB, CODEC_SPARSE};
+use cbnn::hw::descriptor::StreamCodec;
 
 #[derive(Clone, Copy, Debug)]
 pub struct DecoderShape {
@@ -19,7 +19,7 @@ pub struct DecoderShape {
     pub t_w: u32,
     pub buffer_bits: u32,
     pub beat_bits: u32,
-    /// Bits the buffer must hold before a block's first step (the longest block of the mode).
+    /// Bits the buffer must hold before a block's first step (`CodecGeom::decoder_need`).
     pub need: u32,
     /// Records end with a check byte (SPEC 8.9): a record's last block waits for its last beat.
     pub check: bool,
@@ -28,16 +28,7 @@ pub struct DecoderShape {
 impl DecoderShape {
     pub fn new(g: &CodecGeom, c: &StreamCodec, t_ch: u32, t_w: u32) -> Self {
         let n = g.block as u32;
-        let hdr_on = c.mode == CODEC_AUTO && c.bits != 1;
-        let need = if hdr_on || c.mode == CODEC_DCT {
-            g.block_bits as u32
-        } else if c.mode == CODEC_SPARSE {
-            (c.bits + 1) * n
-        } else if c.mode == CODEC_GOLOMB {
-            16 * n
-        } else {
-            c.bits * n
-        };
+        let need = g.decoder_need(c.mode, c.bits);
         DecoderShape {
             block: n,
             segment: g.segment as u32,

@@ -1,12 +1,12 @@
 //! The drain unit's control (`hdl/src/drain.rs`, `DrainCtl`): one accumulator read per cycle
-//! while it holds a credit (a free slot of the 8-entry result FIFO), the PPU pipeline behind it
-//! (a read's beat is written into the FIFO 3 cycles after it, and visible a cycle after that),
-//! and the FIFO's pointers. The values of a row are the datapath's (`datapath.rs`).
+//! while it holds a credit (a free slot of the result FIFO, `RESULT_FIFO_DEPTH` entries), the
+//! PPU pipeline behind it (a read's value comes `DRAIN_READ_TO_VALUE` cycles after it, is written
+//! into the FIFO then, and is visible a cycle after that), and the FIFO's pointers. The values of
+//! a row are the datapath's (`datapath.rs`).
 
-/// Entries of the result FIFO (`hdl/src/drain.rs`: `FIFO_BITS = 3`) and the cycles from an
-/// accumulator read to its PPU value (the read, then the PPU pipeline).
-pub const FIFO_DEPTH: u32 = 8;
-pub const READ_TO_VALUE: usize = 1 + cbnn::hw::pipeline::PPU_LATENCY;
+use cbnn::hw::pipeline::{DRAIN_READ_TO_VALUE as READ_TO_VALUE, RESULT_FIFO_DEPTH};
+
+const FIFO_DEPTH: u32 = RESULT_FIFO_DEPTH as u32;
 
 #[derive(Clone, Debug, Default)]
 pub struct Drain {
@@ -77,12 +77,13 @@ impl Drain {
 mod tests {
     use super::*;
 
-    /// With the output always ready, a row's first beat is offered `F = READ_TO_VALUE + 2`
-    /// cycles after `start` (the FIFO write and read; `hdl/src/drain.rs`: `FIRST_BEAT`), the last
-    /// of `N` beats transfers in cycle `N + F - 1` and `busy` is high from cycle 1 to `N + F - 1`.
+    /// With the output always ready, a row's first beat is offered `F = DRAIN_FIRST_BEAT` cycles
+    /// after `start`, the last of `N` beats transfers in cycle `drain_last_beat(N)` and `busy` is
+    /// high from cycle 1 to that cycle: the contract the RTL's drain unit tests hold it to.
     #[test]
     fn a_row_drains_in_n_plus_first_beat_cycles() {
-        let f = READ_TO_VALUE as u32 + 2;
+        use cbnn::hw::pipeline::{drain_last_beat, DRAIN_FIRST_BEAT};
+        let f = DRAIN_FIRST_BEAT as u32;
         for (w_out, g) in [(1, 1), (8, 1), (5, 4), (16, 2)] {
             let n = w_out * g;
             let mut dr = Drain::default();
@@ -97,7 +98,7 @@ mod tests {
                 dr.clock(t == 0, pop, w_out, g);
             }
             assert_eq!(first, Some(f));
-            assert_eq!(last, Some(n + f - 1));
+            assert_eq!(last, Some(drain_last_beat(n as usize) as u32));
             let high: Vec<u32> = (0..busy.len() as u32).filter(|&t| busy[t as usize]).collect();
             assert_eq!(high, (1..=n + f - 1).collect::<Vec<_>>(), "w_out {w_out} G {g}");
         }

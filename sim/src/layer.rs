@@ -9,7 +9,7 @@ use crate::datapath::Datapath;
 use crate::decoder::DecoderShape;
 use crate::encoder::EncoderShape;
 use crate::gather::GatherShape;
-use crate::{act_loader::LoaderShape, controller, controller::Bounds, sequencer::SeqShape};
+use crate::{act_loader::LoaderShape, controller::Bounds, sequencer::SeqShape};
 use cbnn::codec::{self, BlockCost, Encoded};
 use cbnn::config::AccelConfig;
 use cbnn::hw::codec_geom::CodecGeom;
@@ -229,7 +229,7 @@ pub fn run_layer_probed<'p>(
         if let Some(pr) = probe.as_deref_mut() {
             pr.cycle(&p, &e)?;
         }
-        r.compute_cycles += (e.phase == controller::ROWS) as u64;
+        r.compute_cycles += (e.phase == cbnn::hw::control::Phase::Rows) as u64;
         r.array_cycles += e.seq_issue as u64;
         if e.load_start {
             dp.start_band(shape.bounds.band_in[bands].start);

@@ -16,7 +16,7 @@ use crate::layer::Probe;
 /// The signals, their widths and how to read them from a cycle.
 const SIGNALS: &[(&str, u32)] = &[
     ("busy", 1),
-    ("phase", 4),
+    ("phase", cbnn::hw::control::Phase::BITS as u32),
     ("act_valid", 1),
     ("act_ready", 1),
     ("w_valid", 1),
@@ -39,7 +39,7 @@ fn values(layer: u64, p: &PortsIn, e: &Events) -> [u64; 18] {
     let b = |v: bool| v as u64;
     [
         b(e.busy),
-        e.phase as u64,
+        e.phase.code(),
         b(p.act_valid),
         b(e.act_ready),
         b(p.w_valid),

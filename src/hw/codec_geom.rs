@@ -5,6 +5,7 @@
 use crate::codec::bits::exp_golomb_len;
 use crate::codec::dct::DctMatrix;
 use crate::config::AccelConfig;
+use crate::hw::descriptor::{CODEC_AUTO, CODEC_DCT, CODEC_GOLOMB, CODEC_SPARSE};
 
 /// Widths fixed when the codec is generated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +49,28 @@ impl CodecGeom {
             8
         } else {
             0
+        }
+    }
+
+    /// Bits the decoder's shift buffer must hold before a block's first step (its `need`), for a
+    /// tensor of `mode` (a `codec_mode_code`) and `bits`-bit values: the longest block the mode
+    /// allows (SPEC 8.4), so that the block's Exp-Golomb field steps never wait for input. A
+    /// record's last block starts earlier, at the record's last beat. The RTL decoder's `need` is
+    /// a table of this function over the mode and bits registers.
+    pub fn decoder_need(&self, mode: u32, bits: u32) -> u32 {
+        let n = self.block as u32;
+        // Auto blocks carry a header unless the values are single bits (SPEC 8.4).
+        let header = mode == CODEC_AUTO && bits != 1;
+        if header || mode == CODEC_DCT {
+            self.block_bits as u32
+        } else if mode == CODEC_SPARSE {
+            // A mask bit per value and every value stored.
+            (bits + 1) * n
+        } else if mode == CODEC_GOLOMB {
+            // 16 bits a value.
+            16 * n
+        } else {
+            bits * n
         }
     }
 

@@ -1,7 +1,8 @@
 //! The DRAM model (docs/ARCHITECTURE.md, section 6): one memory port of `dram.bytes_per_cycle`
 //! bytes per cycle and `dram.latency_cycles` of read latency, serving the core's streams. The
-//! cycle simulator steps this struct; the RTL testbench (`hdl/src/cosim.rs`) carries the same
-//! rules written in Verilog, and the simulator's tests hold the two to identical cycle counts.
+//! cycle simulator steps this struct; the RTL testbench runs the same rules written in Verilog
+//! (`verilog_rules`, below the struct), and the simulator's tests hold the two to identical
+//! cycle counts. A change to a rule changes both here.
 //!
 //! Rules, per cycle `t` of a layer (cycle 0 is the first after `start`):
 //! 1. The bandwidth budget `credit` is refilled by `bytes_per_cycle`, up to `bytes_per_cycle`
@@ -25,6 +26,12 @@ use crate::config::AccelConfig;
 pub const READ_STREAMS: usize = 2;
 pub const ACT: usize = 0;
 pub const WEIGHT: usize = 1;
+
+/// Beats a read stream may have requested and not yet taken (its queue, rule 4): enough for a
+/// stream to run at a beat per cycle through the read latency.
+pub fn queue_depth(cfg: &AccelConfig) -> usize {
+    cfg.dram.latency_cycles as usize + 2
+}
 
 /// Bytes of a weight word on the weight stream (`L` bits).
 pub fn weight_beat_bytes(cfg: &AccelConfig) -> u32 {
@@ -71,7 +78,7 @@ impl Dram {
         Dram {
             bytes_per_cycle: bpc,
             latency: cfg.dram.latency_cycles as u64,
-            queue: cfg.dram.latency_cycles as usize + 2,
+            queue: queue_depth(cfg),
             credit: 0,
             streams: [mk(act_sizes), mk(weight_sizes)],
             bytes_read: 0,
@@ -124,6 +131,43 @@ impl Dram {
     pub fn left(&self, s: usize) -> usize {
         self.streams[s].sizes.len() - self.streams[s].taken
     }
+}
+
+/// The same rules in Verilog, for the co-simulation testbench's cycle loop (`hdl/src/cosim.rs`):
+/// steps 1 and 3-4 as two pieces of the loop's body, the refill before the transfers and the
+/// rest after them. They read and write the testbench's variables: `cr` (the budget), `t` (the
+/// cycle), per read stream the beats requested (`dan`, `dwn`), taken (`dat`, `dwt`) and their
+/// arrival cycles (`daq`, `dwq`, `DQ` = `queue_depth` entries each), and `BW`, `LAT`, `WB`
+/// (`bytes_per_cycle`, `latency_cycles`, `weight_beat_bytes`). Step 2 is the stream gates:
+/// `dat < dan && daq[dat % DQ] <= t` and the same for weights, and `cr > 0` for writes.
+///
+/// the budget's refill at the cycle's start; after the transfers, the written bytes, then one
+/// request per read stream (activations first) while its queue has room and the budget is
+/// positive. Activation beats are the host's value beats (`asz`) or, with the codec, the
+/// records' beats of up to `P` bytes, walked by the DMA's own record position (`dri`, `dro`).
+pub fn verilog_rules(codec: Option<usize>) -> (String, String) {
+    let refill = "\x20 cr = (cr + BW > BW) ? BW : cr + BW;\n".to_string();
+    let act = match codec {
+        None => "\x20 if (ai + dan - dat < ae && dan - dat < DQ && cr > 0) begin\n\
+                 \x20   daq[dan % DQ] = t + 1 + LAT; cr = cr - asz[ai + dan - dat]; dan = dan + 1;\n\
+                 \x20 end\n"
+            .to_string(),
+        Some(p) => format!(
+            "\x20 if (dri < ae && dan - dat < DQ && cr > 0) begin\n\
+             \x20   drl = rlen[rlist[dri]] - dro; if (drl > {p}) drl = {p};\n\
+             \x20   daq[dan % DQ] = t + 1 + LAT; cr = cr - drl; dan = dan + 1;\n\
+             \x20   if (dro + {p} >= rlen[rlist[dri]]) begin dri = dri + 1; dro = 0; end else dro = dro + {p};\n\
+             \x20 end\n"
+        ),
+    };
+    let taken = "\x20 if (act_valid && act_ready) dat = dat + 1;\n\
+                 \x20 if (w_valid && w_ready) dwt = dwt + 1;\n\
+                 \x20 if (out_valid && out_ready) cr = cr - outb;\n";
+    let code = if codec.is_some() { "\x20 if (code_valid && code_ready) cr = cr - code_nbytes;\n" } else { "" };
+    let weights = "\x20 if (wi + dwn - dwt < we_ && dwn - dwt < DQ && cr > 0) begin\n\
+                   \x20   dwq[dwn % DQ] = t + 1 + LAT; cr = cr - WB; dwn = dwn + 1;\n\
+                   \x20 end\n";
+    (refill, format!("{taken}{code}{act}{weights}"))
 }
 
 #[cfg(test)]

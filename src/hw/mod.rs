@@ -5,6 +5,7 @@
 
 pub mod codec_geom;
 pub mod combine;
+pub mod control;
 pub mod descriptor;
 pub mod dram;
 pub mod grouped;
@@ -13,6 +14,7 @@ pub mod params;
 pub mod pipeline;
 pub mod regs;
 pub mod sequence;
+pub mod setup;
 pub mod streams;
 
 pub use descriptor::{LayerDescriptor, LayerKind};

@@ -9,6 +9,7 @@
 //! The setup ROM's words carry the kind of each entry in `kind`: 1 a register write, 2 a
 //! parameter write, 0 the end of the list.
 
+use cbnn::hw::setup::SetupKind;
 use rust_hdl::prelude::*;
 
 /// The first byte of every reply.
@@ -140,9 +141,9 @@ impl SelfTest {
             st_run: c3(RUN),
             st_send: c3(SEND),
             st_idle: c3(IDLE),
-            kind_end: Constant::new(0u64.into()),
-            kind_reg: Constant::new(1u64.into()),
-            kind_param: Constant::new(2u64.into()),
+            kind_end: Constant::new(SetupKind::End.code().into()),
+            kind_reg: Constant::new(SetupKind::Reg.code().into()),
+            kind_param: Constant::new(SetupKind::Param.code().into()),
             por_last: Constant::new(15u64.into()),
             reply_last: Constant::new((REPLY_BYTES as u64 - 1).into()),
             one4: Constant::new(1u64.into()),

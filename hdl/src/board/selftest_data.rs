@@ -9,24 +9,17 @@ use rand::{Rng, SeedableRng};
 
 use cbnn::config::AccelConfig;
 use cbnn::golden;
-use cbnn::hw::regs::register_writes;
-use cbnn::hw::{params, streams, LayerDescriptor};
+use cbnn::hw::{setup, streams, LayerDescriptor};
 use cbnn::network::{Geometry, Network, Op, OutputFn};
 use cbnn::quant::{compile, QLayer};
 use cbnn::tensor::Tensor3;
-
-/// Kinds of setup ROM entries (`SelfTest::setup_kind`).
-const KIND_END: u128 = 0;
-const KIND_REG: u128 = 1;
-const KIND_PARAM: u128 = 2;
 
 /// Everything the board-level top holds in ROM, and what the run must give.
 pub struct SelfTestData {
     pub layer: QLayer,
     pub input: Tensor3<i32>,
     pub descriptor: LayerDescriptor,
-    /// Setup entries as 96-bit words: control `[95:64]` (kind `[95:94]`, parameter select `[93]`,
-    /// PPU `[92:85]`, address `[79:64]`), data `[63:0]`.
+    /// Setup entries (`cbnn::hw::setup`), the last one the end of the table.
     pub setup: Vec<u128>,
     /// The activation stream's beats and the weight stream's words, in stream order.
     pub acts: Vec<u128>,
@@ -34,17 +27,6 @@ pub struct SelfTestData {
     /// The golden model's output and the checksum of its result beats.
     pub golden: Tensor3<i32>,
     pub checksum: (u32, u32),
-}
-
-/// Bit positions of a setup entry.
-pub const SETUP_DATA_BITS: usize = 64;
-pub const SETUP_KIND: usize = 94;
-pub const SETUP_SEL: usize = 93;
-pub const SETUP_PPU: usize = 85;
-pub const SETUP_ADDR: usize = 64;
-
-fn setup_word(kind: u128, sel: u128, ppu: u128, addr: u128, data: u128) -> u128 {
-    kind << SETUP_KIND | sel << SETUP_SEL | ppu << SETUP_PPU | addr << SETUP_ADDR | data
 }
 
 /// The self-test layer for `cfg`: 3x3 conv (or the largest kernel the core takes), padding,
@@ -109,16 +91,8 @@ impl SelfTestData {
         }
         let (layer, input) = layer_for(cfg)?;
         let d = LayerDescriptor::new(&layer, cfg)?;
-        let mut setup: Vec<u128> = register_writes(&d, cfg, "self-test")?
-            .into_iter()
-            .map(|(addr, v)| setup_word(KIND_REG, 0, 0, addr as u128, v as u128))
-            .collect();
-        setup.extend(
-            params::param_writes(&layer, &d, cfg)
-                .into_iter()
-                .map(|p| setup_word(KIND_PARAM, p.sel as u128, p.ppu as u128, p.addr as u128, p.raw as u128)),
-        );
-        setup.push(setup_word(KIND_END, 0, 0, 0, 0));
+        let mut setup = setup::layer_setup(&layer, &d, cfg)?;
+        setup.push(setup::end_entry());
         let acts: Vec<u128> =
             streams::layer_act_stream(&d, cfg, &input, layer.in_bits).iter().map(|b| b.word()).collect();
         let weights = streams::layer_weight_stream(&layer, &d, cfg);

@@ -46,7 +46,7 @@
 //! corrupt record it flags the error, walks the rest of the tensor's blocks and finishes. `bytes` counts the bytes taken since `start`.
 
 use super::{bits_for, const_mul, crc8_function, fixed_block_mode, params, walker, CodecGeom, Text};
-use super::{BM_DCT, BM_GOLOMB, BM_RAW, BM_SPARSE, MODE_DCT, MODE_GOLOMB, MODE_SPARSE};
+use super::{BM_DCT, BM_GOLOMB, BM_RAW, BM_SPARSE, MODE_AUTO, MODE_DCT, MODE_GOLOMB, MODE_RAW, MODE_SPARSE};
 use cbnn::codec::check::CRC8_INIT;
 use cbnn::codec::dct::DctMatrix;
 use rust_hdl::prelude::*;
@@ -430,12 +430,7 @@ fn verilog_body(g: &CodecGeom) -> String {
     v.line("wire f_ok = ~f_valid | a_ok;");
     // A block's first step waits for the longest block of the layer's mode (or the record's
     // last beat), so that its field steps never wait for input.
-    let ln = n.trailing_zeros();
-    v.line(format!(
-        "wire [15:0] need = (hdr_on || mode == 3'd{MODE_DCT}) ? 16'd{} : (mode == 3'd{MODE_SPARSE}) ? (({{12'd0, bits}} + 16'd1) << {ln}) : (mode == 3'd{MODE_GOLOMB}) ? 16'd{} : ({{12'd0, bits}} << {ln});",
-        g.block_bits,
-        16 * n
-    ));
+    need_table(&mut v, g);
     // With the record check, a record's last block waits for the record's last beat: its
     // bits may all be in earlier beats, and the check byte must be in before the record ends.
     let wait = if g.check { " & ~wk_rec_last" } else { "" };
@@ -577,5 +572,22 @@ fn clocked(v: &mut Text, g: &CodecGeom) {
     v.line("        end");
     v.line("        if (o_adv) begin out_valid <= c_full; out_data <= recon; end");
     v.line("    end");
+    v.line("end");
+}
+
+/// The decoder's `need` (`CodecGeom::decoder_need`), as a table over the layer's `mode` and
+/// `bits` registers: the rule has one definition, which the cycle simulator also uses.
+fn need_table(v: &mut Text, g: &CodecGeom) {
+    v.line("reg [15:0] need;");
+    v.line("always @(*) begin");
+    v.line("    case ({mode, bits})");
+    for mode in [MODE_RAW, MODE_SPARSE, MODE_DCT, MODE_AUTO, MODE_GOLOMB] {
+        for bits in 1..=8u32 {
+            v.line(format!("        {{3'd{mode}, 4'd{bits}}}: need = 16'd{};", g.decoder_need(mode, bits)));
+        }
+    }
+    // Register values the host never writes: wait for the longest block of any mode.
+    v.line(format!("        default: need = 16'd{};", g.block_bits.max(16 * g.block)));
+    v.line("    endcase");
     v.line("end");
 }

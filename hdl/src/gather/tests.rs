@@ -148,8 +148,8 @@ fn check(s: GatherShape, seed: u64) {
     writeln!(tb, "wire in_ready, out_valid, out_last, busy; wire [{}:0] out_data; wire [4:0] out_n;", 8 * s.block - 1)
         .unwrap();
     writeln!(tb, "integer k, e, t, seed = {seed};").unwrap();
-    let regs: Vec<String> = GATHER_REGS.iter().map(|r| format!(".{r}({r})")).collect();
-    writeln!(tb, "gat dut(.clock(clock), .start(start), .grouped(grouped), {}, .in_valid(in_valid), .in_data(in_data), .in_ready(in_ready), .out_valid(out_valid), .out_data(out_data), .out_n(out_n), .out_last(out_last), .out_ready(out_ready), .busy(busy));", regs.join(", ")).unwrap();
+    let regs: Vec<String> = register_ports().iter().map(|r| format!(".{r}({r})")).collect();
+    writeln!(tb, "gat dut(.clock(clock), .start(start), {}, .in_valid(in_valid), .in_data(in_data), .in_ready(in_ready), .out_valid(out_valid), .out_data(out_data), .out_n(out_n), .out_last(out_last), .out_ready(out_ready), .busy(busy));", regs.join(", ")).unwrap();
     writeln!(tb, "initial begin\n$readmemh(\"beats.hex\", mem);\n{body}$finish;\nend\nendmodule").unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("beats.hex"), mem.join("\n") + "\n").unwrap();
