@@ -94,6 +94,7 @@ pub(crate) fn walker(v: &mut Text, g: &CodecGeom, step: &str) {
 /// carry headers; auto on 1-bit values is raw, SPEC 8.1).
 pub(crate) fn params(v: &mut Text) {
     v.line("wire [7:0] kmax = 8'hff >> (4'd8 - bits);");
+    // SPEC 8.4's header rule, `cbnn::hw::codec_geom::auto_header`.
     v.line(format!("wire hdr_on = (mode == 3'd{MODE_AUTO}) & (bits != 4'd1);"));
 }
 

@@ -55,22 +55,27 @@ impl CodecGeom {
     /// Bits the decoder's shift buffer must hold before a block's first step (its `need`), for a
     /// tensor of `mode` (a `codec_mode_code`) and `bits`-bit values: the longest block the mode
     /// allows (SPEC 8.4), so that the block's Exp-Golomb field steps never wait for input. A
-    /// record's last block starts earlier, at the record's last beat. The RTL decoder's `need` is
-    /// a table of this function over the mode and bits registers.
+    /// record's last block starts earlier, at the record's last beat.
     pub fn decoder_need(&self, mode: u32, bits: u32) -> u32 {
-        let n = self.block as u32;
-        // Auto blocks carry a header unless the values are single bits (SPEC 8.4).
-        let header = mode == CODEC_AUTO && bits != 1;
+        match self.decoder_need_rule(mode, auto_header(mode, bits)) {
+            Need::Fixed(b) => b,
+            Need::PerValue { extra } => (bits + extra) * self.block as u32,
+        }
+    }
+
+    /// The form of [`CodecGeom::decoder_need`] for a mode, with or without auto headers: the RTL
+    /// decoder builds its `need` from these forms over the layer's mode and bits registers.
+    pub fn decoder_need_rule(&self, mode: u32, header: bool) -> Need {
         if header || mode == CODEC_DCT {
-            self.block_bits as u32
+            Need::Fixed(self.block_bits as u32)
         } else if mode == CODEC_SPARSE {
             // A mask bit per value and every value stored.
-            (bits + 1) * n
+            Need::PerValue { extra: 1 }
         } else if mode == CODEC_GOLOMB {
             // 16 bits a value.
-            16 * n
+            Need::Fixed(16 * self.block as u32)
         } else {
-            bits * n
+            Need::PerValue { extra: 0 }
         }
     }
 
@@ -81,6 +86,21 @@ impl CodecGeom {
     pub fn buffer_bits(&self) -> usize {
         self.block_bits.next_multiple_of(8) + self.check_bits() + 8 * self.port_bytes
     }
+}
+
+/// Whether a tensor's blocks carry the 2-bit auto header (SPEC 8.4): auto mode, unless the
+/// values are single bits.
+pub fn auto_header(mode: u32, bits: u32) -> bool {
+    mode == CODEC_AUTO && bits != 1
+}
+
+/// A decoder `need` as a function of the value bits `k`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// This many bits, whatever `k`.
+    Fixed(u32),
+    /// `(k + extra) * N` bits.
+    PerValue { extra: u32 },
 }
 
 /// The largest magnitude a quantised dct coefficient reaches (step 1, 8-bit values): row `j` of

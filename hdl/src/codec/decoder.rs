@@ -49,6 +49,7 @@ use super::{bits_for, const_mul, crc8_function, fixed_block_mode, params, walker
 use super::{BM_DCT, BM_GOLOMB, BM_RAW, BM_SPARSE, MODE_AUTO, MODE_DCT, MODE_GOLOMB, MODE_RAW, MODE_SPARSE};
 use cbnn::codec::check::CRC8_INIT;
 use cbnn::codec::dct::DctMatrix;
+use cbnn::hw::codec_geom::Need;
 use rust_hdl::prelude::*;
 
 /// `D = 8 N` bits of values out, `PD = 8 P` bits of bytes in.
@@ -575,19 +576,33 @@ fn clocked(v: &mut Text, g: &CodecGeom) {
     v.line("end");
 }
 
-/// The decoder's `need` (`CodecGeom::decoder_need`), as a table over the layer's `mode` and
-/// `bits` registers: the rule has one definition, which the cycle simulator also uses.
+/// The decoder's `need` (`CodecGeom::decoder_need`) over the layer's `mode` and `bits`
+/// registers, built from `decoder_need_rule`: the conditions (auto headers, each mode) that share
+/// a form select it together, and the form of single-bit auto tensors (no header) is the default.
 fn need_table(v: &mut Text, g: &CodecGeom) {
-    v.line("reg [15:0] need;");
-    v.line("always @(*) begin");
-    v.line("    case ({mode, bits})");
-    for mode in [MODE_RAW, MODE_SPARSE, MODE_DCT, MODE_AUTO, MODE_GOLOMB] {
-        for bits in 1..=8u32 {
-            v.line(format!("        {{3'd{mode}, 4'd{bits}}}: need = 16'd{};", g.decoder_need(mode, bits)));
+    let ln = g.block.trailing_zeros();
+    let term = |n: Need| match n {
+        Need::Fixed(b) => format!("16'd{b}"),
+        Need::PerValue { extra: 0 } => format!("({{12'd0, bits}} << {ln})"),
+        Need::PerValue { extra } => format!("(({{12'd0, bits}} + 16'd{extra}) << {ln})"),
+    };
+    let default = g.decoder_need_rule(MODE_AUTO, false);
+    let mut cases: Vec<(String, Need)> = vec![("hdr_on".into(), g.decoder_need_rule(MODE_AUTO, true))];
+    for mode in [MODE_RAW, MODE_SPARSE, MODE_DCT, MODE_GOLOMB] {
+        cases.push((format!("mode == 3'd{mode}"), g.decoder_need_rule(mode, false)));
+    }
+    let mut groups: Vec<(Need, Vec<String>)> = Vec::new();
+    for (cond, rule) in cases.into_iter().filter(|(_, r)| *r != default) {
+        match groups.iter_mut().find(|(r, _)| *r == rule) {
+            Some((_, conds)) => conds.push(cond),
+            None => groups.push((rule, vec![cond])),
         }
     }
-    // Register values the host never writes: wait for the longest block of any mode.
-    v.line(format!("        default: need = 16'd{};", g.block_bits.max(16 * g.block)));
-    v.line("    endcase");
-    v.line("end");
+    let mut e = String::new();
+    for (rule, conds) in groups {
+        let cond = if conds.len() == 1 { format!("({})", conds[0]) } else { format!("({})", conds.join(" || ")) };
+        e += &format!("{cond} ? {} : ", term(rule));
+    }
+    e += &term(default);
+    v.line(format!("wire [15:0] need = {e};"));
 }
