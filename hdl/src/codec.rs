@@ -163,10 +163,12 @@ pub(crate) fn bits_for(x: usize) -> usize {
     (usize::BITS - x.leading_zeros()) as usize
 }
 
-fn pair<const D: usize, const PD: usize>(d: &str, g: CodecGeom) -> Vec<crate::verilog::Module> {
-    let mut v =
-        crate::verilog::emit_block(encoder::CodecEncoder::<D, PD>::with_check(g.check), &format!("{d}_encoder"));
-    v.extend(crate::verilog::emit_block(decoder::CodecDecoder::<D, PD>::new(g), &format!("{d}_decoder")));
+fn pair<const D: usize, const PD: usize>(d: &str, g: CodecGeom) -> Vec<crate::generator::verilog::Module> {
+    let mut v = crate::generator::verilog::emit_block(
+        encoder::CodecEncoder::<D, PD>::with_check(g.check),
+        &format!("{d}_encoder"),
+    );
+    v.extend(crate::generator::verilog::emit_block(decoder::CodecDecoder::<D, PD>::new(g), &format!("{d}_decoder")));
     v
 }
 
@@ -179,7 +181,7 @@ macro_rules! by_geometry {
 }
 
 /// The encoder (`{d}_encoder`) and decoder (`{d}_decoder`) of the core generated from `cfg`.
-pub fn codec_modules(d: &str, cfg: &AccelConfig) -> anyhow::Result<Vec<crate::verilog::Module>> {
+pub fn codec_modules(d: &str, cfg: &AccelConfig) -> anyhow::Result<Vec<crate::generator::verilog::Module>> {
     let g = CodecGeom::from_config(cfg);
     by_geometry!(g.block, g.port_bytes, d, g;
         (4, 1, 32, 8), (4, 2, 32, 16), (4, 4, 32, 32), (4, 8, 32, 64), (4, 16, 32, 128),

@@ -22,8 +22,8 @@ use cbnn::config::AccelConfig;
 use cbnn::network::load_network;
 use cbnn::quant::QLayer;
 use cbnn::{examples, golden, reference};
+use cbnn_hdl::cosim::verilog_tools::Simulator;
 use cbnn_hdl::cosim::{run_layers_on, LayerCase, Traffic as RtlTraffic};
-use cbnn_hdl::flow::Simulator;
 use cbnn_sim::{run_layer, run_network, RunOptions, Stored, Traffic};
 
 #[derive(Parser)]
@@ -106,7 +106,7 @@ fn layer_rows(case: &Case, dir: &Path, quick: bool) -> Result<Vec<Row>> {
         run_s: s,
         note: format!("{} MACs", l.out_shape.iter().product::<usize>() * 9 * case.channels),
     }];
-    let modules = cbnn_hdl::top::core_modules(cfg)?;
+    let modules = cbnn_hdl::generator::top::core_modules(cfg)?;
     let stored_x = golden::stored(&x, q.input.bits, &q.input.codec);
     // Icarus takes minutes on the small array (about 700 cycles/s) and hours on the large one.
     let sims: &[Simulator] = if quick || case.label != "small" {
@@ -144,10 +144,10 @@ fn layer_rows(case: &Case, dir: &Path, quick: bool) -> Result<Vec<Row>> {
 }
 
 /// rust-hdl's simulator runs one rust-hdl block; the core is composed structurally from blocks
-/// (hdl/src/top.rs), so it cannot run whole. It runs the array's repeated block, a PE, here, and
+/// (hdl/src/generator/top.rs), so it cannot run whole. It runs the array's repeated block, a PE, here, and
 /// the row gives what an array of R x C such PEs alone would reach: an upper bound for the core.
 fn rust_hdl_row(cfg: &AccelConfig, cycles: u64) -> Result<Row> {
-    use cbnn_hdl::pe::Pe;
+    use cbnn_hdl::blocks::pe::Pe;
     use rust_hdl::prelude::*;
     const L: usize = 32;
     if cfg.array.lanes as usize != L {

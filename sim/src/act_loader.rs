@@ -1,4 +1,4 @@
-//! The activation loader's control (`hdl/src/act_loader.rs`): where the next beat goes in the
+//! The activation loader's control (`hdl/src/blocks/act_loader.rs`): where the next beat goes in the
 //! stream (blocks of a segment, pixels, segments, rows), when a buffer word is complete, and the
 //! writer that spends one cycle per bit-plane on it. `in_ready` and `busy` are the RTL's
 //! expressions over these registers; the beat's values are written by the datapath.

@@ -1,8 +1,8 @@
-//! The combine stage's pass control (`hdl/src/combine/ctl.rs`) as the rest of the core sees it:
+//! The combine stage's pass control (`hdl/src/blocks/combine/ctl.rs`) as the rest of the core sees it:
 //! a pass over a run of `E` entries issues `E * W_out` reads (one entry and pixel per cycle) and
 //! one more that it drops, and its last write leaves the three-stage lanes three cycles after
 //! the last read, so `busy` is high for `E * W_out + 3` cycles from the cycle after `start`
-//! (`hdl/src/combine/tests.rs` checks this count on the Verilog). Passes follow the runs in
+//! (`hdl/src/blocks/combine/tests.rs` checks this count on the Verilog). Passes follow the runs in
 //! order, so the `n`-th pass of a layer is its row's run `n mod runs`. The sums are the
 //! datapath's (`datapath.rs`).
 

@@ -1,4 +1,4 @@
-//! The layer controller (`hdl/src/controller.rs`), register for register: the loop nest over row
+//! The layer controller (`hdl/src/blocks/controller.rs`), register for register: the loop nest over row
 //! bands, filter tiles and output rows, the stream gates, and the drain scheduler; for grouped
 //! (slbf, penni) layers the loop over each row's runs (groups x bank tiles), the combine passes
 //! scheduled like drains, and the drains of a finished row's filter tiles. Each field is a

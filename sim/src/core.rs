@@ -1,4 +1,4 @@
-//! The core's top level (`hdl/src/top.rs`), one cycle at a time: the blocks' combinational
+//! The core's top level (`hdl/src/generator/top.rs`), one cycle at a time: the blocks' combinational
 //! outputs in dependency order, the handshakes between them, then every block's clock edge.
 //! The wiring is the RTL's, expression for expression (`act_fire = a_valid & c_act_ready &
 //! act_en`, `busy = ctl_busy | g_busy | ~enc_idle`, ...).

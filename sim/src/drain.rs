@@ -1,4 +1,4 @@
-//! The drain unit's control (`hdl/src/drain.rs`, `DrainCtl`): one accumulator read per cycle
+//! The drain unit's control (`hdl/src/blocks/drain.rs`, `DrainCtl`): one accumulator read per cycle
 //! while it holds a credit (a free slot of the result FIFO, `RESULT_FIFO_DEPTH` entries), the
 //! PPU pipeline behind it (a read's value comes `DRAIN_READ_TO_VALUE` cycles after it, is written
 //! into the FIFO then, and is visible a cycle after that), and the FIFO's pointers. The values of

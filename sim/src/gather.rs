@@ -1,4 +1,4 @@
-//! The gather stage's control (`hdl/src/gather.rs`): result beats (`G_hw` per pixel) collected
+//! The gather stage's control (`hdl/src/blocks/gather.rs`): result beats (`G_hw` per pixel) collected
 //! into one pixel register while the previous pixel leaves for the encoder a block per cycle.
 //! Counts and flags only; which values a block holds is known to the datapath.
 

@@ -1,6 +1,6 @@
 //! One layer on the simulated core: the host's part (descriptor, streams, the DRAM records of
 //! the input), the cycle loop that drives the core model through its ports as the RTL
-//! testbench does (`hdl/src/cosim.rs`), and the datapath events of every cycle.
+//! testbench does (`hdl/src/cosim/mod.rs`), and the datapath events of every cycle.
 
 use anyhow::{bail, Result};
 

@@ -3,7 +3,7 @@
 //! It models the micro-architecture block by block as `hdl/` describes it, reading the same
 //! `cbnn::config::AccelConfig`: each control block is a struct whose fields are the RTL block's
 //! registers (`controller`, `act_loader`, `sequencer`, `drain`, `gather`, `encoder`, `decoder`),
-//! `core` wires them cycle by cycle as `hdl/src/top.rs` does, `datapath` holds the buffers and
+//! `core` wires them cycle by cycle as `hdl/src/generator/top.rs` does, `datapath` holds the buffers and
 //! computes what the array and the PPUs compute, and `layer` drives the core's ports as the RTL
 //! testbench does, optionally through the DRAM model of `cbnn::hw::dram`. Its outputs are the
 //! golden model's, and its cycle counts are the RTL's (`tests/rtl_cycles.rs`).

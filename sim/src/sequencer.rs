@@ -1,4 +1,4 @@
-//! The compute sequencer's control (`hdl/src/sequencer.rs`): the load engine (R weight reads per
+//! The compute sequencer's control (`hdl/src/blocks/sequencer.rs`): the load engine (R weight reads per
 //! pass) and the pass engine (`planes x W_out` activation reads per pass) under the array's
 //! timing contract. Only the counters that decide *when* reads happen are kept; which words a
 //! run reads is the datapath's business (`datapath.rs`), computed when the run starts.

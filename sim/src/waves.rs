@@ -1,6 +1,6 @@
 //! Waveforms of the simulated core as VCD, written while the simulation runs (only value changes
 //! inside the cycle window are written, so memory does not grow with the window). Signal names
-//! are the RTL's (`hdl/src/top.rs`: the top's ports and the wires between controller, compute
+//! are the RTL's (`hdl/src/generator/top.rs`: the top's ports and the wires between controller, compute
 //! unit and drain), so a VCD of the simulator and one of the Verilog can be viewed side by side.
 //! A file appears under its name only when complete, and a FIFO or a device at the path is
 //! written in place, never replaced (`cbnn::fsutil::OutputFile`).

@@ -13,7 +13,7 @@ use cbnn::import::lower::Logits;
 use cbnn::import::{import, Imported, Options};
 use cbnn::npyio::{self, Elem};
 use cbnn::tensor::Tensor3;
-use cbnn_hdl::flow::Simulator;
+use cbnn_hdl::cosim::verilog_tools::Simulator;
 use cbnn_sim::Traffic;
 use common::NetCase;
 use std::path::{Path, PathBuf};

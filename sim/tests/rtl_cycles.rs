@@ -13,7 +13,7 @@ use cbnn::network::{CodecSettings, Geometry, Layer, Network, Op, OutputFn, Weigh
 use cbnn::quant::compile;
 use cbnn::tensor::Tensor3;
 use cbnn::testing::{narrowed_relu, out_max_clamps};
-use cbnn_hdl::flow::Simulator;
+use cbnn_hdl::cosim::verilog_tools::Simulator;
 use cbnn_sim::Traffic;
 use common::NetCase;
 use rand::rngs::StdRng;

@@ -1,6 +1,6 @@
 //! The layer controller's contract (docs/ARCHITECTURE.md, section 4): its phases, as the RTL's
 //! `phase` output encodes them, and the waits between a load and the first bank read. The RTL
-//! controller (`hdl/src/controller.rs`), the cycle simulator's (`sim/src/controller.rs`),
+//! controller (`hdl/src/blocks/controller.rs`), the cycle simulator's (`sim/src/controller.rs`),
 //! the co-simulation testbench and the waveforms all take them from here.
 
 /// What the controller is doing; the discriminant is the code on its `phase` output.

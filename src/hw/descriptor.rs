@@ -320,7 +320,7 @@ pub fn pixel_index_bits(cfg: &AccelConfig) -> usize {
     (32 - (cfg.limits.max_width - 1).leading_zeros()).max(1) as usize
 }
 
-/// Largest bank the generator builds: banks sit behind 16-bit addresses (`hdl/src/bank.rs`).
+/// Largest bank the generator builds: banks sit behind 16-bit addresses (`hdl/src/blocks/bank.rs`).
 pub const MAX_BANK_WORDS: u32 = 1 << 15;
 
 /// A bank's depth: the largest power of two of `L`-bit words that fits its share of the buffer

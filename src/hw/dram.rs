@@ -133,7 +133,7 @@ impl Dram {
     }
 }
 
-/// The same rules in Verilog, for the co-simulation testbench's cycle loop (`hdl/src/cosim.rs`):
+/// The same rules in Verilog, for the co-simulation testbench's cycle loop (`hdl/src/cosim/mod.rs`):
 /// steps 1 and 3-4 as two pieces of the loop's body, the refill before the transfers and the
 /// rest after them. They read and write the testbench's variables: `cr` (the budget), `t` (the
 /// cycle), per read stream the beats requested (`dan`, `dwn`), taken (`dat`, `dwt`) and their

@@ -32,7 +32,7 @@ pub fn drain_last_beat(beats: usize) -> usize {
 /// so its word goes to the PEs from a register). The weight words take the same path.
 pub const READ_TO_ARRAY: usize = 2;
 
-/// Cycles a combine pass stays busy after its last read (`hdl/src/combine/ctl.rs`): the dropped
+/// Cycles a combine pass stays busy after its last read (`hdl/src/blocks/combine/ctl.rs`): the dropped
 /// read after the run's last entry, then the lane's stages 2 and 3; a pass over `E` entries is
 /// busy for `E * W_out + COMBINE_TAIL` cycles.
 pub const COMBINE_TAIL: usize = 3;

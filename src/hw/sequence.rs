@@ -5,7 +5,7 @@
 //! For each output row and each step `s` (tap `(ky, kx) = divmod(s / groups, K)`, chunk group
 //! `s % groups`) there is one *pass*: first the step's weights are read row by row (`R` cycles,
 //! addresses `s*R + r`, the first read marked `start`), then the pass streams `planes x W_out`
-//! activation reads, plane-major. Timing (the array's contract, `hdl/src/array.rs`): a weight
+//! activation reads, plane-major. Timing (the array's contract, `hdl/src/blocks/array.rs`): a weight
 //! load starts no earlier than the previous pass and `R` cycles after the previous load; a pass
 //! starts one cycle after its load starts and after the previous pass has finished.
 

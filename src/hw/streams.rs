@@ -175,7 +175,7 @@ pub fn weight_stream(layer: &QLayer, d: &LayerDescriptor, cfg: &AccelConfig, til
 
 /// Input rows (core coordinates) the activation buffer holds for row band `b`: from the band's
 /// first output row's top tap (or row 0) over `(band_out_rows - 1) * stride + K` rows (or to the
-/// last row). The controller computes the same range (`hdl/src/controller.rs`).
+/// last row). The controller computes the same range (`hdl/src/blocks/controller.rs`).
 pub fn band_input_rows(d: &LayerDescriptor, b: u32) -> std::ops::Range<u32> {
     let iy = (b * d.band_out_rows * d.stride) as i64 - d.padding as i64;
     let span = ((d.band_out_rows - 1) * d.stride + d.kernel) as i64;

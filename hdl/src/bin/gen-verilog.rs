@@ -11,9 +11,9 @@ use std::process::ExitCode;
 use cbnn::config::AccelConfig;
 use cbnn::fsutil;
 use cbnn::hw::descriptor::{act_bank_words, act_rows_words, tile_weight_words, weight_bank_words};
-use cbnn_hdl::manifest::Manifest;
-use cbnn_hdl::top::core_modules;
-use cbnn_hdl::verilog::join;
+use cbnn_hdl::generator::manifest::Manifest;
+use cbnn_hdl::generator::top::core_modules;
+use cbnn_hdl::generator::verilog::join;
 
 /// Generate the Verilog of a binary-CNN accelerator core.
 #[derive(Parser)]

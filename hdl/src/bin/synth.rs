@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use cbnn::config::AccelConfig;
 use cbnn::fsutil;
-use cbnn_hdl::board::DEFAULT_BAUD;
+use cbnn_hdl::fpga::board::DEFAULT_BAUD;
 use cbnn_hdl::fpga::design::design;
 use cbnn_hdl::fpga::pll::board_clock_mhz;
 use cbnn_hdl::fpga::run::{run_flow, FlowOptions, FlowReport};

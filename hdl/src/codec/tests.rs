@@ -7,8 +7,8 @@
 use super::decoder::CodecDecoder;
 use super::encoder::CodecEncoder;
 use super::{mode_code, CodecGeom};
-use crate::flow;
-use crate::verilog::emit_block;
+use crate::cosim::verilog_tools;
+use crate::generator::verilog::emit_block;
 use cbnn::codec::{decode, encode, segment_blocks, segments, CodecParams, Encoded, Mode, RecordCheck};
 use cbnn::tensor::Tensor3;
 use rand::rngs::StdRng;
@@ -174,7 +174,7 @@ fn beat_bytes(hex: &str, nbytes: usize) -> Vec<u8> {
 
 /// Runs `cases` through the encoder's Verilog; per case its records (bytes) and byte counter.
 fn run_encoder<const D: usize, const PD: usize>(cases: &[Case]) -> Option<Vec<(Vec<Vec<u8>>, u64)>> {
-    if !flow::have_icarus("codec encoder co-simulation") {
+    if !verilog_tools::have_icarus("codec encoder co-simulation") {
         return None;
     }
     let mut words = Vec::new();
@@ -222,7 +222,7 @@ fn run_encoder<const D: usize, const PD: usize>(cases: &[Case]) -> Option<Vec<(V
     std::fs::write(dir.path().join("blocks.hex"), words.join("\n") + "\n").unwrap();
     let with_check = cases.iter().any(|c| c.params.check == RecordCheck::Crc8);
     let enc = CodecEncoder::<D, PD>::with_check(with_check);
-    let out = flow::icarus_run_with(dir.path(), &tb, &emit_block(enc, "enc")).unwrap();
+    let out = verilog_tools::icarus_run_with(dir.path(), &tb, &emit_block(enc, "enc")).unwrap();
     let mut res: Vec<(Vec<Vec<u8>>, u64)> = (0..cases.len()).map(|_| (vec![Vec::new()], 0)).collect();
     for line in out.lines() {
         let f: Vec<&str> = line.split_whitespace().collect();
@@ -270,7 +270,7 @@ fn run_decoder<const D: usize, const PD: usize>(
     cases: &[Case],
     corrupt: impl Fn(usize, &mut Vec<Vec<u8>>),
 ) -> Option<Vec<(Vec<u128>, bool, u64)>> {
-    if !flow::have_icarus("codec decoder co-simulation") {
+    if !verilog_tools::have_icarus("codec decoder co-simulation") {
         return None;
     }
     let p = g.port_bytes;
@@ -330,7 +330,8 @@ fn run_decoder<const D: usize, const PD: usize>(
     writeln!(tb, "initial begin\n$readmemh(\"beats.hex\", mem);\n{body}$finish;\nend\nendmodule").unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("beats.hex"), beats.join("\n") + "\n").unwrap();
-    let out = flow::icarus_run_with(dir.path(), &tb, &emit_block(CodecDecoder::<D, PD>::new(g), "dec")).unwrap();
+    let out =
+        verilog_tools::icarus_run_with(dir.path(), &tb, &emit_block(CodecDecoder::<D, PD>::new(g), "dec")).unwrap();
     let mut res: Vec<(Vec<u128>, bool, u64)> = (0..cases.len()).map(|_| (Vec::new(), false, 0)).collect();
     for line in out.lines() {
         let f: Vec<&str> = line.split_whitespace().collect();
@@ -456,7 +457,7 @@ fn decoder_verilog_flags_broken_records() {
 /// synthesis time is spent once.
 #[test]
 fn verilog_is_lint_clean() {
-    if !flow::have_verilator("codec lint") {
+    if !verilog_tools::have_verilator("codec lint") {
         return;
     }
     let g = CodecGeom::new(16, 2, 32);
@@ -468,7 +469,7 @@ fn verilog_is_lint_clean() {
         ("enc_crc", emit_block(CodecEncoder::<128, 16>::with_check(true), "enc_crc")),
         ("dec_crc", emit_block(CodecDecoder::<128, 16>::new(c), "dec_crc")),
     ] {
-        let files = flow::write_split(dir.path(), &crate::verilog::join(&m)).unwrap();
-        flow::verilator_lint(&files, name).unwrap_or_else(|e| panic!("codec {name}: {e}"));
+        let files = verilog_tools::write_split(dir.path(), &crate::generator::verilog::join(&m)).unwrap();
+        verilog_tools::verilator_lint(&files, name).unwrap_or_else(|e| panic!("codec {name}: {e}"));
     }
 }

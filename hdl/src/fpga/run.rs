@@ -11,7 +11,7 @@ use super::area::{parse_netlist, AreaReport};
 use super::pnr::{overflow_from_log, parse_report, PnrReport};
 use super::tools::Tools;
 use super::Target;
-use crate::verilog::{join, Module};
+use crate::generator::verilog::{join, Module};
 
 /// What to run.
 pub struct FlowOptions<'a> {
@@ -61,7 +61,7 @@ fn logged(cmd: &mut Command, what: &str, log: &Path) -> Result<f64> {
 pub fn run_flow(tools: &Tools, modules: &[Module], o: &FlowOptions) -> Result<FlowReport> {
     cbnn::fsutil::create_dir(o.out)?;
     let rtl = join(modules);
-    crate::flow::dump_design(&rtl);
+    crate::cosim::verilog_tools::dump_design(&rtl);
     cbnn::fsutil::write_atomic(&o.out.join("rtl.v"), rtl.as_bytes())?;
     // Every tool runs in the output directory on relative names: the PyPI (WebAssembly) builds
     // of nextpnr see only the directory they run in.

@@ -8,8 +8,8 @@ use cbnn::config::AccelConfig;
 use cbnn::golden;
 use cbnn::quant::QNet;
 use cbnn::tensor::Tensor3;
+use cbnn_hdl::cosim::verilog_tools::{self, Simulator};
 use cbnn_hdl::cosim::{run_layers_on, LayerCase, LayerRun, Traffic as RtlTraffic};
-use cbnn_hdl::flow::{self, Simulator};
 use cbnn_sim::network::on_core;
 use cbnn_sim::{run_layer, Stored, Traffic};
 
@@ -34,8 +34,8 @@ pub fn compare_on(
     what: &str,
 ) -> Option<Vec<Vec<Option<LayerRun>>>> {
     let present = match simulator {
-        Simulator::Icarus => flow::have_icarus(what),
-        Simulator::Verilator => flow::have_verilator(what),
+        Simulator::Icarus => verilog_tools::have_icarus(what),
+        Simulator::Verilator => verilog_tools::have_verilator(what),
     };
     if !present {
         return None;
@@ -58,7 +58,7 @@ pub fn compare_on(
         Traffic::Free => RtlTraffic::Free,
         Traffic::Dram => RtlTraffic::Dram,
     };
-    let modules = cbnn_hdl::top::core_modules(cfg).unwrap();
+    let modules = cbnn_hdl::generator::top::core_modules(cfg).unwrap();
     let (runs, timing) = run_layers_on(simulator, cfg, &modules, &layer_cases, rtl_traffic).unwrap();
     println!(
         "{what}: {simulator:?} built the testbench in {:.1} s and ran {} layers in {:.1} s",
