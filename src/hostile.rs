@@ -1,4 +1,4 @@
-//! What the property tests of the parsers share (tests/properties.rs, sim/tests/properties.rs):
+//! What the property tests of the parsers share (tests/properties.rs, explore/tests/sweep_properties.rs):
 //! a counting allocator that measures a case's peak heap use, edits of a valid input (bytes
 //! replaced, inserted, cut), and the number of cases (`CBNN_SOAK=1` for the long run).
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 fn sources() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut out = Vec::new();
-    let mut stack: Vec<PathBuf> = ["src", "hdl/src", "sim/src"].iter().map(|d| root.join(d)).collect();
+    let mut stack: Vec<PathBuf> = ["src", "hdl/src", "sim/src", "explore/src"].iter().map(|d| root.join(d)).collect();
     while let Some(dir) = stack.pop() {
         for e in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
             let p = e.unwrap().path();

@@ -4,7 +4,7 @@
 //! more than its input's length justifies: a counting allocator measures each case's peak.
 //!
 //! `cargo test` runs 2,000 cases per property; `CBNN_SOAK=1` runs 1,000,000. The sweep file's
-//! loader has its own in sim/tests/properties.rs.
+//! loader has its own in explore/tests/sweep_properties.rs.
 
 use cbnn::codec::{decode, encode, CodecParams, Mode, RecordCheck};
 use cbnn::config::AccelConfig;

@@ -22,7 +22,6 @@ pub mod layer;
 pub mod network;
 pub mod report;
 pub mod sequencer;
-pub mod sweep;
 pub mod waves;
 
 pub use layer::{run_layer, run_layer_probed, LayerResult, Probe, Stored, Traffic};

@@ -5,8 +5,8 @@
 //! (outputs and cycle counts) or the benchmark fails. Then a whole CIFAR-10-sized binary VGG on
 //! the default config: wall-clock seconds per simulated inference.
 //!
-//!     cargo bench -p cbnn-sim --bench speed            # everything (about 12 minutes)
-//!     cargo bench -p cbnn-sim --bench speed -- --quick # small array, no Icarus (1 minute)
+//!     cargo bench -p cbnn-explore --bench speed            # everything (about 12 minutes)
+//!     cargo bench -p cbnn-explore --bench speed -- --quick # small array, no Icarus (1 minute)
 //!
 //! The figures go into docs/PERFORMANCE.md.
 

@@ -2,7 +2,7 @@
 //! the default config, array shape x DRAM bandwidth), run from an empty results directory with 1
 //! and with 2 worker threads, best of three runs each: wall-clock seconds and points per second.
 //!
-//!     cargo bench -p cbnn-sim --bench sweep
+//!     cargo bench -p cbnn-explore --bench sweep
 //!
 //! The figures go into docs/PERFORMANCE.md.
 
@@ -10,7 +10,7 @@ use anyhow::Result;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use cbnn_sim::sweep::{run, RunOptions, Shard, Sweep};
+use cbnn_explore::sweep::{run, RunOptions, Shard, Sweep};
 
 fn main() -> Result<()> {
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../sweeps/array_shape.toml");

@@ -4,8 +4,6 @@
 use anyhow::{Context, Result};
 
 use super::spec::{Point, Sweep};
-use crate::report::Totals;
-use crate::{run_network, RunOptions, Traffic};
 use cbnn::classify::{self, Top1};
 use cbnn::config::AccelConfig;
 use cbnn::network::Network;
@@ -13,6 +11,8 @@ use cbnn::quant::memory::weight_memory_bits;
 use cbnn::quant::QNet;
 use cbnn::reference::{self, Sqnr};
 use cbnn::tensor::Tensor3;
+use cbnn_sim::report::Totals;
+use cbnn_sim::{run_network, RunOptions, Traffic};
 
 /// The metric columns of every sweep, with their units (docs/SWEEPS.md defines each).
 pub const METRICS: &[(&str, &str)] = &[
@@ -72,7 +72,7 @@ pub fn resolve(sweep: &Sweep, p: &Point) -> Result<(AccelConfig, Network)> {
 pub fn check(sweep: &Sweep, p: &Point) -> Result<()> {
     let (cfg, net) = resolve(sweep, p)?;
     let qnet = reference::compile_once(&net, &cfg, &sweep.base.inputs[0].1)?.qnet;
-    crate::network::check_fits(&qnet, &cfg)
+    cbnn_sim::network::check_fits(&qnet, &cfg)
 }
 
 /// What a point records of one image.

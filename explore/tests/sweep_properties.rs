@@ -4,7 +4,7 @@
 //! `cargo test` runs 2,000 cases per property; `CBNN_SOAK=1` runs 1,000,000.
 
 use cbnn::hostile::{cases, peak_of, CountingAlloc, Edits};
-use cbnn_sim::sweep::{Sweep, EXAMPLE};
+use cbnn_explore::sweep::{Sweep, EXAMPLE};
 use proptest::prelude::*;
 
 #[global_allocator]
@@ -30,7 +30,7 @@ proptest! {
         let text = e.apply_text(EXAMPLE);
         let peak = peak_of(|| {
             if let Ok(s) = Sweep::parse(&text, "s.toml", None) {
-                assert!(!s.points.is_empty() && s.points.len() <= cbnn_sim::sweep::MAX_POINTS);
+                assert!(!s.points.is_empty() && s.points.len() <= cbnn_explore::sweep::MAX_POINTS);
             }
         });
         prop_assert!(peak <= MAX_HEAP, "{peak} bytes");

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use cbnn_sim::sweep::{self, RunOptions, Shard, Sweep};
+use cbnn_explore::sweep::{self, RunOptions, Shard, Sweep};
 
 /// Run a sweep of accelerator configs and network options through the cycle simulator.
 #[derive(Parser)]

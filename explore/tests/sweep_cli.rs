@@ -221,8 +221,8 @@ fn synth_reads_each_design_from_the_cache() {
     // The cache holds made-up figures for the design both points generate: the sweep reports
     // them for both and runs no flow.
     let cfg = cbnn::config::AccelConfig::from_file(&board_config()).unwrap();
-    let section = cbnn_sim::sweep::spec::SynthSection { target: "ice40-hx8k".into(), core_only: false };
-    let key = cbnn_sim::sweep::synth::cache_key(&cfg, &section).unwrap();
+    let section = cbnn_explore::sweep::spec::SynthSection { target: "ice40-hx8k".into(), core_only: false };
+    let key = cbnn_explore::sweep::synth::cache_key(&cfg, &section).unwrap();
     let cache = d.path().join("cache");
     std::fs::create_dir_all(&cache).unwrap();
     std::fs::write(cache.join(format!("{key}.json")), r#"["1234","567","8","0","true","77.5","true"]"#).unwrap();
