@@ -27,6 +27,9 @@ pub const SETUP_KIND: usize = 94;
 /// Width of an entry.
 pub const SETUP_BITS: usize = 96;
 
+// The kind field ends the entry, and a register address fits the address field.
+const _: () = assert!(SETUP_KIND + 2 <= SETUP_BITS && super::regs::REG_ADDR_BITS <= 16);
+
 /// What an entry does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SetupKind {
@@ -82,8 +85,6 @@ mod tests {
         for w in fields.windows(2) {
             assert!(w[0].0 + w[0].1 <= w[1].0, "{w:?}");
         }
-        assert!(SETUP_KIND + 2 <= SETUP_BITS);
-        assert!(super::super::regs::REG_ADDR_BITS <= 16);
         let e = entry(SetupKind::Param, 1, 0xab, 0xcdef, u64::MAX);
         assert_eq!(e >> SETUP_KIND, 2);
         assert_eq!((e >> SETUP_SEL) & 1, 1);
