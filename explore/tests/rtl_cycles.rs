@@ -305,3 +305,25 @@ fn grouped_layers_with_the_codec_and_dram_cycles_equal_the_rtl() {
     let cfg = with_combine(config(1, 8, 16, 2, true, 4));
     compare(&cfg, &net, &x, Traffic::Dram, "1x8x16 + combine, G_hw 2, codec, DRAM 4 B/cycle");
 }
+
+/// Valid and ready dropped at random on every stream (the same gates in the testbench and the
+/// simulator, `cbnn::hw::trace::RandomGates`): without the codec, cycle for cycle.
+#[test]
+fn random_backpressure_without_the_codec_cycles_equal_the_rtl() {
+    let mut rng = StdRng::seed_from_u64(11);
+    let net = network(&mut rng, 9, 8);
+    let x = input(&mut rng, [9, 8, 8]);
+    let mut cfg = config(2, 4, 16, 2, false, 8);
+    cfg.buffers.act_kib = 1;
+    compare(&cfg, &net, &x, Traffic::Random { seed: 21, index: 0 }, "2x4x16, G_hw 2, no codec, random stalls");
+}
+
+/// Random stalls with the codec on both paths, and grouped layers on the combine stage.
+#[test]
+fn random_backpressure_with_the_codec_and_combine_cycles_equal_the_rtl() {
+    let mut rng = StdRng::seed_from_u64(12);
+    let net = mixed_network(&mut rng, 8, true);
+    let x = input(&mut rng, [5, 8, 8]);
+    let cfg = with_combine(config(2, 8, 8, 1, true, 4));
+    compare(&cfg, &net, &x, Traffic::Random { seed: 22, index: 0 }, "2x8x8 + combine, codec, random stalls");
+}

@@ -1,9 +1,16 @@
 //! The layer controller (`hdl/src/blocks/controller.rs`), register for register: the loop nest over row
 //! bands, filter tiles and output rows, the stream gates, and the drain scheduler; for grouped
 //! (slbf, penni) layers the loop over each row's runs (groups x bank tiles), the combine passes
-//! scheduled like drains, and the drains of a finished row's filter tiles. Each field is a
-//! register of the RTL block; `outputs` is its combinational logic and `clock` its next-state
-//! logic, so a cycle count that differs from the RTL's points at a rule written here.
+//! scheduled like drains, and the drains of a finished row's filter tiles. `outputs` is the
+//! block's combinational logic and `clock` its next-state logic.
+//!
+//! What is abstracted: the loop counters the RTL keeps as address arithmetic (`iy`, `base`, the
+//! group offsets) are not here, since they decide no cycle (the datapath computes addresses from
+//! `run_y`); the drain scheduler counts runs issued, stored and drained as totals where the RTL
+//! keeps two 2-bit differences (`to_drain`, `in_flight`, each at most 2 by the two accumulator
+//! banks), which give the same compares. Every register that decides a cycle is the RTL's, and
+//! the outputs are compared with the RTL's in every cycle (the trace of `cbnn::hw::trace`,
+//! explore/tests/rtl_cycles.rs): a difference names the cycle and the signal.
 
 use cbnn::hw::control::{Phase, ACT_SETTLE, WEIGHT_SETTLE};
 use cbnn::hw::streams::{band_input_rows, band_output_rows};
@@ -68,6 +75,9 @@ pub struct CtlOut {
     pub run_tile: u32,
     pub run_bank: usize,
     pub run_end: bool,
+    /// The RTL's `acc_bank` output (its `run_bank` register: the bank of the last run issued),
+    /// here 0 until the layer's first run, whose bank it then holds.
+    pub acc_bank: usize,
     /// The drain of accumulator bank `drain_bank` starts (grouped layers: the drain of filter
     /// tile `drain_tile` from the combine stage).
     pub drain_start: bool,
@@ -88,6 +98,13 @@ pub struct Controller {
     vals_left: u64,
     words_left: u64,
     settle: u32,
+    /// An activation beat was taken in the previous cycle, and the load has one beat left not
+    /// counting that one (the RTL's registers of the same names).
+    fire_r: bool,
+    act_last: bool,
+    /// The bank of the last run issued, and whether this layer has issued one.
+    run_bank: usize,
+    ran: bool,
     run_active: bool,
     run_wait: bool,
     issued: u64,
@@ -118,6 +135,7 @@ impl Controller {
         self.drained = 0;
         self.next_bank = 0;
         self.drain_sel = 0;
+        self.ran = false;
         self.od_pending = false;
         self.od_active = false;
     }
@@ -131,7 +149,7 @@ impl Controller {
         let grouped = b.grouped.is_some();
         let mut o = CtlOut {
             busy: self.state != Phase::Idle,
-            act_en: self.state == Phase::LoadA,
+            act_en: self.state == Phase::LoadA && !(self.fire_r && self.act_last),
             w_en: self.state == Phase::LoadW,
             e_en: self.state == Phase::LoadE,
             load_start: self.state == Phase::Band,
@@ -142,6 +160,7 @@ impl Controller {
             o.run_end = true;
         }
         o.drain_bank = self.drain_sel;
+        o.acc_bank = if self.ran { self.run_bank } else { 0 };
         if !self.drain_active && self.drained < self.stored && !(grouped && (self.od_pending || self.od_active)) {
             o.drain_start = !grouped;
             o.comb_start = grouped;
@@ -162,6 +181,7 @@ impl Controller {
     /// The clock edge: next values from the registers as they were in the cycle (`q`).
     pub fn clock(&mut self, i: &CtlIn, o: &CtlOut, b: &Bounds) {
         let q = self.clone();
+        self.fire_r = i.act_fire;
         if q.run_active {
             if q.run_wait {
                 self.run_wait = false;
@@ -214,16 +234,21 @@ impl Controller {
                 self.state = Phase::LoadA;
             }
             Phase::LoadA => {
-                if i.act_fire {
-                    self.vals_left -= 1;
-                    if self.vals_left == 0 {
+                // Beats are counted a cycle after they were taken (`fire_r`), as in the RTL.
+                if q.fire_r {
+                    self.vals_left = q.vals_left - 1;
+                    self.act_last = q.vals_left == 2 && q.rows_left == 1;
+                    if q.vals_left == 1 {
                         self.vals_left = b.row_beats;
-                        self.rows_left -= 1;
-                        if self.rows_left == 0 {
+                        self.rows_left = q.rows_left - 1;
+                        self.act_last = b.row_beats == 1 && q.rows_left == 2;
+                        if q.rows_left == 1 {
                             self.settle = ACT_SETTLE;
                             self.state = Phase::SettleA;
                         }
                     }
+                } else {
+                    self.act_last = q.vals_left == 1 && q.rows_left == 1;
                 }
             }
             Phase::SettleA => {
@@ -290,6 +315,8 @@ impl Controller {
                     self.run_active = true;
                     self.run_wait = true;
                     self.issued += 1;
+                    self.run_bank = q.next_bank;
+                    self.ran = true;
                     self.next_bank ^= 1;
                     self.y += 1;
                     if let Some((runs, _)) = b.grouped {
@@ -310,5 +337,13 @@ impl Controller {
             }
             Phase::Idle => {}
         }
+        // The RTL keeps these differences in 2-bit registers: two accumulator banks bound them.
+        debug_assert!(
+            self.issued - self.drained <= 2 && self.stored - self.drained <= 2,
+            "runs issued {}, stored {}, drained {}",
+            self.issued,
+            self.stored,
+            self.drained
+        );
     }
 }

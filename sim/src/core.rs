@@ -66,6 +66,10 @@ pub struct Events {
     /// combine stage starts.
     pub comb_start: Option<usize>,
     pub oacc_drain: Option<u32>,
+    /// The bank the controller offers a drain or combine pass (`drain_bank`), and the bank of
+    /// the current run (`acc_bank`, 0 before the layer's first run).
+    pub start_bank: usize,
+    pub acc_bank: usize,
     pub dec_fire: bool,
     pub enc_take: bool,
     /// Signals for waveforms and counts.
@@ -203,6 +207,8 @@ impl Core {
         if co.comb_start {
             e.comb_start = Some(co.drain_bank);
         }
+        e.start_bank = co.drain_bank;
+        e.acc_bank = co.acc_bank;
 
         // Clock edge.
         let ci = CtlIn { act_fire: e.act_fire, w_fire: e.w_take, ..ci };

@@ -15,6 +15,7 @@ use cbnn::config::AccelConfig;
 use cbnn::hw::codec_geom::CodecGeom;
 use cbnn::hw::descriptor::MODE_ACC;
 use cbnn::hw::dram::{result_beat_bytes, weight_beat_bytes, Dram, ACT, WEIGHT};
+use cbnn::hw::trace::RandomGates;
 use cbnn::hw::{streams, LayerDescriptor, LayerKind};
 use cbnn::quant::QLayer;
 use cbnn::tensor::Tensor3;
@@ -27,6 +28,9 @@ pub enum Traffic {
     Free,
     /// The DRAM model of `cbnn::hw::dram` (`dram.bytes_per_cycle`, `dram.latency_cycles`).
     Dram,
+    /// Valid and ready dropped at random (`cbnn::hw::trace::RandomGates`), as the RTL
+    /// testbench's `Traffic::Random(seed)` drops them for its case (layer) number `index`.
+    Random { seed: u32, index: usize },
 }
 
 /// A tensor in DRAM: its values as a layer reads them and, with the codec, its records.
@@ -209,6 +213,10 @@ pub fn run_layer_probed<'p>(
         read_stalls: 0,
         write_stalls: 0,
     };
+    let mut gates = match traffic {
+        Traffic::Random { seed, index } => Some(RandomGates::new(seed, index)),
+        _ => None,
+    };
     let mut t = 0u64;
     while core.busy(&shape) {
         if t > 2_000_000_000 {
@@ -217,12 +225,18 @@ pub fn run_layer_probed<'p>(
         if let Some(m) = &mut dram {
             m.begin_cycle();
         }
-        let (act_valid, w_valid, write_ready) = match &dram {
-            None => (ai < port.len(), wi < words.len(), true),
-            Some(m) => (m.read_valid(ACT, t), m.read_valid(WEIGHT, t), m.write_ready()),
+        let (act_valid, w_valid, write_ready) = match (&dram, gates.as_mut()) {
+            (Some(m), _) => (m.read_valid(ACT, t), m.read_valid(WEIGHT, t), m.write_ready()),
+            (None, Some(g)) => {
+                let (ga, gw, go) = g.step();
+                (ai < port.len() && ga, wi < words.len() && gw, go)
+            }
+            (None, None) => (ai < port.len(), wi < words.len(), true),
         };
         let (act_nbytes, act_last) = port.get(ai).copied().unwrap_or((0, false));
-        let p = PortsIn { act_valid, act_nbytes, act_last, w_valid, out_ready: write_ready, code_ready: write_ready };
+        // A core without the codec has no record port (its `code_ready` is 0, as in the testbench).
+        let code_ready = write_ready && shape.codec.is_some();
+        let p = PortsIn { act_valid, act_nbytes, act_last, w_valid, out_ready: write_ready, code_ready };
         let head = head_costs.get(hi).copied().unwrap_or_default();
         let enc = dp.out_blocks.front().copied().unwrap_or_default();
         let e = core.cycle(&shape, &p, head, enc);

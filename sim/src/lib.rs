@@ -22,6 +22,7 @@ pub mod layer;
 pub mod network;
 pub mod report;
 pub mod sequencer;
+pub mod trace;
 pub mod waves;
 
 pub use layer::{run_layer, run_layer_probed, LayerResult, Probe, Stored, Traffic};

@@ -16,5 +16,6 @@ pub mod regs;
 pub mod sequence;
 pub mod setup;
 pub mod streams;
+pub mod trace;
 
 pub use descriptor::{LayerDescriptor, LayerKind};

@@ -6,12 +6,14 @@
 
 use cbnn::config::AccelConfig;
 use cbnn::golden;
+use cbnn::hw::trace::describe_difference;
 use cbnn::quant::QNet;
 use cbnn::tensor::Tensor3;
 use cbnn_hdl::cosim::verilog_tools::{self, Simulator};
 use cbnn_hdl::cosim::{run_layers_on, LayerCase, LayerRun, Traffic as RtlTraffic};
 use cbnn_sim::network::on_core;
-use cbnn_sim::{run_layer, Stored, Traffic};
+use cbnn_sim::trace::TraceProbe;
+use cbnn_sim::{run_layer_probed, Stored, Traffic};
 
 /// A compiled network and one input (integers of `net.input.bits`), named in messages by `what`.
 pub struct NetCase<'a> {
@@ -21,7 +23,9 @@ pub struct NetCase<'a> {
 }
 
 /// Runs every case's core layers on the RTL under `simulator` and on the simulator, and asserts,
-/// layer by layer, the outputs equal to the golden model's and the simulator's cycle counts
+/// layer by layer, the per-cycle control traces equal (`cbnn::hw::trace`: the first differing
+/// cycle, signal and block fail the test), the outputs equal to the golden model's and the
+/// simulator's cycle counts
 /// (total and computing), codec bytes and DRAM bytes equal to the RTL's. Each layer reads the
 /// golden model's output of the layer before it (with the codec, a core layer after a core layer
 /// reads the records the RTL wrote). Returns, per case and layer, the RTL's run (`None` for a
@@ -57,6 +61,7 @@ pub fn compare_on(
     let rtl_traffic = match traffic {
         Traffic::Free => RtlTraffic::Free,
         Traffic::Dram => RtlTraffic::Dram,
+        Traffic::Random { seed, .. } => RtlTraffic::Random(seed),
     };
     let modules = cbnn_hdl::generator::top::core_modules(cfg).unwrap();
     let (runs, timing) = run_layers_on(simulator, cfg, &modules, &layer_cases, rtl_traffic).unwrap();
@@ -67,6 +72,7 @@ pub fn compare_on(
         timing.run_s
     );
     let mut runs = runs.into_iter();
+    let mut case = 0;
     let mut all = Vec::new();
     for (k, c) in cases.iter().enumerate() {
         let what = &c.what;
@@ -80,7 +86,17 @@ pub fn compare_on(
                 continue;
             }
             let rtl = runs.next().expect("one RTL run per core layer");
-            let sim = run_layer(cfg, l, &stored, traffic).unwrap();
+            let traffic = match traffic {
+                Traffic::Random { seed, .. } => Traffic::Random { seed, index: case },
+                t => t,
+            };
+            case += 1;
+            let mut probe = TraceProbe::default();
+            let sim = run_layer_probed(cfg, l, &stored, traffic, Some(&mut probe)).unwrap();
+            // Cycle by cycle first: a difference names the cycle, the signal and the block.
+            if let Some(d) = describe_difference(&probe.trace, &rtl.trace, "simulator", "RTL") {
+                panic!("{what}: layer {i} ({}): the control traces differ at {d}", l.name);
+            }
             assert_eq!(sim.stored.tensor.data, outs[k][i].data, "{what}: layer {i}: simulator against golden");
             assert!(!rtl.error, "{what}: layer {i}: the core raised its error flag");
             assert_eq!(rtl.output.data, outs[k][i].data, "{what}: layer {i}: RTL against golden");

@@ -139,8 +139,9 @@ pub struct Controller {
     // path off the counters' 48 flip-flops and the state. `act_last` (one beat left, not
     // counting the one in `fire_r`) is kept beside the counters, so that `act_en` falls in the
     // cycle after the last beat from registers alone (it is stale in the load's first cycle,
-    // when `fire_r` is still 0). The loader is busy in that cycle (the last beat ends a pixel,
-    // whose word is then being written), so the settle wait after it ends when it did before.
+    // when `fire_r` is still 0). The simulator's controller keeps both registers too, and the
+    // per-cycle trace comparison (explore/tests/rtl_cycles.rs) checks the phase and the
+    // stream's ready against this block in every cycle.
     fire_r: DFF<Bit>,
     act_last: DFF<Bit>,
     // The current run's registers (stable until the sequencer is idle again).

@@ -19,6 +19,7 @@ use crate::generator::top::{core_modules, TopShape};
 use crate::generator::verilog::Module;
 use cbnn::config::AccelConfig;
 use cbnn::hw::setup::{self, SetupKind, SETUP_ADDR, SETUP_BITS, SETUP_KIND, SETUP_PPU, SETUP_SEL};
+use cbnn::hw::trace::{self, RandomGates, Trace};
 use cbnn::hw::{streams, LayerDescriptor};
 use cbnn::quant::QLayer;
 use cbnn::tensor::Tensor3;
@@ -59,6 +60,8 @@ pub struct LayerRun {
     pub compute_cycles: u64,
     /// The core's `error` flag at the end (a buffer access out of range).
     pub error: bool,
+    /// The per-cycle control trace (`cbnn::hw::trace`), as its changes.
+    pub trace: Trace,
 }
 
 /// Where a layer's input comes from.
@@ -131,6 +134,27 @@ fn act_feed(codec: Option<usize>, gate: &str) -> (String, String) {
     }
 }
 
+/// The trace's sample (`cbnn::hw::trace::SIGNALS`) as a Verilog concatenation of the testbench's
+/// stream signals and the core's wires (`dut.NAME`), in the table's order.
+fn trace_sample(codec: bool) -> String {
+    let source = |name: &str| -> String {
+        match name {
+            "phase" => "phase".into(),
+            "go" => "dut.go".into(),
+            // `ran`: the layer has issued a run (the bank register holds the last layer's before).
+            "acc_bank" => "(ran & dut.acc_bank)".into(),
+            "drain_start" => "dut.drain_start".into(),
+            "comb_start" => "dut.comb_start".into(),
+            "start_bank" => "((dut.drain_start | dut.comb_start) & dut.drain_bank)".into(),
+            "code_valid" | "code_ready" if !codec => "1'b0".into(),
+            // The streams' valid and ready, as the testbench and the core drive them.
+            other => other.into(),
+        }
+    };
+    let parts: Vec<String> = trace::SIGNALS.iter().map(|s| source(s.name)).collect();
+    format!("{{{}}}", parts.join(", "))
+}
+
 /// Builds the testbench.
 fn testbench(
     cfg: &AccelConfig,
@@ -153,7 +177,8 @@ fn testbench(
     // The streams' gates: act valid, weight valid, output ready.
     let (seed, gates) = match traffic {
         Traffic::Free => (1, ["1'b1".to_string(), "1'b1".into(), "1'b1".into()]),
-        Traffic::Random(seed) => (seed, [0, 1, 2].map(|_| "(($random(seed) & 3) != 0)".to_string())),
+        // `cbnn::hw::trace::RandomGates`, stepped at the start of every cycle.
+        Traffic::Random(seed) => (seed, ["ga".to_string(), "gw".into(), "go_".into()]),
         Traffic::Dram => (
             1,
             [
@@ -207,7 +232,10 @@ fn testbench(
         if dram_model {
             writeln!(body, "cr = 0; dan = 0; dat = 0; dwn = 0; dwt = 0; dri = {a0}; dro = 0;")?;
         }
-        writeln!(body, "start = 1; tick; start = 0; t = 0; tc = 0;")?;
+        if let Traffic::Random(seed) = traffic {
+            writeln!(body, "rng = 32'd{};", RandomGates::new(seed, i).state())?;
+        }
+        writeln!(body, "start = 1; tick; start = 0; t = 0; tc = 0; ran = 0;")?;
         writeln!(body, "run_case({i});")?;
         writeln!(
             body,
@@ -226,14 +254,22 @@ fn testbench(
             .to_string(),
     };
     let code_ready = if codec.is_some() { format!(" code_ready = {ogate};") } else { String::new() };
+    let step = if matches!(traffic, Traffic::Random(_)) {
+        format!("\x20 {}\n", RandomGates::VERILOG_STEP)
+    } else {
+        String::new()
+    };
+    let trace = trace_sample(codec.is_some());
     let run_case = format!(
         "task run_case(input integer i); begin\n\
          while (busy && t < {max_cycles}) begin\n\
+         {step}\
          {refill}\
          \x20 {feed}\n\
          \x20 w_valid = (wi < we_) && {wgate}; w_data = wmem[wi];\n\
          \x20 out_ready = {ogate};{code_ready}\n\
          \x20 #1;\n\
+         \x20 tv = {trace}; if (t == 0 || tv != tp) begin $display(\"T %0d %0d %h\", i, t, tv); tp = tv; end if (dut.go) ran = 1;\n\
          \x20 {take}\n\
          \x20 if (w_valid && w_ready) begin wi = wi + 1; wbytes = wbytes + WB; end\n\
          \x20 if (out_valid && out_ready) begin $display(\"B %0d %h\", i, out_data); ob = ob + outb; end\n\
@@ -285,6 +321,8 @@ fn testbench(
         out_w - 1
     )?;
     writeln!(tb, "integer ai, ae, wi, we_, ci, ce, ro, co, rs, rl, ws, j, t, tc, seed = {seed};")?;
+    // The random gates' state and outputs, and the trace's sample and the last one printed.
+    writeln!(tb, "reg [31:0] rng; reg ga, gw, go_, ran; reg [{0}:0] tv, tp;", trace::sample_bits() - 1)?;
     // Bytes on the three DRAM streams (activations, weights, results), as `cbnn::hw::dram` sizes
     // the beats: what the simulator reports as the layer's DRAM traffic.
     writeln!(tb, "integer ab, wbytes, ob, outb; localparam WB = {};", cbnn::hw::dram::weight_beat_bytes(cfg))?;
@@ -486,10 +524,16 @@ pub fn run_layers_limited(
     let mut beats: Vec<Vec<Vec<u64>>> = vec![Vec::new(); cases.len()];
     // Each case's output records, in the order written (the last one open).
     let mut records: Vec<Vec<Vec<u8>>> = vec![vec![Vec::new()]; cases.len()];
+    let mut traces: Vec<Trace> = vec![Vec::new(); cases.len()];
     let mut runs = Vec::new();
     for line in out.lines() {
         let f: Vec<&str> = line.split_whitespace().collect();
         match f.first() {
+            Some(&"T") => {
+                let i: usize = f[1].parse()?;
+                let word = u32::from_str_radix(f[3], 16).with_context(|| format!("trace line {line}"))?;
+                traces[i].push((f[2].parse()?, word));
+            }
             Some(&"B") => {
                 let i: usize = f[1].parse()?;
                 beats[i]
@@ -544,6 +588,7 @@ pub fn run_layers_limited(
                     act_bytes: f[10].parse()?,
                     weight_bytes: f[11].parse()?,
                     written_bytes: f[12].parse()?,
+                    trace: std::mem::take(&mut traces[i]),
                 });
             }
             _ => {}
