@@ -184,7 +184,7 @@ fn small_network(dir: &Path) -> PathBuf {
 /// The iCE40 tools are there (or the test is skipped; in CI a failure).
 fn have_ice40_tools(test: &str) -> bool {
     use cbnn_hdl::fpga::{tools, Target};
-    match tools::find(Target::Ice40Hx8k) {
+    match tools::find(Target::ICE40_HX8K) {
         Ok(_) => true,
         Err(e) => {
             assert!(!cbnn::tools::tools_required(), "{test}: {e} (CBNN_REQUIRE_TOOLS=1)");

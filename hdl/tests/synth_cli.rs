@@ -22,7 +22,7 @@ fn synth(args: &[&str]) -> (i32, String, String) {
 
 /// The iCE40 tools, or a skip (a failure in CI) naming what to install.
 fn have_ice40_tools(test: &str) -> bool {
-    match tools::find(Target::Ice40Hx8k) {
+    match tools::find(Target::ICE40_HX8K) {
         Ok(_) => true,
         Err(e) if cbnn::tools::tools_required() => panic!("{test}: {e} (CBNN_REQUIRE_TOOLS=1)"),
         Err(e) => {

@@ -25,8 +25,8 @@ pub const COLUMNS: [&str; 7] = ["lut4", "ff", "bram", "dsp", "fits", "fmax_mhz",
 /// Checks a `[synth]` section: a target the flow knows, out of context only on an ECP5.
 pub fn check_section(s: &SynthSection) -> Result<()> {
     let t = Target::parse(&s.target)?;
-    if t.is_ice40() && s.core_only {
-        bail!("{}: iCE40 has no out-of-context mode: set core_only = false (the board-level top)", s.target);
+    if s.core_only && !t.family.has_out_of_context() {
+        bail!("{}: its family has no out-of-context mode: set core_only = false (the board-level top)", s.target);
     }
     Ok(())
 }

@@ -61,7 +61,7 @@ fn run(args: Args) -> Result<()> {
     let d = design(&cfg, target, args.core_only, freq, args.constraints.clone())?;
     let tools = match tools::find(target) {
         Ok(t) => t,
-        Err(_) if args.install_tools && !target.is_ice40() => {
+        Err(_) if args.install_tools && target.family == cbnn_hdl::fpga::Family::Ecp5 => {
             tools::install_ecp5()?;
             tools::find(target)?
         }

@@ -117,20 +117,12 @@ pub fn yosys_check(file: &Path, top: &str) -> Result<String> {
     Ok(out)
 }
 
-/// FPGA families whose Yosys synthesis script the checks run.
-#[derive(Clone, Copy, Debug)]
-pub enum Family {
-    Ice40,
-    Ecp5,
-}
+pub use crate::fpga::Family;
 
 /// Synthesises the design for `family` and fails on errors, inferred latches, undriven signals or
 /// any other problem `check -assert` reports. Returns the Yosys log.
 pub fn yosys_synth(files: &[std::path::PathBuf], top: &str, family: Family) -> Result<String> {
-    let synth = match family {
-        Family::Ice40 => "synth_ice40",
-        Family::Ecp5 => "synth_ecp5",
-    };
+    let synth = family.synth_command();
     let reads: Vec<String> = files.iter().map(|f| format!("read_verilog {};", f.display())).collect();
     let script = format!("{} {synth} -top {top}; check -assert; stat", reads.join(" "));
     let log = run(Command::new("yosys").args(["-p", &script]), &format!("yosys {synth}"))?;

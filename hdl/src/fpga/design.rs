@@ -39,8 +39,8 @@ pub fn design(
     if !(freq > 0.0 && freq <= 1000.0) {
         bail!("--freq {freq}: expected a frequency in MHz, above 0 and at most 1000");
     }
-    if core_only && target.is_ice40() {
-        bail!("--target {}: iCE40 has no out-of-context mode, so --core-only needs an ECP5 target", target.name());
+    if core_only && !target.family.has_out_of_context() {
+        bail!("--target {}: its family has no out-of-context mode, so --core-only needs an ECP5 target", target.name());
     }
     if core_only {
         if constraints.is_some() {
@@ -48,7 +48,7 @@ pub fn design(
         }
         return Ok(Design { modules: core_modules(cfg)?, top: cfg.name.clone(), constraints: None, freq_mhz: freq });
     }
-    let ext = if target.is_ice40() { "pcf" } else { "lpf" };
+    let (ext, ..) = target.family.pin_files();
     let pins = constraints.unwrap_or_else(|| constraints_dir().join(format!("{}.{ext}", target.board())));
     if !pins.is_file() {
         bail!("{}: no such constraints file (give one with --constraints FILE)", pins.display());

@@ -9,7 +9,7 @@
 
 use anyhow::{bail, Result};
 
-use super::Target;
+use super::{Family, Target};
 use crate::generator::verilog::Module;
 
 /// PLL dividers for one target and the frequency they give.
@@ -30,10 +30,7 @@ impl Pll {
 
 /// The board's oscillator in MHz.
 pub fn board_clock_mhz(target: Target) -> f64 {
-    match target {
-        Target::Ice40Hx8k => 12.0,
-        Target::Ecp5_25k | Target::Ecp5_45k => 25.0,
-    }
+    target.osc_mhz
 }
 
 /// The PLL setting closest to `want` MHz from the board's oscillator; an error when the PLL
@@ -46,7 +43,7 @@ pub fn pll_for(target: Target, want: f64) -> Result<Pll> {
             best = Some(p);
         }
     };
-    if target.is_ice40() {
+    if target.family == Family::Ice40 {
         for divr in 0..16 {
             let pfd = f_in / (divr + 1) as f64;
             if !(10.0..=133.0).contains(&pfd) {
@@ -128,7 +125,7 @@ mod tests {
     #[test]
     fn dividers_give_the_frequency_within_range() {
         for want in [25.0, 50.0, 75.0, 100.0] {
-            match pll_for(Target::Ice40Hx8k, want).unwrap() {
+            match pll_for(Target::ICE40_HX8K, want).unwrap() {
                 Pll::Ice40 { divr, divf, divq, mhz, .. } => {
                     let vco = 12.0 / (divr + 1) as f64 * (divf + 1) as f64;
                     assert!((533.0..=1066.0).contains(&vco), "{want}: vco {vco}");
@@ -137,7 +134,7 @@ mod tests {
                 }
                 p => panic!("{p:?}"),
             }
-            match pll_for(Target::Ecp5_25k, want).unwrap() {
+            match pll_for(Target::ECP5_25K, want).unwrap() {
                 Pll::Ecp5 { clki_div, clkfb_div, clkop_div, mhz } => {
                     assert!((25.0 * clkfb_div as f64 / clki_div as f64 - mhz).abs() < 1e-9);
                     assert!((400.0..=800.0).contains(&(mhz * clkop_div as f64)));
@@ -146,7 +143,7 @@ mod tests {
                 p => panic!("{p:?}"),
             }
         }
-        let e = pll_for(Target::Ice40Hx8k, 2000.0).unwrap_err().to_string();
+        let e = pll_for(Target::ICE40_HX8K, 2000.0).unwrap_err().to_string();
         assert!(e.contains("clock.mhz = 2000"), "{e}");
     }
 }

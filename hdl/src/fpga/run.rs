@@ -84,20 +84,20 @@ pub fn run_flow(tools: &Tools, modules: &[Module], o: &FlowOptions) -> Result<Fl
         "--seed",
         "1",
     ]);
-    let placed = match (o.constraints, o.target.is_ice40()) {
-        (None, true) => bail!("iCE40 has no out-of-context mode: a run without pins needs an ECP5 target"),
-        (None, false) => {
+    let family = o.target.family;
+    let placed = match o.constraints {
+        None if !family.has_out_of_context() => {
+            bail!("{}: its family has no out-of-context mode: a run without pins needs an ECP5 target", o.target.name())
+        }
+        None => {
             pnr.arg("--out-of-context");
             None
         }
-        (Some(c), ice40) => {
-            let (flag, file, out_flag, placed) = if ice40 {
-                ("--pcf", "pins.pcf", "--asc", "design.asc")
-            } else {
-                ("--lpf", "pins.lpf", "--textcfg", "design.config")
-            };
-            std::fs::copy(c, o.out.join(file)).with_context(|| format!("{}: cannot read", c.display()))?;
-            pnr.args([flag, file, out_flag, placed]);
+        Some(c) => {
+            let (ext, flag, out_flag, placed) = family.pin_files();
+            let file = format!("pins.{ext}");
+            std::fs::copy(c, o.out.join(&file)).with_context(|| format!("{}: cannot read", c.display()))?;
+            pnr.args([flag, file.as_str(), out_flag, placed]);
             Some(placed)
         }
     };
@@ -125,7 +125,7 @@ pub fn run_flow(tools: &Tools, modules: &[Module], o: &FlowOptions) -> Result<Fl
     let bitstream = match placed {
         None => None,
         Some(placed) => {
-            let ext = if o.target.is_ice40() { "bin" } else { "bit" };
+            let ext = family.bitstream_ext();
             let (bit, tmp) = (format!("{}.{ext}", o.top), format!(".{}.{ext}.tmp", o.top));
             let mut pack = Command::new(&tools.pack);
             here(pack.args([placed, tmp.as_str()]));

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::Target;
+use super::{Family, Target};
 
 /// The tools of one target's flow.
 #[derive(Clone, Debug)]
@@ -66,7 +66,7 @@ fn first(names: &[&str], dirs: &[PathBuf]) -> Option<PathBuf> {
 /// The tools for `target`, or a one-line error saying what to install.
 pub fn find(target: Target) -> Result<Tools> {
     let yosys = first(&["yosys"], &[]).context("yosys not found: install it with `apt-get install yosys`")?;
-    if target.is_ice40() {
+    if target.family == Family::Ice40 {
         let apt = "apt-get install nextpnr-ice40 fpga-icestorm";
         let nextpnr = first(&["nextpnr-ice40"], &[]).with_context(|| format!("nextpnr-ice40 not found: {apt}"))?;
         let pack = first(&["icepack"], &[]).with_context(|| format!("icepack not found: {apt}"))?;
