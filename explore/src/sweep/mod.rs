@@ -9,6 +9,7 @@
 //! - `run`: the parallel, sharded run; `table`, `summary`, `plots`: what is made of the rows.
 
 pub mod apply;
+pub mod metric;
 pub mod plots;
 pub mod point;
 pub mod run;

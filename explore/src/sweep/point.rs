@@ -14,42 +14,24 @@ use cbnn::tensor::Tensor3;
 use cbnn_sim::report::Totals;
 use cbnn_sim::{run_network, RunOptions, Traffic};
 
-/// The metric columns of every sweep, with their units (docs/SWEEPS.md defines each).
-pub const METRICS: &[(&str, &str)] = &[
-    ("cycles", "cycles per inference"),
-    ("ideal_cycles", "cycles per inference with memory never the limit"),
-    ("latency_us", "us at the config's clock"),
-    ("inferences_per_s", "1/s"),
-    ("dram_bytes", "bytes per inference on the DRAM streams, with the codec"),
-    ("dram_bytes_raw", "bytes per inference with every tensor stored raw"),
-    ("act_compression", "activation bytes raw / on the streams"),
-    ("bandwidth_bytes_per_cycle", "DRAM bytes per cycle needed to run at ideal speed"),
-    ("bandwidth_gb_s", "the same in GB/s at the config's clock"),
-    ("stall_cycles", "cycles a stream waited on memory"),
-    ("pe_utilisation", "busy lane-cycles / all lane-cycles"),
-    ("sqnr_db", "output SQNR against the float32 reference, dB"),
-    ("top1_agreement", "share of input images whose top class is the float32 reference's"),
-    ("weight_bits", "bits of weights, indices, coefficients, scales and biases"),
-    ("array_lanes", "R x C x L binary lanes (the area measure without --synth)"),
-    ("buffer_kib", "on-chip weight and activation buffers, KiB"),
-];
+use super::metric::{Eval, Metric, PointFigures, METRICS, SYNTH_METRICS};
 
-/// With labels: the share of input images whose top class is the label.
-pub const ACCURACY: (&str, &str) = ("top1_accuracy", "share of input images classified as labelled");
-
-/// The columns of a sweep's rows after the point number: its axes, the metrics, each layer's
-/// cycles (`cycles.NAME`), then the synthesis figures when `--synth` is on.
+/// The columns of a sweep's rows after the point number: its axes, the metrics (those a point
+/// needs labels for only with labels), each layer's cycles (`cycles.NAME`), then the synthesis
+/// figures when `--synth` is on.
 pub fn columns(sweep: &Sweep, synth: bool) -> Vec<String> {
     let mut c: Vec<String> = sweep.axes.iter().map(|a| a.key.name()).collect();
-    c.extend(METRICS.iter().map(|(n, _)| n.to_string()));
-    if sweep.labels.is_some() {
-        c.push(ACCURACY.0.to_string());
-    }
+    c.extend(recorded(sweep).map(|m| m.name.to_string()));
     c.extend(sweep.base.network.layers.iter().map(|l| format!("cycles.{}", l.name)));
     if synth {
-        c.extend(super::synth::COLUMNS.iter().map(|s| s.to_string()));
+        c.extend(SYNTH_METRICS.iter().map(|m| m.name.to_string()));
     }
     c
+}
+
+/// The simulated metrics a sweep records: all but the accuracy against labels when it has none.
+fn recorded(sweep: &Sweep) -> impl Iterator<Item = &'static Metric> + '_ {
+    METRICS.iter().filter(move |m| sweep.labels.is_some() || m.name != "top1_accuracy")
 }
 
 /// An axis value as a table cell: strings without quotes.
@@ -77,8 +59,8 @@ pub fn check(sweep: &Sweep, p: &Point) -> Result<()> {
 
 /// What a point records of one image.
 struct Image {
-    /// The per-inference metrics summed into the point's means, in `METRICS` order.
-    per: [f64; 11],
+    /// The values of the per-image metrics, in `METRICS` order.
+    per: Vec<f64>,
     layer_cycles: Vec<u64>,
     sqnr: Sqnr,
     predicted: usize,
@@ -90,21 +72,13 @@ fn image(cfg: &AccelConfig, net: &Network, q: &QNet, x: &Tensor3<i32>) -> Result
     let opts = RunOptions { traffic: Traffic::Dram, ideal: true, check: false, probe: None, fault: None, plain: false };
     let run = run_network(cfg, q, x, opts)?;
     let t = Totals::of(cfg, &run.layers);
-    let (f, c) = (&t.figures, &t.figures.counts);
-    let raw = (c.act_raw_bytes + c.weight_bytes + c.out_raw_bytes) as f64;
-    let per = [
-        c.cycles as f64,
-        c.ideal_cycles as f64,
-        f.latency_us,
-        t.inferences_per_s,
-        c.dram_bytes() as f64,
-        raw,
-        f.compression,
-        f.bandwidth_bytes_per_cycle,
-        f.bandwidth_bytes_per_cycle * cfg.clock.mhz / 1000.0,
-        c.stall_cycles as f64,
-        f.pe_utilisation,
-    ];
+    let per = METRICS
+        .iter()
+        .filter_map(|m| match m.eval {
+            Eval::Image(f) => Some(f(cfg, &t)),
+            _ => None,
+        })
+        .collect();
     let last = q.layers.last().context("a network has layers")?;
     let out = run.outputs.last().context("a network has layers")?;
     let want = reference::run(net, x).pop().context("a network has layers")?;
@@ -128,10 +102,10 @@ pub fn evaluate(sweep: &Sweep, p: &Point) -> Result<Vec<String>> {
     let hidden = indicatif::ProgressBar::hidden();
     let images = cbnn::batch::par::map(&sweep.base.inputs, &hidden, |_, (_, x)| image(&cfg, &net, &q, x))?;
     let n = images.len() as f64;
-    let (mut sums, mut sqnr) = ([0f64; 11], Sqnr::default());
+    let (mut sums, mut sqnr) = (vec![0f64; images.first().map_or(0, |im| im.per.len())], Sqnr::default());
     let mut layer_cycles = vec![0f64; net.layers.len()];
     for im in &images {
-        for (s, v) in sums.iter_mut().zip(im.per) {
+        for (s, v) in sums.iter_mut().zip(&im.per) {
             *s += v;
         }
         for (lc, &c) in layer_cycles.iter_mut().zip(&im.layer_cycles) {
@@ -143,15 +117,16 @@ pub fn evaluate(sweep: &Sweep, p: &Point) -> Result<Vec<String>> {
     let reference: Vec<usize> = images.iter().map(|im| im.reference).collect();
     let top1 = Top1::new(&predicted, &reference, sweep.labels.as_deref());
     let weight_bits = q.layers.iter().map(|l| weight_memory_bits(l, &cfg)).sum::<u64>();
+    let figures = PointFigures { cfg: &cfg, sqnr_db: sqnr.db(), top1: &top1, weight_bits };
     let mut cells: Vec<String> = p.values.iter().map(|v| v.as_ref().map(cell).unwrap_or_default()).collect();
-    cells.extend(sums.iter().map(|s| num(s / n)));
-    cells.push(num(sqnr.db()));
-    cells.push(num(top1.top1_agreement));
-    cells.push(weight_bits.to_string());
-    cells.push((cfg.array.rows * cfg.array.cols * cfg.array.lanes).to_string());
-    cells.push((cfg.buffers.weight_kib + cfg.buffers.act_kib).to_string());
-    if let Some(a) = top1.top1_accuracy {
-        cells.push(num(a));
+    let mut image_means = sums.iter().map(|s| s / n);
+    for m in recorded(sweep) {
+        let v = match m.eval {
+            Eval::Image(_) => image_means.next(),
+            Eval::Point(f) => f(&figures),
+            Eval::Synth(_) => None,
+        };
+        cells.push(v.map(num).unwrap_or_default());
     }
     cells.extend(layer_cycles.iter().map(|c| num(c / n)));
     Ok(cells)

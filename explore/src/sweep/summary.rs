@@ -8,21 +8,6 @@ use std::path::Path;
 use super::table::Table;
 use cbnn::fsutil;
 
-/// The metrics the summary ranks, and whether smaller is better.
-const BEST: &[(&str, bool)] = &[
-    ("latency_us", true),
-    ("inferences_per_s", false),
-    ("dram_bytes", true),
-    ("bandwidth_bytes_per_cycle", true),
-    ("pe_utilisation", false),
-    ("sqnr_db", false),
-    ("top1_agreement", false),
-    ("top1_accuracy", false),
-    ("weight_bits", true),
-    ("lut4", true),
-    ("fmax_mhz", false),
-];
-
 /// The row with the best value of `col` (the first such row on ties).
 fn best(t: &Table, col: &str, smaller: bool) -> Option<(usize, f64)> {
     (0..t.rows.len()).filter_map(|r| t.num(r, col).map(|v| (r, v))).fold(None, |acc, (r, v)| match acc {
@@ -42,7 +27,8 @@ pub fn render(t: &Table, invalid: &[(usize, String)]) -> String {
         t.points
     );
     let _ = writeln!(s, "## Best point per metric\n\n| metric | best | point |\n|---|---:|---|");
-    for &(col, smaller) in BEST {
+    for m in super::metric::ranked() {
+        let (col, smaller) = (m.name, m.better == super::metric::Better::Lower);
         if let Some((r, v)) = best(t, col, smaller) {
             let dir = if smaller { "lowest" } else { "highest" };
             let _ = writeln!(s, "| {col} ({dir}) | {} | {} |", super::point::num(v), t.describe(r));

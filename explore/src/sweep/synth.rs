@@ -19,9 +19,6 @@ use cbnn_hdl::fpga::{tools, Target};
 /// One lock per design being synthesised in this process.
 static KEY_LOCKS: LazyLock<Mutex<HashMap<String, Arc<Mutex<()>>>>> = LazyLock::new(Default::default);
 
-/// The synthesis columns of a sweep's rows.
-pub const COLUMNS: [&str; 7] = ["lut4", "ff", "bram", "dsp", "fits", "fmax_mhz", "timing_met"];
-
 /// Checks a `[synth]` section: a target the flow knows, out of context only on an ECP5.
 pub fn check_section(s: &SynthSection) -> Result<()> {
     let t = Target::parse(&s.target)?;
@@ -75,7 +72,7 @@ pub fn figures(cfg: &AccelConfig, s: &SynthSection, cache: &Path) -> Result<Vec<
     let _held = lock.lock().unwrap();
     if let Ok(t) = std::fs::read_to_string(&entry) {
         if let Ok(cells) = serde_json::from_str::<Vec<String>>(&t) {
-            if cells.len() == COLUMNS.len() {
+            if cells.len() == super::metric::SYNTH_METRICS.len() {
                 return Ok(cells);
             }
         }
@@ -89,17 +86,13 @@ pub fn figures(cfg: &AccelConfig, s: &SynthSection, cache: &Path) -> Result<Vec<
         &FlowOptions { target, top: &d.top, constraints: d.constraints.as_deref(), freq_mhz: d.freq_mhz, out: &work },
     )
     .with_context(|| format!("synthesis of {} for {}", cfg.name, target.name()))?;
-    let t = &r.area.total;
-    let p = &r.pnr;
-    let cells = vec![
-        t.luts.to_string(),
-        t.ffs.to_string(),
-        t.bram.to_string(),
-        t.dsp.to_string(),
-        p.fits.to_string(),
-        p.fmax_mhz.map(super::point::num).unwrap_or_default(),
-        p.timing_met.to_string(),
-    ];
+    let cells: Vec<String> = super::metric::SYNTH_METRICS
+        .iter()
+        .filter_map(|m| match m.eval {
+            super::metric::Eval::Synth(f) => Some(f(&r)),
+            _ => None,
+        })
+        .collect();
     fsutil::write_atomic(&entry, serde_json::to_string(&cells)?.as_bytes())?;
     Ok(cells)
 }
