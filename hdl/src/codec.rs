@@ -19,8 +19,8 @@ use cbnn::config::AccelConfig;
 
 /// Codes of the `mode` port (a layer's tensor mode, SPEC 8.1), defined with the register map.
 pub use cbnn::hw::descriptor::{
-    codec_mode_code as mode_code, CODEC_AUTO as MODE_AUTO, CODEC_DCT as MODE_DCT, CODEC_GOLOMB as MODE_GOLOMB,
-    CODEC_RAW as MODE_RAW, CODEC_SPARSE as MODE_SPARSE,
+    CODEC_AUTO as MODE_AUTO, CODEC_DCT as MODE_DCT, CODEC_GOLOMB as MODE_GOLOMB, CODEC_RAW as MODE_RAW,
+    CODEC_SPARSE as MODE_SPARSE,
 };
 
 /// Block-mode codes on the blocks' internal `bm` wires: `cbnn::codec::BlockMode`'s discriminants

@@ -40,43 +40,83 @@ pub use layout::{pixel_blocks, segment_blocks, segments, BlockSpan};
 pub use reconstruct::reconstruct;
 pub use zvc::{zvc_bytes, zvc_record_bytes};
 
-/// Tensor-level codec mode (SPEC 8.1, 8.4).
+/// Tensor-level codec mode (SPEC 8.1, 8.4). The discriminant is the mode's code on the codec
+/// blocks' `mode` ports (`cbnn::hw::descriptor::CODEC_*`); everything else about a mode is its
+/// row of [`MODES`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Every block raw, no headers.
-    Raw,
+    Raw = 0,
     /// Every block sparse (mask + non-zero values), no headers.
-    Sparse,
+    Sparse = 1,
     /// Every block dct, no headers (lossy).
-    Dct,
+    Dct = 2,
     /// Every block carries a 2-bit header and uses the cheapest of zero, sparse, raw and dct
     /// (SPEC 8.6).
-    Auto,
+    Auto = 3,
     /// Every block golomb, no headers: values quantised by `step`, mask + Exp-Golomb codes
     /// (SPEC 8.8); lossless at step 1.
-    Golomb,
+    Golomb = 4,
 }
 
-impl Mode {
-    /// Every mode, in the order of the enum.
-    pub const ALL: [Mode; 5] = [Mode::Raw, Mode::Sparse, Mode::Dct, Mode::Auto, Mode::Golomb];
+/// What a codec mode is: its name in network files and reports, and what its blocks do.
+#[derive(Clone, Copy, Debug)]
+pub struct ModeInfo {
+    pub mode: Mode,
+    pub name: &'static str,
+    /// Its values are quantised by `step` and coded with Exp-Golomb fields of order `eg_order`.
+    pub quantised: bool,
+    /// It has dct blocks, which keep `dct_keep` coefficients.
+    pub dct: bool,
+}
 
-    /// The accepted spellings, for messages.
-    pub const NAMES: &'static str = "\"raw\", \"sparse\", \"dct\", \"auto\", \"golomb\"";
+/// Every codec mode, in code order: the one table a new mode is added to (docs/EXTENDING.md).
+pub const MODES: [ModeInfo; 5] = [
+    ModeInfo { mode: Mode::Raw, name: "raw", quantised: false, dct: false },
+    ModeInfo { mode: Mode::Sparse, name: "sparse", quantised: false, dct: false },
+    ModeInfo { mode: Mode::Dct, name: "dct", quantised: true, dct: true },
+    ModeInfo { mode: Mode::Auto, name: "auto", quantised: true, dct: true },
+    ModeInfo { mode: Mode::Golomb, name: "golomb", quantised: true, dct: false },
+];
+
+impl Mode {
+    /// Every mode, in code order (the modes of [`MODES`]).
+    pub const ALL: [Mode; MODES.len()] = {
+        let mut all = [Mode::Raw; MODES.len()];
+        let mut i = 0;
+        while i < MODES.len() {
+            all[i] = MODES[i].mode;
+            i += 1;
+        }
+        all
+    };
 
     /// The network keys that tune a codec mode (SPEC 8.5, 8.8): the quantiser step, the
     /// Exp-Golomb order and the number of DCT coefficients kept.
     pub const KEYS: [&'static str; 3] = ["step", "eg_order", "dct_keep"];
 
+    /// This mode's row of [`MODES`].
+    pub fn info(self) -> &'static ModeInfo {
+        &MODES[self as usize]
+    }
+
+    /// The code on the codec blocks' `mode` ports.
+    pub const fn code(self) -> u32 {
+        self as u32
+    }
+
+    /// The accepted spellings, for messages: `"raw", "sparse", ...`.
+    pub fn names() -> String {
+        MODES.iter().map(|m| format!("{:?}", m.name)).collect::<Vec<_>>().join(", ")
+    }
+
     /// Whether this mode reads tuning key `key` (one of [`Mode::KEYS`]): the quantising modes
     /// read `step` and `eg_order`, and the modes with dct blocks read `dct_keep` too.
     pub fn uses(self, key: &str) -> bool {
-        let quantised = matches!(self, Mode::Dct | Mode::Auto | Mode::Golomb);
-        let dct = matches!(self, Mode::Dct | Mode::Auto);
         match key {
-            "step" | "eg_order" => quantised,
-            "dct_keep" => dct,
+            "step" | "eg_order" => self.info().quantised,
+            "dct_keep" => self.info().dct,
             _ => false,
         }
     }
@@ -92,13 +132,7 @@ impl Mode {
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Raw => "raw",
-            Mode::Sparse => "sparse",
-            Mode::Dct => "dct",
-            Mode::Auto => "auto",
-            Mode::Golomb => "golomb",
-        }
+        self.info().name
     }
 }
 
@@ -111,13 +145,9 @@ impl fmt::Display for Mode {
 impl FromStr for Mode {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "raw" => Ok(Mode::Raw),
-            "sparse" => Ok(Mode::Sparse),
-            "dct" => Ok(Mode::Dct),
-            "auto" => Ok(Mode::Auto),
-            "golomb" => Ok(Mode::Golomb),
-            _ => Err(format!("unknown codec mode {s:?} (expected one of {})", Mode::NAMES)),
+        match MODES.iter().find(|m| m.name == s) {
+            Some(m) => Ok(m.mode),
+            None => Err(format!("unknown codec mode {s:?} (expected one of {})", Mode::names())),
         }
     }
 }
@@ -267,7 +297,10 @@ mod tests {
         for m in Mode::ALL {
             assert_eq!(m.as_str().parse::<Mode>().unwrap(), m);
             assert_eq!(m.to_string(), m.as_str());
-            assert!(Mode::NAMES.contains(&format!("\"{m}\"")), "{m} missing from NAMES");
+            assert!(Mode::names().contains(&format!("\"{m}\"")), "{m} missing from the names");
+            assert_eq!(m.info().mode, m, "MODES is in code order");
+            // The mode's serde spelling (network files) is its name.
+            assert_eq!(serde_json::to_string(&m).unwrap(), format!("\"{m}\""));
         }
         assert!("Raw".parse::<Mode>().is_err());
         assert!("zero".parse::<Mode>().is_err());

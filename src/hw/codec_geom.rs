@@ -53,7 +53,7 @@ impl CodecGeom {
     }
 
     /// Bits the decoder's shift buffer must hold before a block's first step (its `need`), for a
-    /// tensor of `mode` (a `codec_mode_code`) and `bits`-bit values: the longest block the mode
+    /// tensor of `mode` (a `Mode::code`) and `bits`-bit values: the longest block the mode
     /// allows (SPEC 8.4), so that the block's Exp-Golomb field steps never wait for input. A
     /// record's last block starts earlier, at the record's last beat.
     pub fn decoder_need(&self, mode: u32, bits: u32) -> u32 {

@@ -35,23 +35,13 @@ pub const MODE_ACC: u32 = 0;
 pub const MODE_SIGN: u32 = 1;
 pub const MODE_RELU: u32 = 2;
 
-/// Codes of a tensor's codec mode on the codec blocks' `mode` ports (SPEC 8.1).
-pub const CODEC_RAW: u32 = 0;
-pub const CODEC_SPARSE: u32 = 1;
-pub const CODEC_DCT: u32 = 2;
-pub const CODEC_AUTO: u32 = 3;
-pub const CODEC_GOLOMB: u32 = 4;
-
-/// The code of a tensor mode.
-pub fn codec_mode_code(m: Mode) -> u32 {
-    match m {
-        Mode::Raw => CODEC_RAW,
-        Mode::Sparse => CODEC_SPARSE,
-        Mode::Dct => CODEC_DCT,
-        Mode::Auto => CODEC_AUTO,
-        Mode::Golomb => CODEC_GOLOMB,
-    }
-}
+/// Codes of a tensor's codec mode on the codec blocks' `mode` ports (SPEC 8.1): the
+/// discriminants of `codec::Mode`, named for the Verilog generators' format strings.
+pub const CODEC_RAW: u32 = Mode::Raw.code();
+pub const CODEC_SPARSE: u32 = Mode::Sparse.code();
+pub const CODEC_DCT: u32 = Mode::Dct.code();
+pub const CODEC_AUTO: u32 = Mode::Auto.code();
+pub const CODEC_GOLOMB: u32 = Mode::Golomb.code();
 
 /// How a stored tensor is coded, as the codec blocks' parameter ports take it (all zero for
 /// accumulator outputs, which never pass the codec).
@@ -68,13 +58,7 @@ pub struct StreamCodec {
 
 impl StreamCodec {
     pub fn new(p: &CodecParams, bits: u32) -> Self {
-        StreamCodec {
-            mode: codec_mode_code(p.mode),
-            bits,
-            step_t: p.step.trailing_zeros(),
-            keep: p.keep as u32,
-            eg: p.eg_order,
-        }
+        StreamCodec { mode: p.mode.code(), bits, step_t: p.step.trailing_zeros(), keep: p.keep as u32, eg: p.eg_order }
     }
 }
 

@@ -109,7 +109,7 @@ fn to_usize(key: &str, v: i64, lo: i64, hi: i64) -> Result<usize> {
 }
 
 fn parse_mode(s: &str) -> Result<Mode> {
-    s.parse::<Mode>().map_err(|_| anyhow!("key `codec` = {s:?}: expected one of {}", Mode::NAMES))
+    s.parse::<Mode>().map_err(|_| anyhow!("key `codec` = {s:?}: expected one of {}", Mode::names()))
 }
 
 /// The codec keys that only some codecs use are errors with any other, not ignored (SPEC 8.1:

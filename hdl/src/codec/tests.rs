@@ -6,7 +6,7 @@
 
 use super::decoder::CodecDecoder;
 use super::encoder::CodecEncoder;
-use super::{mode_code, CodecGeom};
+use super::CodecGeom;
 use crate::cosim::verilog_tools;
 use crate::generator::verilog::emit_block;
 use cbnn::codec::{decode, encode, segment_blocks, segments, CodecParams, Encoded, Mode, RecordCheck};
@@ -151,7 +151,7 @@ fn set_params(case: &Case) -> String {
     let p = &case.params;
     format!(
         "mode = {}; bits = {}; step_t = {}; keep = {}; eg = {}; t_ch = {}; t_w = {};",
-        mode_code(p.mode),
+        p.mode.code(),
         case.bits,
         p.step.trailing_zeros(),
         p.keep,
