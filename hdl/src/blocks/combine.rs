@@ -281,15 +281,6 @@ fn combine_module(s: &CombineShape, n: &Names) -> Module {
     m.finish()
 }
 
-macro_rules! by_width {
-    ($val:expr, $f:ident[$p:tt]($arg:expr); $($v:literal),*) => {
-        match $val { $( $v => Some($f::<$p, $v>($arg)), )* _ => None }
-    };
-    ($val:expr, $f:ident($arg:expr); $($v:literal),*) => {
-        match $val { $( $v => Some($f::<$v>($arg)), )* _ => None }
-    };
-}
-
 fn lane_block<const A: usize, const N: usize>(name: &str) -> Vec<Module> {
     emit_block(CombineLane::<A, N>::default(), name)
 }

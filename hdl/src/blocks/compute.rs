@@ -102,17 +102,6 @@ fn reg<const W: usize>(d: &str) -> Vec<Module> {
     emit_block(DFF::<Bits<W>>::default(), &format!("{d}_reg{W}"))
 }
 
-/// Instantiates `$f::<fixed..., V>(args)` for the value `V` of a runtime width: rust-hdl widths
-/// are Rust types, so every supported width is listed once here.
-macro_rules! by_width {
-    ($val:expr, $f:ident($arg:expr); $($v:literal),*) => {
-        match $val { $( $v => Some($f::<$v>($arg)), )* _ => None }
-    };
-    ($val:expr, $f:ident[$p:tt]($arg:expr); $($v:literal),*) => {
-        match $val { $( $v => Some($f::<$p, $v>($arg)), )* _ => None }
-    };
-}
-
 /// The activation loader and its `B`-lane bank slices for `L` lanes, `B` values per beat
 /// (`D = 8B` data bits, `G = L / B` lane groups).
 fn beat_blocks<const L: usize, const B: usize, const D: usize, const G: usize>(

@@ -308,17 +308,6 @@ impl Names {
     }
 }
 
-/// Instantiates `$f::<fixed..., V>(args)` for the value `V` of a runtime width: rust-hdl widths
-/// are Rust types, so every supported width is listed once here.
-macro_rules! by_width {
-    ($val:expr, $f:ident($arg:expr); $($v:literal),*) => {
-        match $val { $( $v => Some($f::<$v>($arg)), )* _ => None }
-    };
-    ($val:expr, $f:ident[$p:tt]($arg:expr); $($v:literal),*) => {
-        match $val { $( $v => Some($f::<$p, $v>($arg)), )* _ => None }
-    };
-}
-
 /// The PPU's internal product width `Z` (see `Requant`): above the product and the bias, and at
 /// least 34 bits.
 const fn z_bits(a: usize, s: usize) -> usize {

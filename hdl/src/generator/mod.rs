@@ -2,6 +2,8 @@
 //! top level that wires the blocks (`top`), the handling of emitted Verilog (`verilog`) and the
 //! manifest that describes the generated core to its users (`manifest`).
 
+pub mod check;
+pub mod expr;
 pub mod manifest;
 pub mod netlist;
 pub mod top;

@@ -138,7 +138,7 @@ pub fn emit_block<B: rust_hdl::prelude::Block>(mut uut: B, name: &str) -> Vec<Mo
 }
 
 /// `merge_identical`, then a check that no two different modules share a name (two blocks given
-/// the same name by mistake).
+/// the same name by mistake), and the netlist self-check (`check::check_design`).
 pub fn merge_checked(modules: Vec<Module>) -> anyhow::Result<Vec<Module>> {
     let v = merge_identical(modules);
     let mut names: Vec<&str> = v.iter().map(|m| m.name.as_str()).collect();
@@ -146,6 +146,7 @@ pub fn merge_checked(modules: Vec<Module>) -> anyhow::Result<Vec<Module>> {
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
         anyhow::bail!("two different modules are both named {}", w[0]);
     }
+    super::check::check_design(&v)?;
     Ok(v)
 }
 
