@@ -1,4 +1,5 @@
-//! Every command of the README, docs/SWEEPS.md and docs/CODEC.md runs as written.
+//! Every command of the README, docs/SWEEPS.md, docs/CODEC.md and docs/EXTENDING.md runs as
+//! written.
 //!
 //! The ```sh blocks of each document are read in order, and each command is one of:
 //! - a **run**: `cargo run --release --bin NAME -- ARGS`, run here as the built program `NAME`
@@ -19,11 +20,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const DOCS: &[&str] = &["README.md", "docs/SWEEPS.md", "docs/CODEC.md"];
+const DOCS: &[&str] = &["README.md", "docs/SWEEPS.md", "docs/CODEC.md", "docs/EXTENDING.md"];
 
 /// Commands that need hardware, root, the network or a cluster, by their first words.
 const MANUAL: &[(&str, &str)] = &[
     ("cargo test", "the test command itself (this test is one of its tests)"),
+    ("cargo clippy", "the lint .ci/run runs (it rebuilds the workspace)"),
     ("iceprog ", "programs an FPGA board over USB"),
     ("openFPGALoader ", "programs an FPGA board over USB"),
     ("python3 -c \"import serial", "talks to a board on a serial port"),
