@@ -27,12 +27,13 @@ fn sources() -> Vec<PathBuf> {
     out
 }
 
-/// The module-level constants a file defines (`const NAME` at the start of a line, outside its
-/// `#[cfg(test)]` module), with their line numbers.
+/// The module-level constants a file defines (`const NAME` at the start of a line, before its
+/// inline `#[cfg(test)] mod tests { ... }`), with their line numbers.
 fn constants(text: &str) -> Vec<(String, usize)> {
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.starts_with("#[cfg(test)]") {
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with("#[cfg(test)]") && lines.get(i + 1).is_some_and(|l| l.trim_end().ends_with('{')) {
             break;
         }
         let rest = line.strip_prefix("pub ").or_else(|| line.strip_prefix("pub(crate) ")).unwrap_or(line);

@@ -14,7 +14,7 @@ use crate::core::{Events, PortsIn};
 use crate::layer::Probe;
 
 /// The signals, their widths and how to read them from a cycle.
-const SIGNALS: &[(&str, u32)] = &[
+const WAVE_SIGNALS: &[(&str, u32)] = &[
     ("busy", 1),
     ("phase", cbnn::hw::control::Phase::BITS as u32),
     ("act_valid", 1),
@@ -105,7 +105,7 @@ impl Waves {
         w.timescale(1, vcd::TimescaleUnit::PS)?;
         w.add_module(top)?;
         let clock = w.add_wire(1, "clock")?;
-        let ids = SIGNALS.iter().map(|(n, width)| w.add_wire(*width, n)).collect::<std::io::Result<Vec<_>>>()?;
+        let ids = WAVE_SIGNALS.iter().map(|(n, width)| w.add_wire(*width, n)).collect::<std::io::Result<Vec<_>>>()?;
         w.upscope()?;
         w.enddefinitions()?;
         Ok(Waves {
@@ -113,7 +113,7 @@ impl Waves {
             file,
             clock,
             ids,
-            prev: vec![None; SIGNALS.len()],
+            prev: vec![None; WAVE_SIGNALS.len()],
             window,
             half,
             t: 0,
@@ -136,7 +136,7 @@ impl Waves {
         for (i, v) in values(self.layer, p, e).into_iter().enumerate() {
             if self.prev[i] != Some(v) {
                 self.prev[i] = Some(v);
-                let width = SIGNALS[i].1;
+                let width = WAVE_SIGNALS[i].1;
                 if width == 1 {
                     self.w.change_scalar(self.ids[i], vcd::Value::from(v == 1))?;
                 } else {

@@ -238,10 +238,26 @@ fn concat(parts: impl Iterator<Item = String>) -> String {
     format!("{{{}}}", v.into_iter().rev().collect::<Vec<_>>().join(", "))
 }
 
+/// The compute unit: the loaders and the sequencer, the row banks with their row control, the
+/// column banks, the array and the column accumulators, wired in that order.
 fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
-    let (r_n, c_n, l) = (s.array.rows, s.array.cols, s.array.lanes);
-    let (a, sw, nx) = (s.acc, s.array.psum_bits(), s.x_bits);
     let mut m = NetModule::new(&n.unit);
+    unit_ports(&mut m, s);
+    loaders(&mut m, s, n);
+    sequencer(&mut m, s, n);
+    let mut rows = row_banks(&mut m, s, n, d);
+    let wbank_q = column_banks(&mut m, s, n, d, &mut rows.overflow);
+    m.assign("overflow", &rows.overflow.join(" | "));
+    array(&mut m, s, d, rows, wbank_q);
+    accumulators(&mut m, s, n, d);
+    m.finish()
+}
+
+/// The compute unit's ports: the streams, the descriptor registers, the run's values, the
+/// accumulators' read port.
+fn unit_ports(m: &mut NetModule, s: &ComputeShape) {
+    let (c_n, l) = (s.array.cols, s.array.lanes);
+    let (a, nx) = (s.acc, s.x_bits);
     for (p, w) in [
         ("clock", 1),
         ("load_start", 1),
@@ -279,6 +295,11 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
     m.port(Dir::Out, "overflow", 1);
     m.bus(Dir::Out, "step_y", 16);
     m.bus(Dir::Out, "rd_data", c_n * a);
+}
+
+/// The activation and weight loaders, and the wires of their bank writes.
+fn loaders(m: &mut NetModule, s: &ComputeShape, n: &Names) {
+    let (c_n, l) = (s.array.cols, s.array.lanes);
     // Loaders.
     for (w, name) in [
         (1, "al_wr_en"),
@@ -332,6 +353,11 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
             ("wr_data", "wl_wr_data".into()),
         ],
     );
+}
+
+/// The sequencer and the wires of its steps.
+fn sequencer(m: &mut NetModule, s: &ComputeShape, n: &Names) {
+    let (r_n, nx) = (s.array.rows, s.x_bits);
     // Sequencer.
     for (w, name) in [
         (1, "s_valid"),
@@ -393,17 +419,35 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
     // Padded taps read nothing (their address is meaningless and may lie outside the band).
     m.wire("s_read", 1);
     m.assign("s_read", "s_valid & ~s_outside");
+}
+
+/// What the row banks hand to the array: each row's activations, pad and tail flags (delayed to
+/// the array's input), the step's `first` and the weight load's start (delayed to match), the
+/// registered tail mask, and the banks' overflow flags.
+struct RowOutputs {
+    first: String,
+    wl_en: String,
+    tail_mask_q: String,
+    overflow: Vec<String>,
+    a_q: Vec<String>,
+    pad_q: Vec<String>,
+    tail_q: Vec<String>,
+}
+
+/// The row banks (`L / B` slices each, written by lane group) and each row's row control.
+fn row_banks(m: &mut NetModule, s: &ComputeShape, n: &Names, d: &str) -> RowOutputs {
+    let (r_n, l) = (s.array.rows, s.array.lanes);
     // Row banks, step flags one cycle later (with the bank data), row control.
-    let outside = delay_chain(&mut m, d, "outside", "s_outside".into(), 1, 1);
-    let last = delay_chain(&mut m, d, "last_group", "s_last".into(), 1, 1);
+    let outside = delay_chain(m, d, "outside", "s_outside".into(), 1, 1);
+    let last = delay_chain(m, d, "last_group", "s_last".into(), 1, 1);
     // The array's inputs leave a register after the banks' read (`READ_TO_ARRAY`): the step's
     // `first` and the weight load's start are delayed to match.
-    let first = delay_chain(&mut m, d, "first", "s_first".into(), 1, READ_TO_ARRAY);
-    let wl_en = delay_chain(&mut m, d, "wl_en", "w_start".into(), 1, READ_TO_ARRAY);
+    let first = delay_chain(m, d, "first", "s_first".into(), 1, READ_TO_ARRAY);
+    let wl_en = delay_chain(m, d, "wl_en", "w_start".into(), 1, READ_TO_ARRAY);
     m.wire("tail_mask", l);
     m.instance(&n.tail_mask, "tail_mask_gen", &[("tail_lanes", "tail_lanes".into()), ("mask", "tail_mask".into())]);
     // The tail mask is layer-static: registered, its compare leaves the PEs' path.
-    let tail_mask_q = delay_chain(&mut m, d, "tail_mask_q", "tail_mask".into(), l, 1);
+    let tail_mask_q = delay_chain(m, d, "tail_mask_q", "tail_mask".into(), l, 1);
     let mut overflow = Vec::new();
     let (mut a_q, mut pad_q, mut tail_q) = (Vec::new(), Vec::new(), Vec::new());
     for r in 0..r_n {
@@ -424,7 +468,7 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
             let sel = if g_n == 1 { "al_wr_groups".to_string() } else { format!("al_wr_groups[{g}]") };
             m.assign(&en, &format!("al_wr_en & {sel}"));
             bank_instance(
-                &mut m,
+                m,
                 &n.act_bank,
                 &format!("act_bank_r{r}_g{g}"),
                 r,
@@ -456,17 +500,24 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
             ],
         );
         let late = READ_TO_ARRAY - 1;
-        a_q.push(delay_chain(&mut m, d, &format!("a_q_r{r}"), format!("a_r{r}"), l, late));
-        pad_q.push(delay_chain(&mut m, d, &format!("pad_q_r{r}"), format!("pad_r{r}"), 1, late));
-        tail_q.push(delay_chain(&mut m, d, &format!("tail_q_r{r}"), format!("tail_r{r}"), 1, late));
+        a_q.push(delay_chain(m, d, &format!("a_q_r{r}"), format!("a_r{r}"), l, late));
+        pad_q.push(delay_chain(m, d, &format!("pad_q_r{r}"), format!("pad_r{r}"), 1, late));
+        tail_q.push(delay_chain(m, d, &format!("tail_q_r{r}"), format!("tail_r{r}"), 1, late));
     }
+    RowOutputs { first, wl_en, tail_mask_q, overflow, a_q, pad_q, tail_q }
+}
+
+/// The column banks; their overflow flags join `overflow`. Returns each column's weight word,
+/// delayed to the array's input.
+fn column_banks(m: &mut NetModule, s: &ComputeShape, n: &Names, d: &str, overflow: &mut Vec<String>) -> Vec<String> {
+    let (c_n, l) = (s.array.cols, s.array.lanes);
     let mut wbank_q = Vec::new();
     // Column banks.
     for c in 0..c_n {
         m.wire(&format!("wbank_c{c}"), l);
         m.wire(&format!("wovf_c{c}"), 1);
         bank_instance(
-            &mut m,
+            m,
             &n.weight_bank,
             &format!("weight_bank_c{c}"),
             c,
@@ -476,9 +527,15 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
             (&format!("wbank_c{c}"), &format!("wovf_c{c}")),
         );
         overflow.push(format!("wovf_c{c}"));
-        wbank_q.push(delay_chain(&mut m, d, &format!("wbank_q_c{c}"), format!("wbank_c{c}"), l, READ_TO_ARRAY - 1));
+        wbank_q.push(delay_chain(m, d, &format!("wbank_q_c{c}"), format!("wbank_c{c}"), l, READ_TO_ARRAY - 1));
     }
-    m.assign("overflow", &overflow.join(" | "));
+    wbank_q
+}
+
+/// The R x C array, fed by the row and column banks.
+fn array(m: &mut NetModule, s: &ComputeShape, d: &str, rows: RowOutputs, wbank_q: Vec<String>) {
+    let (r_n, c_n, sw) = (s.array.rows, s.array.cols, s.array.psum_bits());
+    let RowOutputs { first, wl_en, tail_mask_q, a_q, pad_q, tail_q, .. } = rows;
     // The array.
     m.wire("psum", c_n * sw);
     m.instance(
@@ -497,13 +554,19 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
             ("psum_out", "psum".into()),
         ],
     );
+}
+
+/// The column accumulators, with the sequencer's step description delayed to meet the column
+/// sums.
+fn accumulators(m: &mut NetModule, s: &ComputeShape, n: &Names, d: &str) {
+    let (c_n, a, sw, nx) = (s.array.cols, s.acc, s.array.psum_bits(), s.x_bits);
     // Accumulator control: the sequencer's step description, delayed to meet its column sums.
     let depth = s.step_to_acc();
-    let acc_valid = delay_chain(&mut m, d, "acc_valid", "s_valid".into(), 1, depth);
-    let acc_init = delay_chain(&mut m, d, "acc_init", "s_init".into(), 1, depth);
-    let acc_plane = delay_chain(&mut m, d, "acc_plane", "s_plane".into(), 3, depth);
-    let acc_x = delay_chain(&mut m, d, "acc_x", "s_x".into(), nx, depth);
-    let acc_bank = delay_chain(&mut m, d, "acc_bank", "bank".into(), 1, depth);
+    let acc_valid = delay_chain(m, d, "acc_valid", "s_valid".into(), 1, depth);
+    let acc_init = delay_chain(m, d, "acc_init", "s_init".into(), 1, depth);
+    let acc_plane = delay_chain(m, d, "acc_plane", "s_plane".into(), 3, depth);
+    let acc_x = delay_chain(m, d, "acc_x", "s_x".into(), nx, depth);
+    let acc_bank = delay_chain(m, d, "acc_bank", "bank".into(), 1, depth);
     for c in 0..c_n {
         let ps = slice("psum", c, sw);
         let ext = if a > sw { format!("{{{{{}{{psum[{}]}}}}, {ps}}}", a - sw, c * sw + sw - 1) } else { ps };
@@ -524,7 +587,6 @@ fn compute_module(s: &ComputeShape, n: &Names, d: &str) -> Module {
             ],
         );
     }
-    m.finish()
 }
 
 /// Every module of the compute unit (the unit first), one definition per distinct block.

@@ -62,10 +62,25 @@ impl TopShape {
     }
 }
 
+/// The core's top level: its ports, the register file, the wires between the blocks, the stream
+/// paths (straight, or through the codec; with or without the combine stage), and the
+/// controller, compute unit and drain unit.
 fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
     let d = cfg.name.as_str();
-    let c = &s.compute;
     let mut m = NetModule::new(d);
+    top_ports(&mut m, s);
+    regfile_instance(&mut m, cfg);
+    block_wires(&mut m, s);
+    stream_paths(&mut m, cfg, s);
+    controller_instance(&mut m, cfg, s);
+    compute_instance(&mut m, d);
+    drain_instance(&mut m, d);
+    m.finish()
+}
+
+/// The top's ports: register and parameter ports, `start`/`busy`/`error`, the streams.
+fn top_ports(m: &mut NetModule, s: &TopShape) {
+    let c = &s.compute;
     for p in ["clock", "reset", "reg_we", "param_we", "param_sel", "start"] {
         m.port(Dir::In, p, 1);
     }
@@ -107,7 +122,11 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
     m.bus(Dir::Out, "row", 16);
     // The controller's phase (`cbnn::hw::control::Phase`).
     m.bus(Dir::Out, "phase", cbnn::hw::control::Phase::BITS);
+}
 
+/// The register file, and the registers a core without the combine stage ties to 0.
+fn regfile_instance(m: &mut NetModule, cfg: &AccelConfig) {
+    let d = cfg.name.as_str();
     // Register file.
     let mut conns: Vec<(&str, String)> = vec![
         ("clock", "clock".into()),
@@ -129,7 +148,11 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         }
     }
     m.instance(&format!("{d}_regs"), "regs", &conns);
+}
 
+/// The wires between the controller, the compute unit, the drain unit and the stream paths.
+fn block_wires(m: &mut NetModule, s: &TopShape) {
+    let c = &s.compute;
     // Controller <-> compute unit <-> drain unit.
     for (name, w) in [
         ("act_en", 1),
@@ -184,6 +207,11 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
     m.wire("d_data", s.out_lanes * s.out_lane_bits);
     m.wire("ctl_busy", 1);
     m.wire("ctl_error", 1);
+}
+
+/// The activation and result paths (straight to the ports, or through the codec) and the weight
+/// and accumulator paths (with or without the combine stage).
+fn stream_paths(m: &mut NetModule, cfg: &AccelConfig, s: &TopShape) {
     match s.codec_port_bytes {
         None => {
             m.assign("a_valid", "act_valid");
@@ -199,10 +227,10 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
             m.wire("unused_codec_regs", 1);
             m.assign("unused_codec_regs", &format!("&{{1'b0, {}, 1'b0}}", regs.join(", ")));
         }
-        Some(_) => codec_paths(&mut m, cfg, s),
+        Some(_) => codec_paths(m, cfg, s),
     }
     if cfg.combine.enabled {
-        combine_paths(&mut m, cfg);
+        combine_paths(m, cfg);
     } else {
         m.assign("w_ready", "c_w_ready & w_en");
         m.assign("overflow", "c_overflow | d_overflow");
@@ -219,11 +247,16 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         m.wire("unused_combine", 1);
         m.assign("unused_combine", &format!("&{{1'b0, {}, 1'b0}}", unused.join(", ")));
     }
+}
+
+/// The layer controller, with the delayed error and run-end pulses it takes.
+fn controller_instance(m: &mut NetModule, cfg: &AccelConfig, s: &TopShape) {
+    let d = cfg.name.as_str();
     // The banks' range checks sit behind the sequencer's and loaders' address adders, and every
     // bank adds its flag: the controller takes their OR a cycle later (`error` is sticky; the
     // layer's accesses end long before `busy` falls).
-    let overflow_q = crate::blocks::compute::delay_chain(&mut m, d, "overflow_q", "overflow".into(), 1, 1);
-    let stored = crate::blocks::compute::delay_chain(&mut m, d, "run_stored", "run_end".into(), 1, s.store_delay);
+    let overflow_q = crate::blocks::compute::delay_chain(m, d, "overflow_q", "overflow".into(), 1, 1);
+    let stored = crate::blocks::compute::delay_chain(m, d, "run_stored", "run_end".into(), 1, s.store_delay);
 
     let mut conns: Vec<(&str, String)> = vec![
         ("clock", "clock".into()),
@@ -270,7 +303,10 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         conns.push((r.name, format!("r_{}", r.name)));
     }
     m.instance(&format!("{d}_controller"), "controller", &conns);
+}
 
+/// The compute unit: loaders, banks, sequencer, array, accumulators.
+fn compute_instance(m: &mut NetModule, d: &str) {
     let mut conns: Vec<(&str, String)> = vec![
         ("clock", "clock".into()),
         ("load_start", "load_start".into()),
@@ -302,7 +338,10 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         conns.push((r.name, format!("r_{}", r.name)));
     }
     m.instance(&format!("{d}_compute"), "compute", &conns);
+}
 
+/// The drain unit: PPUs, parameter memories, result FIFO.
+fn drain_instance(m: &mut NetModule, d: &str) {
     let mut conns: Vec<(&str, String)> = vec![
         ("clock", "clock".into()),
         ("start", "drain_start".into()),
@@ -327,7 +366,6 @@ fn top_module(cfg: &AccelConfig, s: &TopShape) -> Module {
         conns.push((r.name, format!("r_{}", r.name)));
     }
     m.instance(&format!("{d}_drain"), "drain", &conns);
-    m.finish()
 }
 
 /// The combine stage (slbf and penni layers): its entries arrive on the weight stream while the
