@@ -155,49 +155,154 @@ fn trace_sample(codec: bool) -> String {
     format!("{{{}}}", parts.join(", "))
 }
 
-/// Builds the testbench.
-fn testbench(
-    cfg: &AccelConfig,
-    s: &TopShape,
-    top_ports: &[crate::generator::manifest::Port],
-    cases: &[LayerCase],
+/// The task that plays entries `s0..s1` of the setup table (`cbnn::hw::setup`).
+fn write_setup_task(s: &TopShape) -> String {
+    // Entries `s0..s1` of the setup table, one write per cycle (the register port's or the
+    // parameter port's, by the entry's kind bit).
+    format!(
+        "task write_setup(input integer s0, input integer s1); begin\n\
+         for (si = s0; si < s1; si = si + 1) begin\n\
+         \x20 if (smem[si][{kind}:{k0}] == {param}) begin\n\
+         \x20   param_we = 1; param_sel = smem[si][{sel}]; param_ppu = smem[si][{ppu}:{p0}]; param_addr = smem[si][{pa}:{a0}]; param_data = smem[si][{b}:0];\n\
+         \x20 end else begin\n\
+         \x20   reg_we = 1; reg_addr = smem[si][{ra}:{a0}]; reg_data = smem[si][31:0];\n\
+         \x20 end\n\
+         \x20 tick; reg_we = 0; param_we = 0;\n\
+         end\n\
+         end endtask",
+        kind = SETUP_KIND + 1,
+        k0 = SETUP_KIND,
+        param = SetupKind::Param.code(),
+        sel = SETUP_SEL,
+        ra = SETUP_ADDR + cbnn::hw::regs::REG_ADDR_BITS as usize - 1,
+        ppu = SETUP_PPU + 7,
+        p0 = SETUP_PPU,
+        pa = SETUP_ADDR + 15,
+        a0 = SETUP_ADDR,
+        b = s.bias_bits - 1,
+    )
+}
+
+/// The task that runs one layer (`i`): per cycle, the environment's gates and the DRAM rules,
+/// the streams' transfers, the trace sample, and the clock.
+fn run_case_task(
+    codec: Option<usize>,
     traffic: Traffic,
+    [wgate, ogate]: [&String; 2],
+    (feed, take): (&str, &str),
+    (refill, requests): (&str, &str),
     max_cycles: u64,
-) -> Result<Bench> {
-    let top = &cfg.name;
-    let (lanes, act_bits) = (s.compute.array.lanes, 8 * s.compute.beat);
-    let out_w = s.out_lanes * s.out_lane_bits;
-    let codec = s.codec_port_bytes;
-    let dram = match codec {
-        Some(_) => Some(DramPlan::new(cfg, cases)?),
-        None => None,
+) -> String {
+    let code_take = match codec {
+        None => String::new(),
+        Some(_) => "\x20 if (code_valid && code_ready) begin\n\
+                    \x20   $display(\"E %0d %h %0d %0d\", i, code_data, code_nbytes, code_last);\n\
+                    \x20   ws = wlist[ci]; for (j = 0; j < code_nbytes; j = j + 1) dram[ws*SLOT + co + j] = code_data[8*j +: 8];\n\
+                    \x20   co = co + code_nbytes; ob = ob + code_nbytes; if (code_last) begin rlen[ws] = co; co = 0; ci = ci + 1; end\n\
+                    \x20 end\n"
+            .to_string(),
     };
-    let (mut acts, mut weights) = (Vec::<u128>::new(), Vec::<u128>::new());
+    let code_ready = if codec.is_some() { format!(" code_ready = {ogate};") } else { String::new() };
+    let step = if matches!(traffic, Traffic::Random(_)) {
+        format!("\x20 {}\n", RandomGates::VERILOG_STEP)
+    } else {
+        String::new()
+    };
+    let trace = trace_sample(codec.is_some());
+    format!(
+        "task run_case(input integer i); begin\n\
+         while (busy && t < {max_cycles}) begin\n\
+         {step}\
+         {refill}\
+         \x20 {feed}\n\
+         \x20 w_valid = (wi < we_) && {wgate}; w_data = wmem[wi];\n\
+         \x20 out_ready = {ogate};{code_ready}\n\
+         \x20 #1;\n\
+         \x20 tv = {trace}; if (t == 0 || tv != tp) begin $display(\"T %0d %0d %h\", i, t, tv); tp = tv; end if (dut.go) ran = 1;\n\
+         \x20 {take}\n\
+         \x20 if (w_valid && w_ready) begin wi = wi + 1; wbytes = wbytes + WB; end\n\
+         \x20 if (out_valid && out_ready) begin $display(\"B %0d %h\", i, out_data); ob = ob + outb; end\n\
+         {code_take}\
+         {requests}\
+         \x20 if (phase == {rows}) tc = tc + 1;\n\
+         \x20 clock = 1; #1 clock = 0; t = t + 1;\n\
+         end\n\
+         end endtask",
+        rows = cbnn::hw::control::Phase::Rows.code(),
+    )
+}
+
+/// The core's instance `dut`, every port connected to the testbench's signal of the same name;
+/// an error when the testbench's signals are not exactly the core's ports.
+fn dut_instance(top: &str, top_ports: &[crate::generator::manifest::Port], ports: &[&str]) -> Result<String> {
+    // Every port of the core is driven or watched: an unconnected input would float silently.
+    let mut want: Vec<&str> = top_ports.iter().map(|p| p.name.as_str()).collect();
+    let mut have = ports.to_vec();
+    want.sort();
+    have.sort();
+    if want != have {
+        bail!("the testbench connects {have:?}, the core has ports {want:?}");
+    }
+    let conns: Vec<String> = ports.iter().map(|p| format!(".{p}({p})")).collect();
+    Ok(format!("{top} dut({});", conns.join(", ")))
+}
+
+/// With the codec: the record ports, and the DRAM image, record lengths and slot lists of
+/// `DramPlan` as memories the testbench loads.
+fn record_memories(
+    tb: &mut String,
+    loads: &mut String,
+    files: &mut Vec<(&'static str, String)>,
+    ports: &mut Vec<&str>,
+    p: &DramPlan,
+    pb: usize,
+) -> Result<()> {
+    ports.extend(["act_nbytes", "act_last", "code_valid", "code_ready", "code_data", "code_nbytes", "code_last"]);
+    ports.extend(["bytes_in", "bytes_out"]);
+    writeln!(tb, "reg [{}:0] act_data = 0; reg [4:0] act_nbytes = 0; reg act_last = 0, code_ready = 0;", 8 * pb - 1)?;
+    writeln!(tb, "wire code_valid, code_last; wire [{}:0] code_data; wire [4:0] code_nbytes;", 8 * pb - 1)?;
+    writeln!(tb, "wire [31:0] bytes_in, bytes_out;")?;
+    writeln!(tb, "localparam SLOT = {};", p.slot_bytes)?;
+    writeln!(tb, "reg [7:0] dram [0:{}];", p.image.len().max(1) - 1)?;
+    writeln!(tb, "integer rlen [0:{}];", p.lens.len().max(1) - 1)?;
+    writeln!(tb, "reg [31:0] rlen_init [0:{}];", p.lens.len().max(1) - 1)?;
+    writeln!(tb, "reg [31:0] rlist [0:{}];", p.reads.len().max(1) - 1)?;
+    writeln!(tb, "reg [31:0] wlist [0:{}];", p.writes.len().max(1) - 1)?;
+    files.push(("dram.hex", hex_lines(&p.image)));
+    files.push(("rlen.hex", hex_lines(&p.lens)));
+    files.push(("rlist.hex", hex_lines(&p.reads)));
+    files.push(("wlist.hex", hex_lines(&p.writes)));
+    *loads += " $readmemh(\"dram.hex\", dram); $readmemh(\"rlen.hex\", rlen_init); $readmemh(\"rlist.hex\", rlist);";
+    if !p.writes.is_empty() {
+        *loads += " $readmemh(\"wlist.hex\", wlist);";
+    }
+    writeln!(loads, "\nfor (j = 0; j < {}; j = j + 1) rlen[j] = rlen_init[j];", p.lens.len())?;
+    Ok(())
+}
+
+/// What the cases put into the testbench's memories (the setup table, the activation beats and
+/// their sizes, the weight words), and the initial block's body that runs them one after another.
+struct CaseData {
+    setup: Vec<u128>,
+    acts: Vec<u128>,
+    asizes: Vec<u32>,
+    weights: Vec<u128>,
+    body: String,
+}
+
+/// Every case's setup writes, streams and run, in order.
+fn case_data(
+    cfg: &AccelConfig,
+    cases: &[LayerCase],
+    dram: Option<&DramPlan>,
+    traffic: Traffic,
+    codec: bool,
+) -> Result<CaseData> {
+    let (mut acts, mut weights, mut asizes) = (Vec::<u128>::new(), Vec::<u128>::new(), Vec::<u32>::new());
     let mut body = String::new();
-    // The streams' gates: act valid, weight valid, output ready.
-    let (seed, gates) = match traffic {
-        Traffic::Free => (1, ["1'b1".to_string(), "1'b1".into(), "1'b1".into()]),
-        // `cbnn::hw::trace::RandomGates`, stepped at the start of every cycle.
-        Traffic::Random(seed) => (seed, ["ga".to_string(), "gw".into(), "go_".into()]),
-        Traffic::Dram => (
-            1,
-            [
-                "((dan > dat) && (daq[dat % DQ] <= t))".to_string(),
-                "((dwn > dwt) && (dwq[dwt % DQ] <= t))".into(),
-                "(cr > 0)".into(),
-            ],
-        ),
-    };
     let dram_model = traffic == Traffic::Dram;
-    let [agate, wgate, ogate] = &gates;
-    let (feed, take) = act_feed(codec, agate);
-    let (refill, requests) =
-        if dram_model { cbnn::hw::dram::verilog_rules(codec) } else { (String::new(), String::new()) };
-    let mut asizes = Vec::<u32>::new();
-    let code_ready_off = if codec.is_some() { " code_ready = 0;" } else { "" };
-    let counters = if codec.is_some() { "bytes_in, bytes_out" } else { "32'd0, 32'd0" };
-    // The register and parameter writes of every case (`cbnn::hw::setup`); the testbench plays a
-    // case's range with its task `write_setup`.
+    let code_ready_off = if codec { " code_ready = 0;" } else { "" };
+    let counters = if codec { "bytes_in, bytes_out" } else { "32'd0, 32'd0" };
     let mut setup = Vec::<u128>::new();
     for (i, case) in cases.iter().enumerate() {
         let d = LayerDescriptor::new(case.layer, cfg).with_context(|| format!("layer {i}"))?;
@@ -205,7 +310,7 @@ fn testbench(
         let s0 = setup.len();
         setup.extend(setup::layer_setup(case.layer, &d, cfg)?);
         writeln!(body, "write_setup({s0}, {});", setup.len())?;
-        let (a0, a1, w0, w1) = match &dram {
+        let (a0, a1, w0, w1) = match dram {
             None => {
                 let Source::Tensor(input) = case.input else {
                     bail!("layer {i}: without the codec every layer needs its input tensor");
@@ -243,44 +348,51 @@ fn testbench(
              $display(\"C {i} %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d\", t, error, ai - ae, wi - we_, tc, ci - ce, {counters}, ab, wbytes, ob, busy);",
         )?;
     }
+    Ok(CaseData { setup, acts, asizes, weights, body })
+}
+
+/// Builds the testbench.
+fn testbench(
+    cfg: &AccelConfig,
+    s: &TopShape,
+    top_ports: &[crate::generator::manifest::Port],
+    cases: &[LayerCase],
+    traffic: Traffic,
+    max_cycles: u64,
+) -> Result<Bench> {
+    let top = &cfg.name;
+    let (lanes, act_bits) = (s.compute.array.lanes, 8 * s.compute.beat);
+    let out_w = s.out_lanes * s.out_lane_bits;
+    let codec = s.codec_port_bytes;
+    let dram = match codec {
+        Some(_) => Some(DramPlan::new(cfg, cases)?),
+        None => None,
+    };
+    // The streams' gates: act valid, weight valid, output ready.
+    let (seed, gates) = match traffic {
+        Traffic::Free => (1, ["1'b1".to_string(), "1'b1".into(), "1'b1".into()]),
+        // `cbnn::hw::trace::RandomGates`, stepped at the start of every cycle.
+        Traffic::Random(seed) => (seed, ["ga".to_string(), "gw".into(), "go_".into()]),
+        Traffic::Dram => (
+            1,
+            [
+                "((dan > dat) && (daq[dat % DQ] <= t))".to_string(),
+                "((dwn > dwt) && (dwq[dwt % DQ] <= t))".into(),
+                "(cr > 0)".into(),
+            ],
+        ),
+    };
+    let dram_model = traffic == Traffic::Dram;
+    let [agate, wgate, ogate] = &gates;
+    let (feed, take) = act_feed(codec, agate);
+    let (refill, requests) =
+        if dram_model { cbnn::hw::dram::verilog_rules(codec) } else { (String::new(), String::new()) };
+    // The register and parameter writes of every case (`cbnn::hw::setup`); the testbench plays a
+    // case's range with its task `write_setup`.
+    let CaseData { setup, acts, asizes, weights, body } =
+        case_data(cfg, cases, dram.as_ref(), traffic, codec.is_some())?;
     // One layer's cycle loop, the same for every case (`i` names the case in what it prints).
-    let code_take = match codec {
-        None => String::new(),
-        Some(_) => "\x20 if (code_valid && code_ready) begin\n\
-                    \x20   $display(\"E %0d %h %0d %0d\", i, code_data, code_nbytes, code_last);\n\
-                    \x20   ws = wlist[ci]; for (j = 0; j < code_nbytes; j = j + 1) dram[ws*SLOT + co + j] = code_data[8*j +: 8];\n\
-                    \x20   co = co + code_nbytes; ob = ob + code_nbytes; if (code_last) begin rlen[ws] = co; co = 0; ci = ci + 1; end\n\
-                    \x20 end\n"
-            .to_string(),
-    };
-    let code_ready = if codec.is_some() { format!(" code_ready = {ogate};") } else { String::new() };
-    let step = if matches!(traffic, Traffic::Random(_)) {
-        format!("\x20 {}\n", RandomGates::VERILOG_STEP)
-    } else {
-        String::new()
-    };
-    let trace = trace_sample(codec.is_some());
-    let run_case = format!(
-        "task run_case(input integer i); begin\n\
-         while (busy && t < {max_cycles}) begin\n\
-         {step}\
-         {refill}\
-         \x20 {feed}\n\
-         \x20 w_valid = (wi < we_) && {wgate}; w_data = wmem[wi];\n\
-         \x20 out_ready = {ogate};{code_ready}\n\
-         \x20 #1;\n\
-         \x20 tv = {trace}; if (t == 0 || tv != tp) begin $display(\"T %0d %0d %h\", i, t, tv); tp = tv; end if (dut.go) ran = 1;\n\
-         \x20 {take}\n\
-         \x20 if (w_valid && w_ready) begin wi = wi + 1; wbytes = wbytes + WB; end\n\
-         \x20 if (out_valid && out_ready) begin $display(\"B %0d %h\", i, out_data); ob = ob + outb; end\n\
-         {code_take}\
-         {requests}\
-         \x20 if (phase == {rows}) tc = tc + 1;\n\
-         \x20 clock = 1; #1 clock = 0; t = t + 1;\n\
-         end\n\
-         end endtask",
-        rows = cbnn::hw::control::Phase::Rows.code(),
-    );
+    let run_case = run_case_task(codec, traffic, [wgate, ogate], (&feed, &take), (&refill, &requests), max_cycles);
     let mut tb = String::new();
     let mut ports: Vec<&str> = vec![
         "clock",
@@ -355,78 +467,11 @@ fn testbench(
             files.push(("acts.hex", hex_lines(&acts)));
             loads += " $readmemh(\"acts.hex\", amem);";
         }
-        (Some(p), Some(pb)) => {
-            ports.extend([
-                "act_nbytes",
-                "act_last",
-                "code_valid",
-                "code_ready",
-                "code_data",
-                "code_nbytes",
-                "code_last",
-            ]);
-            ports.extend(["bytes_in", "bytes_out"]);
-            writeln!(
-                tb,
-                "reg [{}:0] act_data = 0; reg [4:0] act_nbytes = 0; reg act_last = 0, code_ready = 0;",
-                8 * pb - 1
-            )?;
-            writeln!(tb, "wire code_valid, code_last; wire [{}:0] code_data; wire [4:0] code_nbytes;", 8 * pb - 1)?;
-            writeln!(tb, "wire [31:0] bytes_in, bytes_out;")?;
-            writeln!(tb, "localparam SLOT = {};", p.slot_bytes)?;
-            writeln!(tb, "reg [7:0] dram [0:{}];", p.image.len().max(1) - 1)?;
-            writeln!(tb, "integer rlen [0:{}];", p.lens.len().max(1) - 1)?;
-            writeln!(tb, "reg [31:0] rlen_init [0:{}];", p.lens.len().max(1) - 1)?;
-            writeln!(tb, "reg [31:0] rlist [0:{}];", p.reads.len().max(1) - 1)?;
-            writeln!(tb, "reg [31:0] wlist [0:{}];", p.writes.len().max(1) - 1)?;
-            files.push(("dram.hex", hex_lines(&p.image)));
-            files.push(("rlen.hex", hex_lines(&p.lens)));
-            files.push(("rlist.hex", hex_lines(&p.reads)));
-            files.push(("wlist.hex", hex_lines(&p.writes)));
-            loads +=
-                " $readmemh(\"dram.hex\", dram); $readmemh(\"rlen.hex\", rlen_init); $readmemh(\"rlist.hex\", rlist);";
-            if !p.writes.is_empty() {
-                loads += " $readmemh(\"wlist.hex\", wlist);";
-            }
-            writeln!(loads, "\nfor (j = 0; j < {}; j = j + 1) rlen[j] = rlen_init[j];", p.lens.len())?;
-        }
+        (Some(p), Some(pb)) => record_memories(&mut tb, &mut loads, &mut files, &mut ports, p, pb)?,
     }
-    // Every port of the core is driven or watched: an unconnected input would float silently.
-    let mut want: Vec<&str> = top_ports.iter().map(|p| p.name.as_str()).collect();
-    let mut have = ports.clone();
-    want.sort();
-    have.sort();
-    if want != have {
-        bail!("the testbench connects {have:?}, the core has ports {want:?}");
-    }
-    let conns: Vec<String> = ports.iter().map(|p| format!(".{p}({p})")).collect();
-    writeln!(tb, "{top} dut({});", conns.join(", "))?;
+    writeln!(tb, "{}", dut_instance(top, top_ports, &ports)?)?;
     writeln!(tb, "task tick; begin #1 clock = 1; #1 clock = 0; end endtask")?;
-    // Entries `s0..s1` of the setup table, one write per cycle (the register port's or the
-    // parameter port's, by the entry's kind bit).
-    writeln!(
-        tb,
-        "task write_setup(input integer s0, input integer s1); begin\n\
-         for (si = s0; si < s1; si = si + 1) begin\n\
-         \x20 if (smem[si][{kind}:{k0}] == {param}) begin\n\
-         \x20   param_we = 1; param_sel = smem[si][{sel}]; param_ppu = smem[si][{ppu}:{p0}]; param_addr = smem[si][{pa}:{a0}]; param_data = smem[si][{b}:0];\n\
-         \x20 end else begin\n\
-         \x20   reg_we = 1; reg_addr = smem[si][{ra}:{a0}]; reg_data = smem[si][31:0];\n\
-         \x20 end\n\
-         \x20 tick; reg_we = 0; param_we = 0;\n\
-         end\n\
-         end endtask",
-        kind = SETUP_KIND + 1,
-        k0 = SETUP_KIND,
-        param = SetupKind::Param.code(),
-        sel = SETUP_SEL,
-        ra = SETUP_ADDR + cbnn::hw::regs::REG_ADDR_BITS as usize - 1,
-        ppu = SETUP_PPU + 7,
-        p0 = SETUP_PPU,
-        pa = SETUP_ADDR + 15,
-        a0 = SETUP_ADDR,
-        b = s.bias_bits - 1,
-    )?;
+    writeln!(tb, "{}", write_setup_task(s))?;
     writeln!(tb, "{run_case}")?;
     writeln!(tb, "initial begin")?;
     writeln!(tb, "{loads}")?;
