@@ -106,9 +106,33 @@ fn column_select(s: &CombineShape, j: &str) -> String {
     expr
 }
 
+/// The combine stage: the entry loader and the pass control, then per column lane its entry
+/// banks, the fields of its entry and its lane, and the OR of every overflow flag.
 fn combine_module(s: &CombineShape, n: &Names) -> Module {
-    let (c_n, l, a, k, f) = (s.cols, s.lanes, s.acc, s.words, s.format);
     let mut m = NetModule::new(&n.unit);
+    combine_ports(&mut m, s);
+    combine_control(&mut m, s, n);
+    let mut overflow = Vec::new();
+    // Bits an entry must have clear (above its fields) and lanes' `last` bits (equal to lane
+    // 0's): a misaligned entry stream shows there, and raises `overflow` like a bank access
+    // out of range.
+    let mut bad = Vec::new();
+    for lane in 0..s.cols {
+        entry_lane(&mut m, s, n, lane, &mut overflow, &mut bad);
+    }
+    m.wire("e_bad", 1);
+    m.wire("e_bad_q", 1);
+    let bad = if bad.is_empty() { "1'b0".to_string() } else { bad.join(" | ") };
+    m.assign("e_bad", &format!("s1_valid & ({bad})"));
+    m.instance(&n.reg1, "e_bad_reg", &[("clock", "clock".into()), ("d", "e_bad".into()), ("q", "e_bad_q".into())]);
+    overflow.push("e_bad_q".into());
+    m.assign("overflow", &overflow.join(" | "));
+    m.finish()
+}
+
+/// The stage's ports and the wires between its loader, control and lanes.
+fn combine_ports(m: &mut NetModule, s: &CombineShape) {
+    let (c_n, l, a) = (s.cols, s.lanes, s.acc);
     for p in ["clock", "reset", "rewind", "start", "bank", "ld_start", "ld_valid"] {
         m.port(Dir::In, p, 1);
     }
@@ -137,6 +161,11 @@ fn combine_module(s: &CombineShape, n: &Names) -> Module {
     ] {
         m.wire(name, w);
     }
+}
+
+/// The entry loader (entries arrive on the weight stream) and the pass control.
+fn combine_control(m: &mut NetModule, s: &CombineShape, n: &Names) {
+    let (c_n, k) = (s.cols, s.words);
     m.instance(
         &n.loader,
         "entry_loader",
@@ -179,106 +208,101 @@ fn combine_module(s: &CombineShape, n: &Names) -> Module {
             ("dr_addr", "dr_addr".into()),
         ],
     );
-    let mut overflow = Vec::new();
-    // Bits an entry must have clear (above its fields) and lanes' `last` bits (equal to lane
-    // 0's): a misaligned entry stream shows there, and raises `overflow` like a bank access
-    // out of range.
-    let mut bad = Vec::new();
+}
+
+/// Column lane `lane`: the entry banks holding its `K` words, its entry's fields, the column it
+/// selects and the lane itself; its overflow flags and its misalignment checks join the lists.
+fn entry_lane(
+    m: &mut NetModule,
+    s: &CombineShape,
+    n: &Names,
+    lane: usize,
+    overflow: &mut Vec<String>,
+    bad: &mut Vec<String>,
+) {
+    let (l, a, k, f) = (s.lanes, s.acc, s.words, s.format);
     // Field positions in an entry (EntryFormat: coef, j, a, init, last, valid from bit 0).
     let (jl, al) = (f.coef_bits as usize, (f.coef_bits + f.j_bits) as usize);
     let il = al + f.a_bits as usize;
-    for lane in 0..c_n {
-        let e = format!("entry{lane}");
-        m.wire(&e, k * l);
-        for part in 0..k {
-            let (q, ovf) = (format!("entry{lane}_p{part}"), format!("eovf{lane}_p{part}"));
-            m.wire(&q, l);
-            m.wire(&ovf, 1);
-            m.instance(
-                &n.bank,
-                &format!("entry_bank{lane}_p{part}"),
-                &[
-                    ("clock", "clock".into()),
-                    ("my_id", format!("8'd{}", lane * k + part)),
-                    ("wr_en", "wr_en".into()),
-                    ("wr_sel", "wr_sel".into()),
-                    ("wr_addr", "wr_addr".into()),
-                    ("wr_data", "wr_data".into()),
-                    ("rd_en", "e_rd".into()),
-                    ("rd_addr", "e_addr".into()),
-                    ("rd_data", q),
-                    ("overflow", ovf.clone()),
-                ],
-            );
-            overflow.push(ovf);
-        }
-        m.assign(
-            &e,
-            &format!("{{{}}}", (0..k).rev().map(|p| format!("entry{lane}_p{p}")).collect::<Vec<_>>().join(", ")),
-        );
-        let field = |lo: usize, w: usize| -> String {
-            if w == 1 {
-                format!("{e}[{lo}]")
-            } else {
-                format!("{e}[{}:{lo}]", lo + w - 1)
-            }
-        };
-        let (valid, init) = (field(il + 2, 1), field(il, 1));
-        if lane == 0 {
-            m.assign("e_last", &field(il + 1, 1));
-        } else {
-            bad.push(format!("({} ^ e_last)", field(il + 1, 1)));
-        }
-        let top = il + 3;
-        if k * l > top {
-            bad.push(format!("(|{})", field(top, k * l - top)));
-        }
-        let j = format!("j{lane}");
-        m.wire(&j, f.j_bits as usize);
-        m.assign(&j, &field(jl, f.j_bits as usize));
-        let sel = format!("sel{lane}");
-        m.wire(&sel, a);
-        m.wire(&format!("oovf{lane}"), 1);
-        m.assign(&sel, &column_select(s, &j));
-        let a_field = field(al, f.a_bits as usize);
-        let a16 = if f.a_bits < 16 { format!("{{{}'d0, {a_field}}}", 16 - f.a_bits) } else { a_field };
-        let coef = if f.coef_bits == 0 {
-            "16'd1".to_string()
-        } else {
-            let cf = field(0, f.coef_bits as usize);
-            let sign = format!("{e}[{}]", f.coef_bits - 1);
-            if f.coef_bits < 16 {
-                format!("{{{{{}{{{sign}}}}}, {cf}}}", 16 - f.coef_bits)
-            } else {
-                cf
-            }
-        };
+    let e = format!("entry{lane}");
+    m.wire(&e, k * l);
+    for part in 0..k {
+        let (q, ovf) = (format!("entry{lane}_p{part}"), format!("eovf{lane}_p{part}"));
+        m.wire(&q, l);
+        m.wire(&ovf, 1);
         m.instance(
-            &n.lane,
-            &format!("lane{lane}"),
+            &n.bank,
+            &format!("entry_bank{lane}_p{part}"),
             &[
                 ("clock", "clock".into()),
-                ("s1_valid", format!("s1_valid & {valid}")),
-                ("init", init),
-                ("a", a16),
-                ("x", "s1_x".into()),
-                ("coef", coef),
-                ("sel", sel),
-                ("rd_addr", "dr_addr".into()),
-                ("rd_data", slice("rd_data", lane, a)),
-                ("overflow", format!("oovf{lane}")),
+                ("my_id", format!("8'd{}", lane * k + part)),
+                ("wr_en", "wr_en".into()),
+                ("wr_sel", "wr_sel".into()),
+                ("wr_addr", "wr_addr".into()),
+                ("wr_data", "wr_data".into()),
+                ("rd_en", "e_rd".into()),
+                ("rd_addr", "e_addr".into()),
+                ("rd_data", q),
+                ("overflow", ovf.clone()),
             ],
         );
-        overflow.push(format!("oovf{lane}"));
+        overflow.push(ovf);
     }
-    m.wire("e_bad", 1);
-    m.wire("e_bad_q", 1);
-    let bad = if bad.is_empty() { "1'b0".to_string() } else { bad.join(" | ") };
-    m.assign("e_bad", &format!("s1_valid & ({bad})"));
-    m.instance(&n.reg1, "e_bad_reg", &[("clock", "clock".into()), ("d", "e_bad".into()), ("q", "e_bad_q".into())]);
-    overflow.push("e_bad_q".into());
-    m.assign("overflow", &overflow.join(" | "));
-    m.finish()
+    m.assign(&e, &format!("{{{}}}", (0..k).rev().map(|p| format!("entry{lane}_p{p}")).collect::<Vec<_>>().join(", ")));
+    let field = |lo: usize, w: usize| -> String {
+        if w == 1 {
+            format!("{e}[{lo}]")
+        } else {
+            format!("{e}[{}:{lo}]", lo + w - 1)
+        }
+    };
+    let (valid, init) = (field(il + 2, 1), field(il, 1));
+    if lane == 0 {
+        m.assign("e_last", &field(il + 1, 1));
+    } else {
+        bad.push(format!("({} ^ e_last)", field(il + 1, 1)));
+    }
+    let top = il + 3;
+    if k * l > top {
+        bad.push(format!("(|{})", field(top, k * l - top)));
+    }
+    let j = format!("j{lane}");
+    m.wire(&j, f.j_bits as usize);
+    m.assign(&j, &field(jl, f.j_bits as usize));
+    let sel = format!("sel{lane}");
+    m.wire(&sel, a);
+    m.wire(&format!("oovf{lane}"), 1);
+    m.assign(&sel, &column_select(s, &j));
+    let a_field = field(al, f.a_bits as usize);
+    let a16 = if f.a_bits < 16 { format!("{{{}'d0, {a_field}}}", 16 - f.a_bits) } else { a_field };
+    let coef = if f.coef_bits == 0 {
+        "16'd1".to_string()
+    } else {
+        let cf = field(0, f.coef_bits as usize);
+        let sign = format!("{e}[{}]", f.coef_bits - 1);
+        if f.coef_bits < 16 {
+            format!("{{{{{}{{{sign}}}}}, {cf}}}", 16 - f.coef_bits)
+        } else {
+            cf
+        }
+    };
+    m.instance(
+        &n.lane,
+        &format!("lane{lane}"),
+        &[
+            ("clock", "clock".into()),
+            ("s1_valid", format!("s1_valid & {valid}")),
+            ("init", init),
+            ("a", a16),
+            ("x", "s1_x".into()),
+            ("coef", coef),
+            ("sel", sel),
+            ("rd_addr", "dr_addr".into()),
+            ("rd_data", slice("rd_data", lane, a)),
+            ("overflow", format!("oovf{lane}")),
+        ],
+    );
+    overflow.push(format!("oovf{lane}"));
 }
 
 fn lane_block<const A: usize, const N: usize>(name: &str) -> Vec<Module> {
