@@ -4,7 +4,7 @@
 
 use anyhow::{bail, Result};
 
-use crate::core::{Core, CoreShape, PortsIn};
+use crate::core::{Core, CoreShape, Events, PortsIn};
 use crate::datapath::Datapath;
 use crate::decoder::DecoderShape;
 use crate::encoder::EncoderShape;
@@ -169,6 +169,149 @@ pub fn run_layer(cfg: &AccelConfig, layer: &QLayer, input: &Stored, traffic: Tra
     run_layer_probed(cfg, layer, input, traffic, None)
 }
 
+/// The data of a layer's streams, as the host prepared them, and where the core is in each.
+struct Streams {
+    /// The activation values' beats (the loader's view) and the weight words.
+    beats: Vec<streams::ActBeat>,
+    words: Vec<u128>,
+    /// The activation port's beats `(bytes, last)`: value beats, or record beats.
+    port: Vec<(u32, bool)>,
+    /// With the codec: each block's coded length, in the order the decoder parses them.
+    head_costs: Vec<BlockCost>,
+    /// Bytes of a weight word and of a result beat.
+    wb: u32,
+    out_bytes: u32,
+    /// Port beats and weight words taken, value beats written, blocks parsed, bands started.
+    ai: usize,
+    wi: usize,
+    bi: usize,
+    hi: usize,
+    bands: usize,
+}
+
+impl Streams {
+    fn new(cfg: &AccelConfig, layer: &QLayer, d: &LayerDescriptor, shape: &CoreShape, input: &Stored) -> Result<Self> {
+        let beats = streams::layer_act_stream(d, cfg, &input.tensor, layer.in_bits);
+        let words = streams::layer_weight_stream(layer, d, cfg);
+        let (port, head_costs) = match (&shape.codec, &input.coded) {
+            (None, _) => (beats.iter().map(|b| (b.codes.len() as u32, false)).collect::<Vec<_>>(), Vec::new()),
+            (Some(_), Some(e)) => record_stream(d, cfg, e),
+            (Some(_), None) => bail!("layer {}: the core has the codec but the input is not coded", layer.name),
+        };
+        let (wb, out_bytes) = (weight_beat_bytes(cfg), result_beat_bytes(cfg, d.out_mode));
+        Ok(Streams { beats, words, port, head_costs, wb, out_bytes, ai: 0, wi: 0, bi: 0, hi: 0, bands: 0 })
+    }
+}
+
+/// What serves the core's streams: the DRAM model, random gates, or nothing (always ready).
+struct Environment {
+    dram: Option<Dram>,
+    gates: Option<RandomGates>,
+}
+
+impl Environment {
+    fn new(cfg: &AccelConfig, traffic: Traffic, st: &Streams) -> Self {
+        let dram = (traffic == Traffic::Dram)
+            .then(|| Dram::new(cfg, st.port.iter().map(|&(n, _)| n).collect(), vec![st.wb; st.words.len()]));
+        let gates = match traffic {
+            Traffic::Random { seed, index } => Some(RandomGates::new(seed, index)),
+            _ => None,
+        };
+        Environment { dram, gates }
+    }
+
+    /// The start of cycle `t`: what the environment offers, `(act_valid, w_valid, write_ready)`.
+    fn offer(&mut self, t: u64, st: &Streams) -> (bool, bool, bool) {
+        if let Some(m) = &mut self.dram {
+            m.begin_cycle();
+            return (m.read_valid(ACT, t), m.read_valid(WEIGHT, t), m.write_ready());
+        }
+        let (ga, gw, go) = self.gates.as_mut().map_or((true, true, true), |g| g.step());
+        (st.ai < st.port.len() && ga, st.wi < st.words.len() && gw, go)
+    }
+
+    /// The end of cycle `t`: the transfers of `e` reach the DRAM model, which then requests.
+    fn settle(&mut self, t: u64, e: &Events, st: &Streams) {
+        let Some(m) = &mut self.dram else { return };
+        if e.act_take {
+            m.take(ACT);
+        }
+        if e.w_take {
+            m.take(WEIGHT);
+        }
+        if e.out_take {
+            m.write(st.out_bytes);
+        }
+        if let Some(c) = e.code {
+            m.write(c.nbytes);
+        }
+        m.end_cycle(t);
+    }
+}
+
+/// A cycle's events on the datapath and the layer's counts: values into the banks, runs,
+/// drains and combine passes, bytes on the streams.
+fn consume(
+    e: &Events,
+    st: &mut Streams,
+    dp: &mut Datapath,
+    d: &LayerDescriptor,
+    shape: &CoreShape,
+    r: &mut LayerResult,
+) {
+    r.compute_cycles += (e.phase == cbnn::hw::control::Phase::Rows) as u64;
+    r.array_cycles += e.seq_issue as u64;
+    if e.load_start {
+        dp.start_band(shape.bounds.band_in[st.bands].start);
+        st.bands += 1;
+    }
+    if e.w_load_start {
+        dp.start_tile();
+    }
+    if e.act_take {
+        r.act_bytes += st.port[st.ai].0 as u64;
+        st.ai += 1;
+    }
+    if e.act_fire {
+        r.values_in += st.beats[st.bi].codes.len() as u64;
+        dp.write_beat(&st.beats[st.bi]);
+        st.bi += 1;
+    }
+    if e.w_take {
+        r.weight_bytes += st.wb as u64;
+        dp.write_weight(st.words[st.wi]);
+        st.wi += 1;
+    }
+    if e.out_take {
+        r.written_bytes += st.out_bytes as u64;
+    }
+    if let Some(c) = e.code {
+        r.written_bytes += c.nbytes as u64;
+    }
+    if let Some((tile, y, bank)) = e.go {
+        match &d.grouped {
+            // A grouped layer's run `tile` of the row: group and bank tile.
+            Some(g) => dp.run_group(tile / g.bank_tiles, tile % g.bank_tiles, y, bank),
+            None => dp.run(tile, y, bank),
+        }
+    }
+    if let Some(bank) = e.drain_start {
+        dp.drain(bank);
+    }
+    if let Some(bank) = e.comb_start {
+        dp.combine(bank);
+    }
+    if let Some(tile) = e.oacc_drain {
+        dp.drain_oacc(tile);
+    }
+    if e.dec_fire {
+        st.hi += 1;
+    }
+    if e.enc_take {
+        dp.out_blocks.pop_front();
+    }
+}
+
 /// [`run_layer`] with a probe that sees every cycle.
 pub fn run_layer_probed<'p>(
     cfg: &AccelConfig,
@@ -183,21 +326,10 @@ pub fn run_layer_probed<'p>(
     }
     let shape = CoreShape::new(cfg, &d);
     let mut dp = Datapath::new(cfg, &d, layer);
-    let beats = streams::layer_act_stream(&d, cfg, &input.tensor, layer.in_bits);
-    let words = streams::layer_weight_stream(layer, &d, cfg);
-    // The activation port: value beats, or record beats and their blocks' lengths.
-    let (port, head_costs) = match (&shape.codec, &input.coded) {
-        (None, _) => (beats.iter().map(|b| (b.codes.len() as u32, false)).collect::<Vec<_>>(), Vec::new()),
-        (Some(_), Some(e)) => record_stream(&d, cfg, e),
-        (Some(_), None) => bail!("layer {}: the core has the codec but the input is not coded", layer.name),
-    };
-    let wb = weight_beat_bytes(cfg);
-    let mut dram = (traffic == Traffic::Dram)
-        .then(|| Dram::new(cfg, port.iter().map(|&(n, _)| n).collect(), vec![wb; words.len()]));
-    let out_bytes = result_beat_bytes(cfg, d.out_mode);
+    let mut st = Streams::new(cfg, layer, &d, &shape, input)?;
+    let mut env = Environment::new(cfg, traffic, &st);
     let mut core = Core::default();
     core.start();
-    let (mut ai, mut wi, mut bi, mut hi, mut bands) = (0usize, 0usize, 0usize, 0usize, 0usize);
     let mut r = LayerResult {
         stored: Stored { tensor: Tensor3::zeros(0, 0, 0), bits: 0, coded: None },
         cycles: 0,
@@ -213,118 +345,42 @@ pub fn run_layer_probed<'p>(
         read_stalls: 0,
         write_stalls: 0,
     };
-    let mut gates = match traffic {
-        Traffic::Random { seed, index } => Some(RandomGates::new(seed, index)),
-        _ => None,
-    };
     let mut t = 0u64;
     while core.busy(&shape) {
         if t > 2_000_000_000 {
             bail!("layer {}: the simulated core did not finish in {t} cycles", layer.name);
         }
-        if let Some(m) = &mut dram {
-            m.begin_cycle();
-        }
-        let (act_valid, w_valid, write_ready) = match (&dram, gates.as_mut()) {
-            (Some(m), _) => (m.read_valid(ACT, t), m.read_valid(WEIGHT, t), m.write_ready()),
-            (None, Some(g)) => {
-                let (ga, gw, go) = g.step();
-                (ai < port.len() && ga, wi < words.len() && gw, go)
-            }
-            (None, None) => (ai < port.len(), wi < words.len(), true),
-        };
-        let (act_nbytes, act_last) = port.get(ai).copied().unwrap_or((0, false));
+        let (act_valid, w_valid, write_ready) = env.offer(t, &st);
+        let (act_nbytes, act_last) = st.port.get(st.ai).copied().unwrap_or((0, false));
         // A core without the codec has no record port (its `code_ready` is 0, as in the testbench).
         let code_ready = write_ready && shape.codec.is_some();
         let p = PortsIn { act_valid, act_nbytes, act_last, w_valid, out_ready: write_ready, code_ready };
-        let head = head_costs.get(hi).copied().unwrap_or_default();
+        let head = st.head_costs.get(st.hi).copied().unwrap_or_default();
         let enc = dp.out_blocks.front().copied().unwrap_or_default();
         let e = core.cycle(&shape, &p, head, enc);
         if let Some(pr) = probe.as_deref_mut() {
             pr.cycle(&p, &e)?;
         }
-        r.compute_cycles += (e.phase == cbnn::hw::control::Phase::Rows) as u64;
-        r.array_cycles += e.seq_issue as u64;
-        if e.load_start {
-            dp.start_band(shape.bounds.band_in[bands].start);
-            bands += 1;
-        }
-        if e.w_load_start {
-            dp.start_tile();
-        }
-        if e.act_take {
-            r.act_bytes += port[ai].0 as u64;
-            ai += 1;
-        }
-        if e.act_fire {
-            r.values_in += beats[bi].codes.len() as u64;
-            dp.write_beat(&beats[bi]);
-            bi += 1;
-        }
-        if e.w_take {
-            r.weight_bytes += wb as u64;
-            dp.write_weight(words[wi]);
-            wi += 1;
-        }
-        if e.out_take {
-            r.written_bytes += out_bytes as u64;
-        }
-        if let Some(c) = e.code {
-            r.written_bytes += c.nbytes as u64;
-        }
-        if let Some((tile, y, bank)) = e.go {
-            match &d.grouped {
-                // A grouped layer's run `tile` of the row: group and bank tile.
-                Some(g) => dp.run_group(tile / g.bank_tiles, tile % g.bank_tiles, y, bank),
-                None => dp.run(tile, y, bank),
-            }
-        }
-        if let Some(bank) = e.drain_start {
-            dp.drain(bank);
-        }
-        if let Some(bank) = e.comb_start {
-            dp.combine(bank);
-        }
-        if let Some(tile) = e.oacc_drain {
-            dp.drain_oacc(tile);
-        }
-        if e.dec_fire {
-            hi += 1;
-        }
-        if e.enc_take {
-            dp.out_blocks.pop_front();
-        }
-        // Waits on memory (the TB's environment would show the same).
-        // A port that wants data the layer no longer has is not waiting on memory.
-        let act_wait = e.loader_wants && !act_valid && ai < port.len();
-        let w_wait = e.w_ready && !w_valid && wi < words.len();
+        // Waits on memory (the TB's environment would show the same), before the cycle's
+        // transfers move the streams on. A port that wants data the layer no longer has is not
+        // waiting on memory.
+        let act_wait = e.loader_wants && !act_valid && st.ai < st.port.len();
+        let w_wait = e.w_ready && !w_valid && st.wi < st.words.len();
         r.read_stalls += (act_wait || w_wait) as u64;
         r.write_stalls += ((e.out_valid || e.code_valid) && !write_ready) as u64;
-        if let Some(m) = &mut dram {
-            if e.act_take {
-                m.take(ACT);
-            }
-            if e.w_take {
-                m.take(WEIGHT);
-            }
-            if e.out_take {
-                m.write(out_bytes);
-            }
-            if let Some(c) = e.code {
-                m.write(c.nbytes);
-            }
-            m.end_cycle(t);
-        }
+        consume(&e, &mut st, &mut dp, &d, &shape, &mut r);
+        env.settle(t, &e, &st);
         t += 1;
     }
     r.cycles = t;
-    if ai != port.len() || wi != words.len() || bi != beats.len() {
+    let (ai, wi, bi) = (st.ai, st.wi, st.bi);
+    if ai != st.port.len() || wi != st.words.len() || bi != st.beats.len() {
         bail!(
             "layer {}: the simulated core took {ai} of {} activation beats, {wi} of {} weight words, {bi} of {} blocks",
             layer.name,
-            port.len(),
-            words.len(),
-            beats.len()
+            st.port.len(),
+            st.words.len(),
+            st.beats.len()
         );
     }
     r.bytes_in = core.dec.bytes;
