@@ -74,9 +74,30 @@ pub(crate) fn board_modules_with(
     m.port(Dir::Out, "ser_tx", 1);
     m.bus(Dir::Out, "led", 8);
     let mut v = Vec::new();
-
-    let (act_w, w_w, out_w) = (8 * s.compute.beat, s.compute.array.lanes, s.out_lanes * s.out_lane_bits);
+    board_wires(&mut m, &s);
+    v.extend(roms_and_players(&mut m, d, &s, &data)?);
+    result_fold(&mut m, &s);
+    let core = core_instance(&mut m, cfg, &s)?;
+    v.extend(selftest_and_uart(&mut m, d, &data, bit));
     let bias = s.bias_bits;
+    m.assign("led", "{row[3:0], failed, pass, done, running}");
+    // Bits no block reads: the received byte (any byte starts a run), the controller phase, the
+    // row's high bits, the setup entries' unused fields.
+    let mut unused = format!("1'b0, rx_data, phase, row[15:4], setup[{}:{}]", SETUP_PPU - 1, SETUP_ADDR + 16);
+    if bias < SETUP_DATA_BITS {
+        unused += &format!(", setup[{}:{}]", SETUP_DATA_BITS - 1, bias.max(32));
+    }
+    m.wire("board_unused", 1);
+    m.assign("board_unused", &format!("&{{{unused}}}"));
+    let mut all = vec![m.finish()];
+    all.extend(core);
+    all.extend(v);
+    Ok((merge_checked(all)?, data))
+}
+
+/// The wires between the core, the ROMs and their players, the self-test and the UART.
+fn board_wires(m: &mut NetModule, s: &TopShape) {
+    let (act_w, w_w, out_w) = (8 * s.compute.beat, s.compute.array.lanes, s.out_lanes * s.out_lane_bits);
     for (name, w) in [
         ("core_reset", 1),
         ("reg_we", 1),
@@ -97,7 +118,7 @@ pub(crate) fn board_modules_with(
         ("pass", 1),
         ("failed", 1),
         ("row", 16),
-        ("phase", 4),
+        ("phase", cbnn::hw::control::Phase::BITS),
         ("setup_addr", 16),
         ("act_addr", 16),
         ("w_addr", 16),
@@ -116,11 +137,17 @@ pub(crate) fn board_modules_with(
     m.wire("act_data", act_w);
     m.wire("w_data", w_w);
     m.wire("out_data", out_w);
+}
 
+/// The ROMs (setup entries, activation beats, weight words) and the players that stream the last
+/// two into the core.
+fn roms_and_players(m: &mut NetModule, d: &str, s: &TopShape, data: &SelfTestData) -> Result<Vec<Module>> {
+    let (act_w, w_w) = (8 * s.compute.beat, s.compute.array.lanes);
+    let mut v = Vec::new();
     // ROMs: setup entries, activation beats, weight words.
-    v.extend(add_rom(&mut m, d, "rom_setup", &data.setup, SETUP_BITS, "setup_addr", "setup")?);
-    v.extend(add_rom(&mut m, d, "rom_act", &data.acts, act_w, "act_addr", "act_data")?);
-    v.extend(add_rom(&mut m, d, "rom_w", &data.weights, w_w, "w_addr", "w_data")?);
+    v.extend(add_rom(m, d, "rom_setup", &data.setup, SETUP_BITS, "setup_addr", "setup")?);
+    v.extend(add_rom(m, d, "rom_act", &data.acts, act_w, "act_addr", "act_data")?);
+    v.extend(add_rom(m, d, "rom_w", &data.weights, w_w, "w_addr", "w_data")?);
     for (inst, valid, ready, addr, count) in [
         ("act_player", "act_valid", "act_ready", "act_addr", data.acts.len()),
         ("w_player", "w_valid", "w_ready", "w_addr", data.weights.len()),
@@ -143,7 +170,12 @@ pub(crate) fn board_modules_with(
     }
     v.extend(emit_block(RomPlayer::default(), &format!("{d}_rom_player")));
 
-    // Result beats folded to 32 bits (`selftest_data::fold_beat`).
+    Ok(v)
+}
+
+/// Result beats folded to 32 bits (`selftest_data::fold_beat`).
+fn result_fold(m: &mut NetModule, s: &TopShape) {
+    let out_w = s.out_lanes * s.out_lane_bits;
     let slices: Vec<String> = (0..out_w.div_ceil(32))
         .map(|k| {
             let hi = (32 * k + 31).min(out_w - 1);
@@ -156,7 +188,13 @@ pub(crate) fn board_modules_with(
         })
         .collect();
     m.assign("out_fold", &slices.join(" ^ "));
+}
 
+/// The core, its register and parameter ports fed from the setup ROM's entries; returns the
+/// core's modules.
+fn core_instance(m: &mut NetModule, cfg: &AccelConfig, s: &TopShape) -> Result<Vec<Module>> {
+    let d = cfg.name.as_str();
+    let bias = s.bias_bits;
     let setup_field =
         |lo: usize, w: usize| if w == 1 { format!("setup[{lo}]") } else { format!("setup[{}:{lo}]", lo + w - 1) };
     let conns: Vec<(&str, String)> = vec![
@@ -200,6 +238,14 @@ pub(crate) fn board_modules_with(
     }
     m.instance(d, "core", &conns);
 
+    Ok(core)
+}
+
+/// The self-test sequencer and the UART it answers on.
+fn selftest_and_uart(m: &mut NetModule, d: &str, data: &SelfTestData, bit: u32) -> Vec<Module> {
+    let setup_field =
+        |lo: usize, w: usize| if w == 1 { format!("setup[{lo}]") } else { format!("setup[{}:{lo}]", lo + w - 1) };
+    let mut v = Vec::new();
     m.instance(
         &format!("{d}_selftest"),
         "selftest",
@@ -251,19 +297,7 @@ pub(crate) fn board_modules_with(
         ],
     );
     v.extend(emit_block(UartTx::new(bit), &format!("{d}_uart_tx")));
-    m.assign("led", "{row[3:0], failed, pass, done, running}");
-    // Bits no block reads: the received byte (any byte starts a run), the controller phase, the
-    // row's high bits, the setup entries' unused fields.
-    let mut unused = format!("1'b0, rx_data, phase, row[15:4], setup[{}:{}]", SETUP_PPU - 1, SETUP_ADDR + 16);
-    if bias < SETUP_DATA_BITS {
-        unused += &format!(", setup[{}:{}]", SETUP_DATA_BITS - 1, bias.max(32));
-    }
-    m.wire("board_unused", 1);
-    m.assign("board_unused", &format!("&{{{unused}}}"));
-    let mut all = vec![m.finish()];
-    all.extend(core);
-    all.extend(v);
-    Ok((merge_checked(all)?, data))
+    v
 }
 
 #[cfg(test)]
