@@ -23,7 +23,7 @@ use cbnn::network::load_network;
 use cbnn::quant::QLayer;
 use cbnn::{examples, golden, reference};
 use cbnn_hdl::cosim::verilog_tools::Simulator;
-use cbnn_hdl::cosim::{run_layers_on, LayerCase, Traffic as RtlTraffic};
+use cbnn_hdl::cosim::{run_layers_on, LayerCase};
 use cbnn_sim::{run_layer, run_network, RunOptions, Stored, Traffic};
 
 #[derive(Parser)]
@@ -121,7 +121,7 @@ fn layer_rows(case: &Case, dir: &Path, quick: bool) -> Result<Vec<Row>> {
             continue;
         }
         eprintln!("speed: {} array, {which:?}: building and running the emitted Verilog ...", case.label);
-        let (runs, timing) = run_layers_on(which, cfg, &modules, &[LayerCase::new(l, &stored_x)], RtlTraffic::Dram)?;
+        let (runs, timing) = run_layers_on(which, cfg, &modules, &[LayerCase::new(l, &stored_x)], Traffic::Dram)?;
         let r = &runs[0];
         if r.output.data != want.data || r.cycles != sim.cycles {
             bail!(

@@ -315,7 +315,7 @@ fn random_backpressure_without_the_codec_cycles_equal_the_rtl() {
     let x = input(&mut rng, [9, 8, 8]);
     let mut cfg = config(2, 4, 16, 2, false, 8);
     cfg.buffers.act_kib = 1;
-    compare(&cfg, &net, &x, Traffic::Random { seed: 21, index: 0 }, "2x4x16, G_hw 2, no codec, random stalls");
+    compare(&cfg, &net, &x, Traffic::Random(21), "2x4x16, G_hw 2, no codec, random stalls");
 }
 
 /// Random stalls with the codec on both paths, and grouped layers on the combine stage.
@@ -325,5 +325,5 @@ fn random_backpressure_with_the_codec_and_combine_cycles_equal_the_rtl() {
     let net = mixed_network(&mut rng, 8, true);
     let x = input(&mut rng, [5, 8, 8]);
     let cfg = with_combine(config(2, 8, 8, 1, true, 4));
-    compare(&cfg, &net, &x, Traffic::Random { seed: 22, index: 0 }, "2x8x8 + combine, codec, random stalls");
+    compare(&cfg, &net, &x, Traffic::Random(22), "2x8x8 + combine, codec, random stalls");
 }

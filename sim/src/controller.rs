@@ -65,7 +65,7 @@ pub struct CtlOut {
     pub act_en: bool,
     pub w_en: bool,
     /// A grouped layer's combine entries are loading (on the weight stream).
-    pub e_en: bool,
+    pub ent_en: bool,
     pub load_start: bool,
     pub w_load_start: bool,
     /// A sequencer run starts: output row `run_y` of tile `run_tile` (a grouped layer's run
@@ -151,7 +151,7 @@ impl Controller {
             busy: self.state != Phase::Idle,
             act_en: self.state == Phase::LoadA && !(self.fire_r && self.act_last),
             w_en: self.state == Phase::LoadW,
-            e_en: self.state == Phase::LoadE,
+            ent_en: self.state == Phase::LoadE,
             load_start: self.state == Phase::Band,
             w_load_start: self.state == Phase::Tile && !((b.filter_tiles == 1 || grouped) && self.band != 0),
             ..CtlOut::default()

@@ -11,7 +11,7 @@ use crate::controller::{Bounds, Controller, CtlIn};
 use crate::decoder::{Decoder, DecoderShape};
 use crate::drain::Drain;
 use crate::encoder::{EncOut, Encoder, EncoderShape};
-use crate::gather::{Gather, GatherShape};
+use crate::gather::{Gather, GatherLayer};
 use crate::sequencer::{SeqShape, Sequencer};
 use cbnn::codec::BlockCost;
 
@@ -26,7 +26,7 @@ pub struct CoreShape {
     /// Cycles from a run's end to its sums being in the accumulators (`TopShape::store_delay`).
     pub store_delay: u64,
     /// With the codec: the decoder, gather stage and encoder shapes.
-    pub codec: Option<(DecoderShape, GatherShape, EncoderShape)>,
+    pub codec: Option<(DecoderShape, GatherLayer, EncoderShape)>,
     /// The layer's results leave as raw accumulators on the result stream (`mode = 0`).
     pub is_acc: bool,
     /// A grouped layer's combine entries per run of a row (empty for conv and fc layers).
@@ -161,7 +161,7 @@ impl Core {
         e.loader_wants = loader_ready && !a_valid;
         // The weight stream feeds the weight loader or, in a grouped layer's entry phase, the
         // combine stage's entry loader (always ready).
-        e.w_ready = co.w_en || co.e_en;
+        e.w_ready = co.w_en || co.ent_en;
         e.w_take = p.w_valid && e.w_ready;
         // The write path: the result stream, or gather stage and encoder.
         e.out_valid = self.drain.out_valid() && s.is_acc;
@@ -169,11 +169,11 @@ impl Core {
         // (`d_ready`: the drain's output handshake, `is_acc ? out_ready : g_ready`.)
         let d_ready = match &s.codec {
             Some((_, gs, es)) if !s.is_acc => {
-                let e_ready = self.enc.in_ready(es);
-                let g_ready = self.gather.in_ready(e_ready, gs);
+                let enc_ready = self.enc.in_ready(es);
+                let g_ready = self.gather.in_ready(enc_ready, gs);
                 gather_take = self.drain.out_valid() && g_ready;
                 let go = self.gather.out(gs);
-                if go.valid && e_ready {
+                if go.valid && enc_ready {
                     enc_take = Some((enc, go.last));
                 }
                 let eo = self.enc.out(es);
@@ -222,8 +222,8 @@ impl Core {
         if let Some((ds, gs, es)) = &s.codec {
             self.dec.clock(dec_take, loader_ready, head, ds);
             if !s.is_acc {
-                let e_ready = self.enc.in_ready(es);
-                self.gather.clock(gather_take, e_ready, gs);
+                let enc_ready = self.enc.in_ready(es);
+                self.gather.clock(gather_take, enc_ready, gs);
                 self.enc.clock(enc_take, p.code_ready, es);
             }
         }

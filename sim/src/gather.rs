@@ -3,7 +3,7 @@
 //! Counts and flags only; which values a block holds is known to the datapath.
 
 #[derive(Clone, Copy, Debug)]
-pub struct GatherShape {
+pub struct GatherLayer {
     /// Columns `C`, columns per PPU `G_hw`, values per block `N`.
     pub cols: u32,
     pub g_hw: u32,
@@ -42,19 +42,19 @@ pub struct GatherOut {
 }
 
 impl Gather {
-    fn em_done(&self, out_ready: bool, s: &GatherShape) -> bool {
+    fn em_done(&self, out_ready: bool, s: &GatherLayer) -> bool {
         out_ready && self.em_left <= s.block
     }
 
-    fn moving(&self, out_ready: bool, s: &GatherShape) -> bool {
+    fn moving(&self, out_ready: bool, s: &GatherLayer) -> bool {
         self.col_full && (!self.em_valid || self.em_done(out_ready, s))
     }
 
-    pub fn in_ready(&self, out_ready: bool, s: &GatherShape) -> bool {
+    pub fn in_ready(&self, out_ready: bool, s: &GatherLayer) -> bool {
         !self.col_full || self.moving(out_ready, s)
     }
 
-    pub fn out(&self, s: &GatherShape) -> GatherOut {
+    pub fn out(&self, s: &GatherLayer) -> GatherOut {
         GatherOut { valid: self.em_valid, n: self.em_left.min(s.block), last: self.em_last && self.em_left <= s.block }
     }
 
@@ -63,7 +63,7 @@ impl Gather {
     }
 
     /// The clock edge: `take` is a beat accepted from the drain, `out_ready` the encoder's.
-    pub fn clock(&mut self, take: bool, out_ready: bool, s: &GatherShape) {
+    pub fn clock(&mut self, take: bool, out_ready: bool, s: &GatherLayer) {
         let q = self.clone();
         let mv = q.moving(out_ready, s);
         let px_done = take && q.cnt == s.g_hw - 1;

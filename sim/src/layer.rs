@@ -8,7 +8,7 @@ use crate::core::{Core, CoreShape, Events, PortsIn};
 use crate::datapath::Datapath;
 use crate::decoder::DecoderShape;
 use crate::encoder::EncoderShape;
-use crate::gather::GatherShape;
+use crate::gather::GatherLayer;
 use crate::{act_loader::LoaderShape, controller::Bounds, sequencer::SeqShape};
 use cbnn::codec::{self, BlockCost, Encoded};
 use cbnn::config::AccelConfig;
@@ -20,18 +20,8 @@ use cbnn::hw::{streams, LayerDescriptor, LayerKind};
 use cbnn::quant::QLayer;
 use cbnn::tensor::Tensor3;
 
-/// How the core's streams are served.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Traffic {
-    /// Input streams always valid, output streams always ready: the core's own cycle count
-    /// (the RTL testbench's `Traffic::Free`).
-    Free,
-    /// The DRAM model of `cbnn::hw::dram` (`dram.bytes_per_cycle`, `dram.latency_cycles`).
-    Dram,
-    /// Valid and ready dropped at random (`cbnn::hw::trace::RandomGates`), as the RTL
-    /// testbench's `Traffic::Random(seed)` drops them for its case (layer) number `index`.
-    Random { seed: u32, index: usize },
-}
+/// How the core's streams are served: the RTL testbench's `Traffic`, the same type.
+pub use cbnn::hw::trace::Traffic;
 
 /// A tensor in DRAM: its values as a layer reads them and, with the codec, its records.
 #[derive(Clone, Debug)]
@@ -90,7 +80,7 @@ impl CoreShape {
             let g = CodecGeom::from_config(cfg);
             (
                 DecoderShape::new(&g, &d.in_codec, t_ch, t_w),
-                GatherShape {
+                GatherLayer {
                     cols: cfg.array.cols,
                     g_hw: cfg.datapath.scale_group,
                     block: cfg.codec.block,
@@ -214,7 +204,7 @@ impl Environment {
         let dram = (traffic == Traffic::Dram)
             .then(|| Dram::new(cfg, st.port.iter().map(|&(n, _)| n).collect(), vec![st.wb; st.words.len()]));
         let gates = match traffic {
-            Traffic::Random { seed, index } => Some(RandomGates::new(seed, index)),
+            Traffic::Random(seed) => Some(RandomGates::new(seed)),
             _ => None,
         };
         Environment { dram, gates }

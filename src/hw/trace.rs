@@ -142,19 +142,37 @@ pub fn describe_difference(ours: &Trace, theirs: &Trace, our_name: &str, their_n
     Some(format!("cycle {t}: {}", signals.join("; ")))
 }
 
-/// The random stalls of the co-simulation testbench's `Traffic::Random` and of the simulator's
-/// `Traffic::Random`: a 32-bit xorshift generator stepped once per cycle of a layer, whose low
+/// How the environment serves a layer's streams, in the co-simulation testbench and in the cycle
+/// simulator alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Traffic {
+    /// Input streams always valid, output streams always ready: the core's own cycle count.
+    Free,
+    /// The DRAM model of `cbnn::hw::dram` (`dram.bytes_per_cycle`, `dram.latency_cycles`):
+    /// memory stalls.
+    Dram,
+    /// Valid and ready dropped at random by [`RandomGates`] from this seed: checks the
+    /// handshakes. The testbench runs its case `i` from `RandomGates::case_seed(seed, i)`.
+    Random(u32),
+}
+
+/// The random stalls of `Traffic::Random`: a 32-bit xorshift generator stepped once per cycle of a layer, whose low
 /// bits gate the activation stream's valid, the weight stream's valid and the write streams'
 /// ready, each open three cycles in four.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RandomGates(u32);
 
 impl RandomGates {
-    /// The generator of case (layer) `index` of a run seeded `seed`: never 0, the state
-    /// xorshift cannot leave.
-    pub fn new(seed: u32, index: usize) -> Self {
-        let x = (u64::from(seed) << 20 ^ index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    /// The generator seeded `seed`: its state is never 0, the state xorshift cannot leave.
+    pub fn new(seed: u32) -> Self {
+        let x = u64::from(seed).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         RandomGates((x >> 32) as u32 | 1)
+    }
+
+    /// The seed of case (layer) `index` of a run seeded `seed`, so that each layer of a
+    /// testbench stalls differently and a simulator run of that layer alone stalls the same.
+    pub fn case_seed(seed: u32, index: usize) -> u32 {
+        seed.wrapping_add((index as u32).wrapping_mul(0x9e37_79b9))
     }
 
     /// The state the testbench starts the case with.
@@ -210,7 +228,7 @@ mod tests {
 
     #[test]
     fn the_gates_open_three_cycles_in_four_and_differ_by_case() {
-        let mut g = RandomGates::new(7, 0);
+        let mut g = RandomGates::new(7);
         let n = 40_000;
         let open = (0..n).map(|_| g.step()).fold([0; 3], |mut c, (a, w, o)| {
             c[0] += a as u32;
@@ -221,7 +239,8 @@ mod tests {
         for c in open {
             assert!((c as f64 / n as f64 - 0.75).abs() < 0.01, "{open:?}");
         }
-        assert_ne!(RandomGates::new(7, 0).state(), RandomGates::new(7, 1).state());
-        assert_ne!(RandomGates::new(0, 0).state(), 0);
+        let case = |i| RandomGates::new(RandomGates::case_seed(7, i)).state();
+        assert_ne!(case(0), case(1));
+        assert_ne!(RandomGates::new(0).state(), 0);
     }
 }

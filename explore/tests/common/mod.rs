@@ -6,11 +6,11 @@
 
 use cbnn::config::AccelConfig;
 use cbnn::golden;
-use cbnn::hw::trace::describe_difference;
+use cbnn::hw::trace::{describe_difference, RandomGates};
 use cbnn::quant::QNet;
 use cbnn::tensor::Tensor3;
 use cbnn_hdl::cosim::verilog_tools::{self, Simulator};
-use cbnn_hdl::cosim::{run_layers_on, LayerCase, LayerRun, Traffic as RtlTraffic};
+use cbnn_hdl::cosim::{run_layers_on, LayerCase, LayerRun};
 use cbnn_sim::network::on_core;
 use cbnn_sim::trace::TraceProbe;
 use cbnn_sim::{run_layer_probed, Stored, Traffic};
@@ -58,13 +58,8 @@ pub fn compare_on(
             layer_cases.push(if chained { LayerCase::chained(l) } else { LayerCase::new(l, input) });
         }
     }
-    let rtl_traffic = match traffic {
-        Traffic::Free => RtlTraffic::Free,
-        Traffic::Dram => RtlTraffic::Dram,
-        Traffic::Random { seed, .. } => RtlTraffic::Random(seed),
-    };
     let modules = cbnn_hdl::generator::top::core_modules(cfg).unwrap();
-    let (runs, timing) = run_layers_on(simulator, cfg, &modules, &layer_cases, rtl_traffic).unwrap();
+    let (runs, timing) = run_layers_on(simulator, cfg, &modules, &layer_cases, traffic).unwrap();
     println!(
         "{what}: {simulator:?} built the testbench in {:.1} s and ran {} layers in {:.1} s",
         timing.build_s,
@@ -87,7 +82,8 @@ pub fn compare_on(
             }
             let rtl = runs.next().expect("one RTL run per core layer");
             let traffic = match traffic {
-                Traffic::Random { seed, .. } => Traffic::Random { seed, index: case },
+                // The testbench's gates for this case.
+                Traffic::Random(seed) => Traffic::Random(RandomGates::case_seed(seed, case)),
                 t => t,
             };
             case += 1;

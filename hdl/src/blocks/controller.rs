@@ -108,8 +108,8 @@ pub struct Controller {
     pub w_base0: Signal<Out, Bits<16>>,
     pub run_row: Signal<Out, Bits<8>>,
     pub run_shift: Signal<Out, Bits<8>>,
-    pub e_en: Signal<Out, Bit>,
-    pub e_load_start: Signal<Out, Bit>,
+    pub ent_en: Signal<Out, Bit>,
+    pub ent_start: Signal<Out, Bit>,
     pub rewind: Signal<Out, Bit>,
     pub comb_start: Signal<Out, Bit>,
     pub comb_busy: Signal<In, Bit>,
@@ -279,8 +279,8 @@ impl Default for Controller {
             w_base0: Default::default(),
             run_row: Default::default(),
             run_shift: Default::default(),
-            e_en: Default::default(),
-            e_load_start: Default::default(),
+            ent_en: Default::default(),
+            ent_start: Default::default(),
             rewind: Default::default(),
             comb_start: Default::default(),
             comb_busy: Default::default(),
@@ -445,8 +445,8 @@ impl Logic for Controller {
         self.act_en.next = (self.state.q.val() == self.s_load_a.val()) & !(self.fire_r.q.val() & self.act_last.q.val());
         self.fire_r.d.next = self.act_fire.val();
         self.w_en.next = self.state.q.val() == self.s_load_w.val();
-        self.e_en.next = self.state.q.val() == self.s_load_e.val();
-        self.e_load_start.next = false;
+        self.ent_en.next = self.state.q.val() == self.s_load_e.val();
+        self.ent_start.next = false;
         self.rewind.next = (self.state.q.val() == self.s_idle.val()) & self.start.val();
         self.comb_start.next = false;
         self.w_base0.next = self.run_wbase.q.val();
@@ -656,7 +656,7 @@ impl Logic for Controller {
                     self.state.d.next = self.s_settle_w.val();
                     if self.grouped.val() {
                         self.words_left.d.next = self.entry_words.val();
-                        self.e_load_start.next = true;
+                        self.ent_start.next = true;
                         self.state.d.next = self.s_load_e.val();
                     }
                 }

@@ -24,17 +24,8 @@ use cbnn::hw::{streams, LayerDescriptor};
 use cbnn::quant::QLayer;
 use cbnn::tensor::Tensor3;
 
-/// How the testbench drives the streams.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Traffic {
-    /// Input streams always valid, the result stream always ready: the core's own cycle count.
-    Free,
-    /// Valid and ready drop at random (seeded): checks the handshakes.
-    Random(u32),
-    /// The DRAM model of `cbnn::hw::dram` (bandwidth and latency of `cfg.dram`), written in
-    /// Verilog: memory stalls as the cycle simulator models them.
-    Dram,
-}
+/// How the testbench drives the streams (the simulator's `Traffic` too).
+pub use cbnn::hw::trace::Traffic;
 
 /// One layer's result on the RTL.
 #[derive(Clone, Debug)]
@@ -338,7 +329,7 @@ fn case_data(
             writeln!(body, "cr = 0; dan = 0; dat = 0; dwn = 0; dwt = 0; dri = {a0}; dro = 0;")?;
         }
         if let Traffic::Random(seed) = traffic {
-            writeln!(body, "rng = 32'd{};", RandomGates::new(seed, i).state())?;
+            writeln!(body, "rng = 32'd{};", RandomGates::new(RandomGates::case_seed(seed, i)).state())?;
         }
         writeln!(body, "start = 1; tick; start = 0; t = 0; tc = 0; ran = 0;")?;
         writeln!(body, "run_case({i});")?;

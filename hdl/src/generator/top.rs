@@ -292,8 +292,8 @@ fn controller_instance(m: &mut NetModule, cfg: &AccelConfig, s: &TopShape) {
         ("w_base0", "w_base0".into()),
         ("run_row", "run_row".into()),
         ("run_shift", "run_shift".into()),
-        ("e_en", "ent_en".into()),
-        ("e_load_start", "ent_start".into()),
+        ("ent_en", "ent_en".into()),
+        ("ent_start", "ent_start".into()),
         ("rewind", "rewind".into()),
         ("comb_start", "comb_start".into()),
         ("comb_busy", "comb_busy".into()),
@@ -422,15 +422,15 @@ fn codec_paths(m: &mut NetModule, cfg: &AccelConfig, s: &TopShape) {
         ("is_acc", 1),
         ("g_ready", 1),
         ("g_busy", 1),
-        ("e_valid", 1),
-        ("e_ready", 1),
-        ("e_n", 5),
-        ("e_last", 1),
+        ("enc_in_valid", 1),
+        ("enc_in_ready", 1),
+        ("enc_in_n", 5),
+        ("enc_in_last", 1),
         ("enc_idle", 1),
     ] {
         m.wire(name, w);
     }
-    m.wire("e_data", 8 * n);
+    m.wire("enc_in_data", 8 * n);
     // Reset puts the codec blocks in a known state too (they clear on `start`).
     m.assign("codec_start", "start | reset");
     m.assign("act_ready", "dec_in_ready & ctl_busy");
@@ -466,22 +466,22 @@ fn codec_paths(m: &mut NetModule, cfg: &AccelConfig, s: &TopShape) {
         ("in_valid", "d_valid & ~is_acc".into()),
         ("in_data", "d_data".into()),
         ("in_ready", "g_ready".into()),
-        ("out_valid", "e_valid".into()),
-        ("out_data", "e_data".into()),
-        ("out_n", "e_n".into()),
-        ("out_last", "e_last".into()),
-        ("out_ready", "e_ready".into()),
+        ("out_valid", "enc_in_valid".into()),
+        ("out_data", "enc_in_data".into()),
+        ("out_n", "enc_in_n".into()),
+        ("out_last", "enc_in_last".into()),
+        ("out_ready", "enc_in_ready".into()),
         ("busy", "g_busy".into()),
     ]);
     m.instance(&format!("{d}_gather"), "gather", &conns);
     let mut conns: Vec<(&str, String)> = vec![("clock", "clock".into()), ("start", "codec_start".into())];
     conns.extend(params("co"));
     conns.extend([
-        ("in_valid", "e_valid".into()),
-        ("in_data", "e_data".into()),
-        ("in_n", "e_n".into()),
-        ("in_last", "e_last".into()),
-        ("in_ready", "e_ready".into()),
+        ("in_valid", "enc_in_valid".into()),
+        ("in_data", "enc_in_data".into()),
+        ("in_n", "enc_in_n".into()),
+        ("in_last", "enc_in_last".into()),
+        ("in_ready", "enc_in_ready".into()),
         ("out_valid", "code_valid".into()),
         ("out_data", "code_data".into()),
         ("out_nbytes", "code_nbytes".into()),
