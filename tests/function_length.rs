@@ -18,9 +18,8 @@ const NOT_YET: &[(&str, &str)] = &[
     // Verilog text generators of the codec and the loader.
     ("hdl/src/codec/encoder.rs", "verilog_body"),
     ("hdl/src/blocks/act_loader.rs", "verilog_body"),
-    // The network file's layer parser and the descriptor.
+    // The network file's layer parser.
     ("src/network/build.rs", "build_layer"),
-    ("src/hw/descriptor.rs", "new"),
 ];
 
 fn sources(root: &Path) -> Vec<PathBuf> {

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::codec::{CodecParams, Mode};
 use crate::config::AccelConfig;
-use crate::quant::{QLayer, QOp, QOutput, QWeights};
+use crate::quant::{QLayer, QOp, QOutput, QWeighted, QWeights};
 
 use super::combine;
 use super::grouped::Grouped;
@@ -120,6 +120,67 @@ pub struct LayerDescriptor {
     pub out_codec: StreamCodec,
 }
 
+/// The array's view of a layer: its kind, the input it computes on (an fc layer's whole input is
+/// one pixel of channels) and its window.
+struct Geometry {
+    kind: LayerKind,
+    c_in: u32,
+    h: u32,
+    w: u32,
+    kernel: u32,
+    stride: u32,
+    padding: u32,
+}
+
+impl Geometry {
+    fn of(layer: &QLayer, q: &QWeighted) -> Self {
+        let [ci, hi, wi] = layer.in_shape.map(|v| v as u32);
+        let (kind, c_in, h, w, kernel, stride, padding) = match &q.weights {
+            QWeights::Conv { .. } => (
+                LayerKind::Conv,
+                ci,
+                hi,
+                wi,
+                q.geometry.kernel as u32,
+                q.geometry.stride as u32,
+                q.geometry.padding as u32,
+            ),
+            QWeights::Fc { .. } => (LayerKind::Fc, ci * hi * wi, 1, 1, 1, 1, 0),
+            QWeights::Slbf { .. } | QWeights::Penni { .. } => (
+                if matches!(q.weights, QWeights::Slbf { .. }) { LayerKind::Slbf } else { LayerKind::Penni },
+                ci,
+                hi,
+                wi,
+                q.geometry.kernel as u32,
+                q.geometry.stride as u32,
+                q.geometry.padding as u32,
+            ),
+        };
+        Geometry { kind, c_in, h, w, kernel, stride, padding }
+    }
+}
+
+/// The generated maxima (`limits`) a layer must fit: channels, fc inputs, width, kernel.
+fn check_limits(cfg: &AccelConfig, kind: LayerKind, c_in: u32, co: u32, [h, wd]: [u32; 2], kernel: u32) -> Result<()> {
+    let lim = &cfg.limits;
+    if kind == LayerKind::Fc && c_in > lim.max_fc_inputs {
+        bail!("{c_in} fc inputs exceed limits.max_fc_inputs = {}", lim.max_fc_inputs);
+    }
+    if kind != LayerKind::Fc && c_in > lim.max_channels {
+        bail!("{c_in} input channels exceed limits.max_channels = {}", lim.max_channels);
+    }
+    if co > lim.max_channels {
+        bail!("{co} output channels exceed limits.max_channels = {}", lim.max_channels);
+    }
+    if h.max(wd) > lim.max_width {
+        bail!("a {h}x{wd} input exceeds limits.max_width = {}", lim.max_width);
+    }
+    if kernel > lim.max_kernel {
+        bail!("kernel {kernel} exceeds limits.max_kernel = {}", lim.max_kernel);
+    }
+    Ok(())
+}
+
 impl LayerDescriptor {
     /// The descriptor of a compiled layer on a core generated from `cfg`; an error (naming the
     /// limit) if the layer does not fit the core.
@@ -128,46 +189,11 @@ impl LayerDescriptor {
             bail!("layer {}: maxpool layers are not run by the core", layer.name);
         };
         let (r, c, l) = (cfg.array.rows, cfg.array.cols, cfg.array.lanes);
-        let lim = &cfg.limits;
         let [ci, hi, wi] = layer.in_shape.map(|v| v as u32);
         let [co, ho, wo] = layer.out_shape.map(|v| v as u32);
-        let (kind, c_in, h, wd, kernel, stride, padding) = match &w.weights {
-            QWeights::Conv { .. } => (
-                LayerKind::Conv,
-                ci,
-                hi,
-                wi,
-                w.geometry.kernel as u32,
-                w.geometry.stride as u32,
-                w.geometry.padding as u32,
-            ),
-            QWeights::Fc { .. } => (LayerKind::Fc, ci * hi * wi, 1, 1, 1, 1, 0),
-            QWeights::Slbf { .. } | QWeights::Penni { .. } => (
-                if matches!(w.weights, QWeights::Slbf { .. }) { LayerKind::Slbf } else { LayerKind::Penni },
-                ci,
-                hi,
-                wi,
-                w.geometry.kernel as u32,
-                w.geometry.stride as u32,
-                w.geometry.padding as u32,
-            ),
-        };
+        let Geometry { kind, c_in, h, w: wd, kernel, stride, padding } = Geometry::of(layer, w);
         let fail = |what: String| -> Result<Self> { bail!("layer {}: {what}", layer.name) };
-        if kind == LayerKind::Fc && c_in > lim.max_fc_inputs {
-            return fail(format!("{c_in} fc inputs exceed limits.max_fc_inputs = {}", lim.max_fc_inputs));
-        }
-        if kind != LayerKind::Fc && c_in > lim.max_channels {
-            return fail(format!("{c_in} input channels exceed limits.max_channels = {}", lim.max_channels));
-        }
-        if co > lim.max_channels {
-            return fail(format!("{co} output channels exceed limits.max_channels = {}", lim.max_channels));
-        }
-        if h.max(wd) > lim.max_width {
-            return fail(format!("a {h}x{wd} input exceeds limits.max_width = {}", lim.max_width));
-        }
-        if kernel > lim.max_kernel {
-            return fail(format!("kernel {kernel} exceeds limits.max_kernel = {}", lim.max_kernel));
-        }
+        check_limits(cfg, kind, c_in, co, [h, wd], kernel).map_err(|e| anyhow::anyhow!("layer {}: {e}", layer.name))?;
         // One PPU serves G_hw adjacent columns with one scale register: every aligned block of
         // G_hw filters must lie in one scale group.
         let (g, g_hw) = (w.scale_group as u32, cfg.datapath.scale_group);
