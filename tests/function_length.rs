@@ -18,8 +18,6 @@ const NOT_YET: &[(&str, &str)] = &[
     // Verilog text generators of the codec and the loader.
     ("hdl/src/codec/encoder.rs", "verilog_body"),
     ("hdl/src/blocks/act_loader.rs", "verilog_body"),
-    // The network file's layer parser.
-    ("src/network/build.rs", "build_layer"),
 ];
 
 fn sources(root: &Path) -> Vec<PathBuf> {

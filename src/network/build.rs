@@ -256,15 +256,9 @@ fn required<T: Clone>(v: &Option<T>, key: &str, kind: &str) -> Result<T> {
     v.clone().ok_or_else(|| anyhow!("key `{key}` is missing: {kind} layers need it"))
 }
 
-fn build_layer(
-    s: &LayerSpec,
-    name: String,
-    in_shape: [usize; 3],
-    in_bits: u32,
-    last: bool,
-    files: &dyn FileSource,
-) -> Result<Layer> {
-    let kind = s.kind.as_str();
+/// The layer's keys: a known kind, only keys its kind uses, and no key whose meaning another
+/// key's setting takes away.
+fn check_keys(s: &LayerSpec, kind: &str) -> Result<()> {
     let allowed = allowed_keys(kind).ok_or_else(|| {
         anyhow!("key `kind` = {kind:?}: expected one of \"conv\", \"fc\", \"maxpool\", \"slbf\", \"penni\"")
     })?;
@@ -286,6 +280,82 @@ fn build_layer(
             }
         }
     }
+    Ok(())
+}
+
+/// The weights of a conv, fc, slbf or penni layer from the files its keys name, checked against
+/// the layer's shape.
+fn load_weights(
+    s: &LayerSpec,
+    kind: &str,
+    out_channels: usize,
+    [c_in, h, w]: [usize; 3],
+    k: usize,
+    files: &dyn FileSource,
+) -> Result<Weights> {
+    let load_f32 = |key: &str, rel: &Option<String>, shape: &[Option<usize>]| -> Result<(Vec<usize>, Vec<f32>)> {
+        let rel = required(rel, key, kind)?;
+        let shown = files.display(&rel);
+        let arr = files
+            .read(&rel)
+            .and_then(|b| npyio::parse_f32(&b).map_err(|e| anyhow!("{shown}: {e}")))
+            .and_then(|a| npyio::check_shape(&a.shape, shape).map_err(|e| anyhow!("{shown}: {e}")).map(|_| a))
+            .with_context(|| format!("key `{key}`"))?;
+        if let Some(i) = arr.data.iter().position(|v| !v.is_finite()) {
+            bail!("key `{key}`: {shown}: element {i} is {}; expected finite values", arr.data[i]);
+        }
+        Ok((arr.shape, arr.data))
+    };
+    let weights = match kind {
+        "conv" => {
+            Weights::Conv(load_f32("weights", &s.weights, &[Some(out_channels), Some(c_in), Some(k), Some(k)])?.1)
+        }
+        "fc" => Weights::Fc(load_f32("weights", &s.weights, &[Some(out_channels), Some(c_in * h * w)])?.1),
+        "slbf" => {
+            let (bshape, bank) = load_f32("bank", &s.bank, &[None, None, Some(k), Some(k)])?;
+            let (n, d) = (bshape[0], bshape[1]);
+            let rel = required(&s.index, "index", kind)?;
+            let shown = files.display(&rel);
+            let idx = files
+                .read(&rel)
+                .and_then(|b| npyio::parse_int(&b, Elem::AnyInt).map_err(|e| anyhow!("{shown}: {e}")))
+                .context("key `index`")?;
+            if idx.shape.len() != 2 || idx.shape[0] != out_channels || idx.shape[1] == 0 {
+                bail!("key `index`: {shown}: expected shape [{out_channels}, m], found {:?}", idx.shape);
+            }
+            let m = idx.shape[1];
+            if d == 0 || n == 0 || m * d != c_in {
+                bail!("key `bank`: bank filters have d = {d} channels and the index has m = {m} slices; expected m * d = {c_in} (the input channels)");
+            }
+            if let Some(&bad) = idx.data.iter().find(|&&v| v < 0 || v as usize >= n) {
+                bail!("key `index`: {shown}: value {bad} out of range; expected 0..{n} (the bank size)");
+            }
+            Weights::Slbf { bank, n, d, index: idx.data.iter().map(|&v| v as usize).collect(), m }
+        }
+        "penni" => {
+            let (bshape, basis) = load_f32("basis", &s.basis, &[None, Some(k), Some(k)])?;
+            let d = bshape[0];
+            if d == 0 {
+                bail!("key `basis`: expected at least one basis kernel");
+            }
+            let coef = load_f32("coef", &s.coef, &[Some(out_channels), Some(c_in), Some(d)])?.1;
+            Weights::Penni { basis, d, coef }
+        }
+        _ => unreachable!("kinds were checked above"),
+    };
+    Ok(weights)
+}
+
+fn build_layer(
+    s: &LayerSpec,
+    name: String,
+    in_shape: [usize; 3],
+    in_bits: u32,
+    last: bool,
+    files: &dyn FileSource,
+) -> Result<Layer> {
+    let kind = s.kind.as_str();
+    check_keys(s, kind)?;
     check_codec_keys(&s.codec, s.step, s.dct_keep, s.eg_order)?;
     if in_bits == ACC_BITS {
         bail!("follows a layer with output = \"accumulator\", which must be the last layer");
@@ -317,57 +387,7 @@ fn build_layer(
         (Op::MaxPool(geometry), [c_in, h_out, w_out])
     } else {
         let out_channels = to_usize("out_channels", required(&s.out_channels, "out_channels", kind)?, 1, 1 << 16)?;
-        let k = geometry.kernel;
-        let load_f32 = |key: &str, rel: &Option<String>, shape: &[Option<usize>]| -> Result<(Vec<usize>, Vec<f32>)> {
-            let rel = required(rel, key, kind)?;
-            let shown = files.display(&rel);
-            let arr = files
-                .read(&rel)
-                .and_then(|b| npyio::parse_f32(&b).map_err(|e| anyhow!("{shown}: {e}")))
-                .and_then(|a| npyio::check_shape(&a.shape, shape).map_err(|e| anyhow!("{shown}: {e}")).map(|_| a))
-                .with_context(|| format!("key `{key}`"))?;
-            if let Some(i) = arr.data.iter().position(|v| !v.is_finite()) {
-                bail!("key `{key}`: {shown}: element {i} is {}; expected finite values", arr.data[i]);
-            }
-            Ok((arr.shape, arr.data))
-        };
-        let weights = match kind {
-            "conv" => {
-                Weights::Conv(load_f32("weights", &s.weights, &[Some(out_channels), Some(c_in), Some(k), Some(k)])?.1)
-            }
-            "fc" => Weights::Fc(load_f32("weights", &s.weights, &[Some(out_channels), Some(c_in * h * w)])?.1),
-            "slbf" => {
-                let (bshape, bank) = load_f32("bank", &s.bank, &[None, None, Some(k), Some(k)])?;
-                let (n, d) = (bshape[0], bshape[1]);
-                let rel = required(&s.index, "index", kind)?;
-                let shown = files.display(&rel);
-                let idx = files
-                    .read(&rel)
-                    .and_then(|b| npyio::parse_int(&b, Elem::AnyInt).map_err(|e| anyhow!("{shown}: {e}")))
-                    .context("key `index`")?;
-                if idx.shape.len() != 2 || idx.shape[0] != out_channels || idx.shape[1] == 0 {
-                    bail!("key `index`: {shown}: expected shape [{out_channels}, m], found {:?}", idx.shape);
-                }
-                let m = idx.shape[1];
-                if d == 0 || n == 0 || m * d != c_in {
-                    bail!("key `bank`: bank filters have d = {d} channels and the index has m = {m} slices; expected m * d = {c_in} (the input channels)");
-                }
-                if let Some(&bad) = idx.data.iter().find(|&&v| v < 0 || v as usize >= n) {
-                    bail!("key `index`: {shown}: value {bad} out of range; expected 0..{n} (the bank size)");
-                }
-                Weights::Slbf { bank, n, d, index: idx.data.iter().map(|&v| v as usize).collect(), m }
-            }
-            "penni" => {
-                let (bshape, basis) = load_f32("basis", &s.basis, &[None, Some(k), Some(k)])?;
-                let d = bshape[0];
-                if d == 0 {
-                    bail!("key `basis`: expected at least one basis kernel");
-                }
-                let coef = load_f32("coef", &s.coef, &[Some(out_channels), Some(c_in), Some(d)])?.1;
-                Weights::Penni { basis, d, coef }
-            }
-            _ => unreachable!("kinds were checked above"),
-        };
+        let weights = load_weights(s, kind, out_channels, in_shape, geometry.kernel, files)?;
         // Real per-filter values: float32 or float64 (an importer's exact values need float64).
         let load_real = |key: &str, rel: &Option<String>, min: f64| -> Result<Option<Vec<f64>>> {
             let Some(rel) = rel else { return Ok(None) };
