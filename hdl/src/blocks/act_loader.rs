@@ -280,12 +280,19 @@ fn decisions(
     line(&format!("wire endpx_{sfx} = {big} ? ({cin_left} == 16'd{b}) : ({cin_left} == left_{sfx});"));
 }
 
-/// The loader's Verilog for `l` lanes, `b` values per beat and `g = l / b` lane groups.
+/// The loader's Verilog for `l` lanes, `b` values per beat and `g = l / b` lane groups: the
+/// head beat's geometry and its word decisions, the lanes it fills, then the registers.
 fn verilog_body(l: usize, b: usize, g: usize, segment_gt_beat: bool) -> String {
-    let lb = l.trailing_zeros();
-    let bb = b.trailing_zeros();
-    let w2 = 2 * l;
     let mut v = String::new();
+    beat_geometry(&mut v, l, b, segment_gt_beat);
+    beat_lanes(&mut v, l, b, g);
+    registers(&mut v, l);
+    v
+}
+
+/// The geometry of the beat at the head of the stream and the word decisions of the next one.
+fn beat_geometry(v: &mut String, l: usize, b: usize, segment_gt_beat: bool) {
+    let (lb, bb) = (l.trailing_zeros(), b.trailing_zeros());
     let mut line = |s: &str| {
         v.push_str(s);
         v.push('\n');
@@ -343,6 +350,16 @@ fn verilog_body(l: usize, b: usize, g: usize, segment_gt_beat: bool) -> String {
         "wire unused_len = &{{1'b0, left_a[15:{bb1}], left_b[15:{bb1}], left_c[15:{bb1}], left_d[15:{bb1}], left_st[15:{bb1}], l_end[{lb}], 1'b0}};",
         bb1 = bb + 1
     ));
+}
+
+/// The beat's valid lanes and bit-planes merged into the word being filled, and the lane groups
+/// the word's write enables.
+fn beat_lanes(v: &mut String, l: usize, b: usize, g: usize) {
+    let (lb, bb, w2) = (l.trailing_zeros(), b.trailing_zeros(), 2 * l);
+    let mut line = |s: &str| {
+        v.push_str(s);
+        v.push('\n');
+    };
     // The beat's valid lanes and their bit-planes, placed at lane l0 of a two-word window.
     line(&format!("wire [{}:0] l0 = ch0[{}:0];", lb - 1, lb - 1));
     line(&format!("wire [{}:0] nmask = ~({{{b}{{1'b1}}}} << n_s);", b - 1));
@@ -379,6 +396,15 @@ fn verilog_body(l: usize, b: usize, g: usize, segment_gt_beat: bool) -> String {
     // Buffer address of a chunk: bank q % R, word (q / R) * planes past the pixel's base.
     line("wire [15:0] pend_grp = pend_q / rows_c;");
     line("wire [15:0] pend_row = pend_q % rows_c;");
+}
+
+/// The `in_ready`/`busy` outputs, the write pipeline and the stream position's registers.
+fn registers(v: &mut String, l: usize) {
+    let w2 = 2 * l;
+    let mut line = |s: &str| {
+        v.push_str(s);
+        v.push('\n');
+    };
     line("always @(*) begin");
     line("    in_ready = ~cur_done & (pend_free | ~done);");
     line("    busy = cur_valid | pend_valid;");
@@ -442,7 +468,6 @@ fn verilog_body(l: usize, b: usize, g: usize, segment_gt_beat: bool) -> String {
     line("        end");
     line("    end");
     line("end");
-    v
 }
 
 #[cfg(test)]
