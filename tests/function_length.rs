@@ -15,8 +15,6 @@ const NOT_YET: &[(&str, &str)] = &[
     ("hdl/src/blocks/controller.rs", "default"),
     ("hdl/src/blocks/sequencer.rs", "update"),
     ("sim/src/controller.rs", "clock"),
-    // The codec encoder's Verilog text generator.
-    ("hdl/src/codec/encoder.rs", "verilog_body"),
 ];
 
 fn sources(root: &Path) -> Vec<PathBuf> {

@@ -417,29 +417,12 @@ fn head(v: &mut Text, g: &CodecGeom) {
     v.line("wire [4:0] hcnt = is_eg ? a_cnt : 5'd0;");
 }
 
-/// The encoder's Verilog for geometry `g`.
-fn verilog_body(g: &CodecGeom) -> String {
-    let (n, p, mb, w) = (g.block, g.port_bytes, g.block_bits, g.buffer_bits());
-    let (fw, hw) = (g.field_bits, 2 + 9 * n);
-    // `E`: the top bits of a step's word that may hold no content (a head's unused header and
-    // mask bits, a field's leading bits); `ab`: the width of the packer's shift amount.
-    let ee = (2 + n).max(fw);
-    let (pb, ab, lg) = (8 * p, bits_for(w + ee - 1).max(9), bits_for(n - 1));
-    assert!(ab <= 16, "packer shift of {ab} bits");
-    // The room a head needs: its block at the longest, and the record's check byte after it.
-    let thr = w - mb - g.check_bits();
-    let mut v = Text::default();
-    blen_function(&mut v, "blen14", 14, 4);
-    if g.check {
-        crc8_function(&mut v);
-    }
-    v.line("function [9:0] kmul;");
-    v.line("    input [4:0] x;");
-    v.line("    input [3:0] k;");
-    v.line("    kmul = (k[0] ? {5'd0, x} : 10'd0) + (k[1] ? {4'd0, x, 1'd0} : 10'd0) + (k[2] ? {3'd0, x, 2'd0} : 10'd0) + (k[3] ? {2'd0, x, 3'd0} : 10'd0);");
-    v.line("endfunction");
-    params(&mut v);
-    fixed_block_mode(&mut v);
+/// The layer constants (which blocks go through the coefficient pipeline, and for how long) and
+/// the registers of stage A, of E (the fields of the block being emitted) and of S (the step
+/// offered to the packer).
+fn layer_constants_and_registers(v: &mut Text, g: &CodecGeom) {
+    let (n, w) = (g.block, g.buffer_bits());
+    let (hw, lg) = (2 + 9 * n, bits_for(n - 1));
     // Layer constants: which blocks go through the coefficient pipeline, and for how long.
     v.line(format!("wire gm = ~hdr_on & (fixed_bm == 3'd{BM_GOLOMB});"));
     v.line(format!("wire serial = hdr_on | (fixed_bm == 3'd{BM_DCT}) | gm;"));
@@ -464,6 +447,32 @@ fn verilog_body(g: &CodecGeom) -> String {
     if g.check {
         v.line("reg [7:0] crc_r;");
     }
+}
+
+/// The encoder's Verilog for geometry `g`.
+fn verilog_body(g: &CodecGeom) -> String {
+    let (n, p, mb, w) = (g.block, g.port_bytes, g.block_bits, g.buffer_bits());
+    let (fw, hw) = (g.field_bits, 2 + 9 * n);
+    // `E`: the top bits of a step's word that may hold no content (a head's unused header and
+    // mask bits, a field's leading bits); `ab`: the width of the packer's shift amount.
+    let ee = (2 + n).max(fw);
+    let (pb, ab, lg) = (8 * p, bits_for(w + ee - 1).max(9), bits_for(n - 1));
+    assert!(ab <= 16, "packer shift of {ab} bits");
+    // The room a head needs: its block at the longest, and the record's check byte after it.
+    let thr = w - mb - g.check_bits();
+    let mut v = Text::default();
+    blen_function(&mut v, "blen14", 14, 4);
+    if g.check {
+        crc8_function(&mut v);
+    }
+    v.line("function [9:0] kmul;");
+    v.line("    input [4:0] x;");
+    v.line("    input [3:0] k;");
+    v.line("    kmul = (k[0] ? {5'd0, x} : 10'd0) + (k[1] ? {4'd0, x, 1'd0} : 10'd0) + (k[2] ? {3'd0, x, 2'd0} : 10'd0) + (k[3] ? {2'd0, x, 3'd0} : 10'd0);");
+    v.line("endfunction");
+    params(&mut v);
+    fixed_block_mode(&mut v);
+    layer_constants_and_registers(&mut v, g);
     input_stage(&mut v, g);
     head(&mut v, g);
     coefficient_pipe(&mut v, g);
