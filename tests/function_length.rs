@@ -14,7 +14,6 @@ const NOT_YET: &[(&str, &str)] = &[
     ("hdl/src/blocks/controller.rs", "update"),
     ("hdl/src/blocks/controller.rs", "default"),
     ("hdl/src/blocks/sequencer.rs", "update"),
-    ("sim/src/controller.rs", "clock"),
 ];
 
 fn sources(root: &Path) -> Vec<PathBuf> {

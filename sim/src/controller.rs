@@ -182,6 +182,22 @@ impl Controller {
     pub fn clock(&mut self, i: &CtlIn, o: &CtlOut, b: &Bounds) {
         let q = self.clone();
         self.fire_r = i.act_fire;
+        self.clock_run(&q, i);
+        self.clock_passes(&q, i, o, b);
+        self.clock_loop(&q, i, o, b);
+        // The RTL keeps these differences in 2-bit registers: two accumulator banks bound them.
+        debug_assert!(
+            self.issued - self.drained <= 2 && self.stored - self.drained <= 2,
+            "runs issued {}, stored {}, drained {}",
+            self.issued,
+            self.stored,
+            self.drained
+        );
+    }
+
+    /// The run issuer's side of the edge: the current run ends when the sequencer is idle again,
+    /// and a run's delayed end counts it as stored.
+    fn clock_run(&mut self, q: &Controller, i: &CtlIn) {
         if q.run_active {
             if q.run_wait {
                 self.run_wait = false;
@@ -192,6 +208,11 @@ impl Controller {
         if i.run_stored {
             self.stored += 1;
         }
+    }
+
+    /// The bank/drain scheduler: a pass (a drain, or a grouped layer's combine pass) per stored
+    /// run, in order, and after a grouped row's last pass the drains of its filter tiles.
+    fn clock_passes(&mut self, q: &Controller, i: &CtlIn, o: &CtlOut, b: &Bounds) {
         let grouped = b.grouped.is_some();
         let pass_busy = if grouped { i.comb_busy } else { i.drain_busy };
         if q.drain_active {
@@ -225,6 +246,12 @@ impl Controller {
             self.od_active = true;
             self.od_wait = true;
         }
+    }
+
+    /// The loop nest over bands, filter tiles and output rows (a grouped layer: the runs of each
+    /// row), and the loads between them.
+    fn clock_loop(&mut self, q: &Controller, i: &CtlIn, o: &CtlOut, b: &Bounds) {
+        let grouped = b.grouped.is_some();
         match self.state {
             Phase::Band => {
                 let rows = &b.band_in[self.band as usize];
@@ -337,13 +364,5 @@ impl Controller {
             }
             Phase::Idle => {}
         }
-        // The RTL keeps these differences in 2-bit registers: two accumulator banks bound them.
-        debug_assert!(
-            self.issued - self.drained <= 2 && self.stored - self.drained <= 2,
-            "runs issued {}, stored {}, drained {}",
-            self.issued,
-            self.stored,
-            self.drained
-        );
     }
 }
