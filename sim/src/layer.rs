@@ -160,7 +160,7 @@ pub fn run_layer(cfg: &AccelConfig, layer: &QLayer, input: &Stored, traffic: Tra
 }
 
 /// The data of a layer's streams, as the host prepared them, and where the core is in each.
-struct Streams {
+struct LayerStreams {
     /// The activation values' beats (the loader's view) and the weight words.
     beats: Vec<streams::ActBeat>,
     words: Vec<u128>,
@@ -179,7 +179,7 @@ struct Streams {
     bands: usize,
 }
 
-impl Streams {
+impl LayerStreams {
     fn new(cfg: &AccelConfig, layer: &QLayer, d: &LayerDescriptor, shape: &CoreShape, input: &Stored) -> Result<Self> {
         let beats = streams::layer_act_stream(d, cfg, &input.tensor, layer.in_bits);
         let words = streams::layer_weight_stream(layer, d, cfg);
@@ -189,7 +189,7 @@ impl Streams {
             (Some(_), None) => bail!("layer {}: the core has the codec but the input is not coded", layer.name),
         };
         let (wb, out_bytes) = (weight_beat_bytes(cfg), result_beat_bytes(cfg, d.out_mode));
-        Ok(Streams { beats, words, port, head_costs, wb, out_bytes, ai: 0, wi: 0, bi: 0, hi: 0, bands: 0 })
+        Ok(LayerStreams { beats, words, port, head_costs, wb, out_bytes, ai: 0, wi: 0, bi: 0, hi: 0, bands: 0 })
     }
 }
 
@@ -200,7 +200,7 @@ struct Environment {
 }
 
 impl Environment {
-    fn new(cfg: &AccelConfig, traffic: Traffic, st: &Streams) -> Self {
+    fn new(cfg: &AccelConfig, traffic: Traffic, st: &LayerStreams) -> Self {
         let dram = (traffic == Traffic::Dram)
             .then(|| Dram::new(cfg, st.port.iter().map(|&(n, _)| n).collect(), vec![st.wb; st.words.len()]));
         let gates = match traffic {
@@ -211,7 +211,7 @@ impl Environment {
     }
 
     /// The start of cycle `t`: what the environment offers, `(act_valid, w_valid, write_ready)`.
-    fn offer(&mut self, t: u64, st: &Streams) -> (bool, bool, bool) {
+    fn offer(&mut self, t: u64, st: &LayerStreams) -> (bool, bool, bool) {
         if let Some(m) = &mut self.dram {
             m.begin_cycle();
             return (m.read_valid(ACT, t), m.read_valid(WEIGHT, t), m.write_ready());
@@ -221,7 +221,7 @@ impl Environment {
     }
 
     /// The end of cycle `t`: the transfers of `e` reach the DRAM model, which then requests.
-    fn settle(&mut self, t: u64, e: &Events, st: &Streams) {
+    fn settle(&mut self, t: u64, e: &Events, st: &LayerStreams) {
         let Some(m) = &mut self.dram else { return };
         if e.act_take {
             m.take(ACT);
@@ -243,7 +243,7 @@ impl Environment {
 /// drains and combine passes, bytes on the streams.
 fn consume(
     e: &Events,
-    st: &mut Streams,
+    st: &mut LayerStreams,
     dp: &mut Datapath,
     d: &LayerDescriptor,
     shape: &CoreShape,
@@ -316,7 +316,7 @@ pub fn run_layer_probed<'p>(
     }
     let shape = CoreShape::new(cfg, &d);
     let mut dp = Datapath::new(cfg, &d, layer);
-    let mut st = Streams::new(cfg, layer, &d, &shape, input)?;
+    let mut st = LayerStreams::new(cfg, layer, &d, &shape, input)?;
     let mut env = Environment::new(cfg, traffic, &st);
     let mut core = Core::default();
     core.start();

@@ -122,7 +122,7 @@ pub struct LayerDescriptor {
 
 /// The array's view of a layer: its kind, the input it computes on (an fc layer's whole input is
 /// one pixel of channels) and its window.
-struct Geometry {
+struct ArrayView {
     kind: LayerKind,
     c_in: u32,
     h: u32,
@@ -132,7 +132,7 @@ struct Geometry {
     padding: u32,
 }
 
-impl Geometry {
+impl ArrayView {
     fn of(layer: &QLayer, q: &QWeighted) -> Self {
         let [ci, hi, wi] = layer.in_shape.map(|v| v as u32);
         let (kind, c_in, h, w, kernel, stride, padding) = match &q.weights {
@@ -156,7 +156,7 @@ impl Geometry {
                 q.geometry.padding as u32,
             ),
         };
-        Geometry { kind, c_in, h, w, kernel, stride, padding }
+        ArrayView { kind, c_in, h, w, kernel, stride, padding }
     }
 }
 
@@ -191,7 +191,7 @@ impl LayerDescriptor {
         let (r, c, l) = (cfg.array.rows, cfg.array.cols, cfg.array.lanes);
         let [ci, hi, wi] = layer.in_shape.map(|v| v as u32);
         let [co, ho, wo] = layer.out_shape.map(|v| v as u32);
-        let Geometry { kind, c_in, h, w: wd, kernel, stride, padding } = Geometry::of(layer, w);
+        let ArrayView { kind, c_in, h, w: wd, kernel, stride, padding } = ArrayView::of(layer, w);
         let fail = |what: String| -> Result<Self> { bail!("layer {}: {what}", layer.name) };
         check_limits(cfg, kind, c_in, co, [h, wd], kernel).map_err(|e| anyhow::anyhow!("layer {}: {e}", layer.name))?;
         // One PPU serves G_hw adjacent columns with one scale register: every aligned block of

@@ -45,6 +45,8 @@ pub struct Metric {
     pub better: Better,
     /// The summary's "best point per metric" table lists it.
     pub ranked: bool,
+    /// Only a sweep with labels records it.
+    pub needs_labels: bool,
     pub eval: Eval,
 }
 
@@ -55,7 +57,7 @@ const fn image(
     ranked: bool,
     f: fn(&AccelConfig, &Totals) -> f64,
 ) -> Metric {
-    Metric { name, unit, better, ranked, eval: Eval::Image(f) }
+    Metric { name, unit, better, ranked, needs_labels: false, eval: Eval::Image(f) }
 }
 
 const fn point(
@@ -65,7 +67,7 @@ const fn point(
     ranked: bool,
     f: fn(&PointFigures) -> Option<f64>,
 ) -> Metric {
-    Metric { name, unit, better, ranked, eval: Eval::Point(f) }
+    Metric { name, unit, better, ranked, needs_labels: false, eval: Eval::Point(f) }
 }
 
 const fn synth(
@@ -75,7 +77,7 @@ const fn synth(
     ranked: bool,
     f: fn(&FlowReport) -> String,
 ) -> Metric {
-    Metric { name, unit, better, ranked, eval: Eval::Synth(f) }
+    Metric { name, unit, better, ranked, needs_labels: false, eval: Eval::Synth(f) }
 }
 
 use Better::*;
@@ -121,7 +123,10 @@ pub const METRICS: &[Metric] = &[
         Some((p.cfg.buffers.weight_kib + p.cfg.buffers.act_kib) as f64)
     }),
     // With labels only: the share of input images whose top class is the label.
-    point("top1_accuracy", "share of input images classified as labelled", Higher, true, |p| p.top1.top1_accuracy),
+    Metric {
+        needs_labels: true,
+        ..point("top1_accuracy", "share of input images classified as labelled", Higher, true, |p| p.top1.top1_accuracy)
+    },
 ];
 
 /// The FPGA flow's figures, after the per-layer cycles, with `--synth`.

@@ -31,7 +31,7 @@ pub fn columns(sweep: &Sweep, synth: bool) -> Vec<String> {
 
 /// The simulated metrics a sweep records: all but the accuracy against labels when it has none.
 fn recorded(sweep: &Sweep) -> impl Iterator<Item = &'static Metric> + '_ {
-    METRICS.iter().filter(move |m| sweep.labels.is_some() || m.name != "top1_accuracy")
+    METRICS.iter().filter(move |m| sweep.labels.is_some() || !m.needs_labels)
 }
 
 /// An axis value as a table cell: strings without quotes.

@@ -62,12 +62,18 @@ impl GatherShape {
     }
 }
 
-/// The descriptor registers the stage reads (`cbnn::hw::regs::Block::Gather`), as its ports
-/// list them: the one-bit flags, then the 16-bit values.
-pub fn register_ports() -> Vec<&'static str> {
+/// The descriptor registers the stage reads (`cbnn::hw::regs::Block::Gather`): the one-bit
+/// flags and the 16-bit values.
+fn registers() -> (Vec<&'static str>, Vec<&'static str>) {
     let (flags, values): (Vec<&Register>, Vec<&Register>) = read_by(RegBlock::Gather).partition(|r| r.width == 1);
     debug_assert!(values.iter().all(|r| r.width == 16), "the stage's value registers are 16 bits");
-    flags.iter().chain(&values).map(|r| r.name).collect()
+    (flags.iter().map(|r| r.name).collect(), values.iter().map(|r| r.name).collect())
+}
+
+/// The stage's register ports as its port list has them: the flags, then the values.
+pub fn register_ports() -> Vec<&'static str> {
+    let (flags, values) = registers();
+    flags.into_iter().chain(values).collect()
 }
 
 /// The gather stage's module, named `name`.
@@ -78,9 +84,7 @@ pub fn gather_module(name: &str, s: &GatherShape) -> Module {
         v.push_str(&t);
         v.push('\n');
     };
-    let (flags, regs): (Vec<&Register>, Vec<&Register>) = read_by(RegBlock::Gather).partition(|r| r.width == 1);
-    let flags: Vec<&str> = flags.iter().map(|r| r.name).collect();
-    let regs: Vec<&str> = regs.iter().map(|r| r.name).collect();
+    let (flags, regs) = registers();
     line(format!(
         "module {name}(clock, start, {}, {}, in_valid, in_data, in_ready, out_valid, out_data, out_n, out_last, out_ready, busy);",
         flags.join(", "),

@@ -195,8 +195,6 @@ fn result_fold(m: &mut NetModule, s: &TopShape) {
 fn core_instance(m: &mut NetModule, cfg: &AccelConfig, s: &TopShape) -> Result<Vec<Module>> {
     let d = cfg.name.as_str();
     let bias = s.bias_bits;
-    let setup_field =
-        |lo: usize, w: usize| if w == 1 { format!("setup[{lo}]") } else { format!("setup[{}:{lo}]", lo + w - 1) };
     let conns: Vec<(&str, String)> = vec![
         ("clock", "clock".into()),
         ("reset", "core_reset".into()),
@@ -241,10 +239,17 @@ fn core_instance(m: &mut NetModule, cfg: &AccelConfig, s: &TopShape) -> Result<V
     Ok(core)
 }
 
+/// Bits `[lo + w - 1 : lo]` of the setup ROM's entry (`cbnn::hw::setup`).
+fn setup_field(lo: usize, w: usize) -> String {
+    if w == 1 {
+        format!("setup[{lo}]")
+    } else {
+        format!("setup[{}:{lo}]", lo + w - 1)
+    }
+}
+
 /// The self-test sequencer and the UART it answers on.
 fn selftest_and_uart(m: &mut NetModule, d: &str, data: &SelfTestData, bit: u32) -> Vec<Module> {
-    let setup_field =
-        |lo: usize, w: usize| if w == 1 { format!("setup[{lo}]") } else { format!("setup[{}:{lo}]", lo + w - 1) };
     let mut v = Vec::new();
     m.instance(
         &format!("{d}_selftest"),
