@@ -106,16 +106,6 @@ fn each_shared_fact_has_one_home() {
 
 const LIMIT: usize = 150;
 
-/// (file, function): above the limit today. A listed function that has been shortened fails
-/// the test too, so that the list only shrinks.
-const NOT_YET: &[(&str, &str)] = &[
-    // rust-hdl blocks: one `#[hdl_gen] update` each, to be split into mirrored sub-machines
-    // (band/tile loop, run issuer, bank/drain scheduler, grouped-row iterator).
-    ("hdl/src/blocks/controller.rs", "update"),
-    ("hdl/src/blocks/controller.rs", "default"),
-    ("hdl/src/blocks/sequencer.rs", "update"),
-];
-
 /// Every function of `text` outside its inline test module: (name, first line, lines).
 fn functions(text: &str) -> Vec<(String, usize, usize)> {
     let lines: Vec<&str> = text.lines().collect();
@@ -165,28 +155,16 @@ fn functions(text: &str) -> Vec<(String, usize, usize)> {
 fn no_function_is_longer_than_the_limit() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut long = Vec::new();
-    let mut listed_and_long = Vec::new();
     let mut seen = 0;
     for p in sources() {
         let rel = p.strip_prefix(root).unwrap().display().to_string();
         for (name, line, n) in functions(&std::fs::read_to_string(&p).unwrap()) {
             seen += 1;
-            if n <= LIMIT {
-                continue;
-            }
-            if NOT_YET.contains(&(rel.as_str(), name.as_str())) {
-                listed_and_long.push((rel.clone(), name));
-            } else {
+            if n > LIMIT {
                 long.push(format!("{rel}:{line} {name}: {n} lines"));
             }
         }
     }
     assert!(seen > 500, "the scan found only {seen} functions");
     assert!(long.is_empty(), "functions above {LIMIT} lines:\n{}", long.join("\n"));
-    for (file, name) in NOT_YET {
-        assert!(
-            listed_and_long.iter().any(|(f, n)| f == file && n == name),
-            "{file} {name} is no longer above {LIMIT} lines: take it off NOT_YET"
-        );
-    }
 }

@@ -2,7 +2,9 @@
 //! bands, filter tiles and output rows, the stream gates, and the drain scheduler; for grouped
 //! (slbf, penni) layers the loop over each row's runs (groups x bank tiles), the combine passes
 //! scheduled like drains, and the drains of a finished row's filter tiles. `outputs` is the
-//! block's combinational logic and `clock` its next-state logic.
+//! block's combinational logic and `clock` its next-state logic, one function per RTL sub-block
+//! (`clock_loop_nest`, `clock_run_issuer`, `clock_pass_scheduler` with `clock_row_drains`,
+//! `clock_group_iter`; the RTL's `BandIter` is `Bounds`, from the contract).
 //!
 //! What is abstracted: the loop counters the RTL keeps as address arithmetic (`iy`, `base`, the
 //! group offsets) are not here, since they decide no cycle (the datapath computes addresses from
@@ -178,13 +180,15 @@ impl Controller {
         o
     }
 
-    /// The clock edge: next values from the registers as they were in the cycle (`q`).
+    /// The clock edge: next values from the registers as they were in the cycle (`q`). Each
+    /// function below is one of the RTL controller's sub-blocks (`hdl/src/blocks/controller/`).
     pub fn clock(&mut self, i: &CtlIn, o: &CtlOut, b: &Bounds) {
         let q = self.clone();
         self.fire_r = i.act_fire;
-        self.clock_run(&q, i);
-        self.clock_passes(&q, i, o, b);
-        self.clock_loop(&q, i, o, b);
+        self.clock_loop_nest(&q, i, o, b);
+        self.clock_run_issuer(&q, i, o);
+        self.clock_pass_scheduler(&q, i, o, b);
+        self.clock_group_iter(&q, o, b);
         // The RTL keeps these differences in 2-bit registers: two accumulator banks bound them.
         debug_assert!(
             self.issued - self.drained <= 2 && self.stored - self.drained <= 2,
@@ -195,9 +199,14 @@ impl Controller {
         );
     }
 
-    /// The run issuer's side of the edge: the current run ends when the sequencer is idle again,
-    /// and a run's delayed end counts it as stored.
-    fn clock_run(&mut self, q: &Controller, i: &CtlIn) {
+    /// A grouped layer's current run is the last of its output row (`GroupIter`'s `row_last`).
+    fn row_last(&self, b: &Bounds) -> bool {
+        b.grouped.is_some_and(|(runs, _)| self.run_idx + 1 == runs)
+    }
+
+    /// `RunIssuer`: a run starts with `go` into the next bank, and ends when the sequencer is
+    /// idle again.
+    fn clock_run_issuer(&mut self, q: &Controller, i: &CtlIn, o: &CtlOut) {
         if q.run_active {
             if q.run_wait {
                 self.run_wait = false;
@@ -205,15 +214,36 @@ impl Controller {
                 self.run_active = false;
             }
         }
-        if i.run_stored {
-            self.stored += 1;
+        if o.go {
+            self.run_active = true;
+            self.run_wait = true;
+            self.run_bank = q.next_bank;
+            self.ran = true;
+            self.next_bank ^= 1;
         }
     }
 
-    /// The bank/drain scheduler: a pass (a drain, or a grouped layer's combine pass) per stored
-    /// run, in order, and after a grouped row's last pass the drains of its filter tiles.
-    fn clock_passes(&mut self, q: &Controller, i: &CtlIn, o: &CtlOut, b: &Bounds) {
+    /// `GroupIter`: the grouped row's run index, back to 0 with each tile and after a row's last
+    /// run (the RTL's group, lane, row and base counters are addresses, which decide no cycle).
+    fn clock_group_iter(&mut self, q: &Controller, o: &CtlOut, b: &Bounds) {
+        if q.state == Phase::Tile {
+            self.run_idx = 0;
+        } else if o.go && b.grouped.is_some() {
+            self.run_idx = if q.row_last(b) { 0 } else { q.run_idx + 1 };
+        }
+    }
+
+    /// `PassScheduler`: a pass (a drain, or a grouped layer's combine pass) per stored run, in
+    /// order, and after a grouped row's last pass the drains of its filter tiles.
+    fn clock_pass_scheduler(&mut self, q: &Controller, i: &CtlIn, o: &CtlOut, b: &Bounds) {
         let grouped = b.grouped.is_some();
+        if o.go {
+            self.issued += 1;
+            self.last[q.next_bank] = q.row_last(b);
+        }
+        if i.run_stored {
+            self.stored += 1;
+        }
         let pass_busy = if grouped { i.comb_busy } else { i.drain_busy };
         if q.drain_active {
             if q.drain_wait {
@@ -231,6 +261,12 @@ impl Controller {
             self.drain_sel ^= 1;
             self.d_last = q.last[q.drain_sel];
         }
+        self.clock_row_drains(q, i, b);
+    }
+
+    /// `RowDrains` (inside `PassScheduler`): a finished grouped row's filter tiles through the
+    /// drain unit, one after another.
+    fn clock_row_drains(&mut self, q: &Controller, i: &CtlIn, b: &Bounds) {
         if q.od_active {
             if q.od_wait {
                 self.od_wait = false;
@@ -248,9 +284,9 @@ impl Controller {
         }
     }
 
-    /// The loop nest over bands, filter tiles and output rows (a grouped layer: the runs of each
-    /// row), and the loads between them.
-    fn clock_loop(&mut self, q: &Controller, i: &CtlIn, o: &CtlOut, b: &Bounds) {
+    /// `LoopNest`: the loops over bands, filter tiles and output rows (a grouped layer: the runs
+    /// of each row), and the loads between them.
+    fn clock_loop_nest(&mut self, q: &Controller, i: &CtlIn, o: &CtlOut, b: &Bounds) {
         let grouped = b.grouped.is_some();
         match self.state {
             Phase::Band => {
@@ -290,7 +326,6 @@ impl Controller {
             }
             Phase::Tile => {
                 self.y = b.band_out[self.band as usize].start;
-                self.run_idx = 0;
                 if o.w_load_start {
                     self.words_left = b.tile_words;
                     self.state = Phase::LoadW;
@@ -338,23 +373,9 @@ impl Controller {
                             self.state = if self.band == b.bands { Phase::Finish } else { Phase::Band };
                         }
                     }
-                } else if o.go {
-                    self.run_active = true;
-                    self.run_wait = true;
-                    self.issued += 1;
-                    self.run_bank = q.next_bank;
-                    self.ran = true;
-                    self.next_bank ^= 1;
+                } else if o.go && (!grouped || q.row_last(b)) {
+                    // The next row (a grouped layer: after the row's last run).
                     self.y += 1;
-                    if let Some((runs, _)) = b.grouped {
-                        // One group and bank tile of the row; the row advances after its last.
-                        let row_last = q.run_idx + 1 == runs;
-                        self.last[q.next_bank] = row_last;
-                        self.run_idx = if row_last { 0 } else { q.run_idx + 1 };
-                        if !row_last {
-                            self.y = q.y;
-                        }
-                    }
                 }
             }
             Phase::Finish => {

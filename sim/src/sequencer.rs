@@ -38,12 +38,25 @@ impl Sequencer {
         self.running && !self.ps_active && self.ps_idx < s.passes && self.ld_idx > self.ps_idx
     }
 
+    /// The clock edge; the engines' functions mirror the RTL's sub-blocks of the same names
+    /// (`hdl/src/blocks/sequencer/`).
     pub fn clock(&mut self, go: bool, s: &SeqShape) {
         let pass_start = self.pass_start(s);
         let ps_after = self.ps_idx + pass_start as u32;
         let load_start = self.running && !self.ld_active && self.ld_idx < s.passes && ps_after >= self.ld_idx;
-        let issue = pass_start || self.ps_active;
         let q = self.clone();
+        self.clock_load_engine(&q, load_start, s);
+        self.clock_pass_engine(&q, pass_start, s);
+        if q.running && !pass_start && !q.ps_active && !q.ld_active && q.ps_idx == s.passes {
+            self.running = false;
+        }
+        if go {
+            *self = Sequencer { running: true, ..Sequencer::default() };
+        }
+    }
+
+    /// `LoadEngine`: R weight reads per pass from `load_start`.
+    fn clock_load_engine(&mut self, q: &Sequencer, load_start: bool, s: &SeqShape) {
         if load_start {
             self.ld_idx = q.ld_idx + 1;
             if s.rows != 1 {
@@ -57,7 +70,11 @@ impl Sequencer {
                 self.ld_active = false;
             }
         }
-        if issue {
+    }
+
+    /// `PassEngine`: `planes x W_out` activation reads per pass from `pass_start`.
+    fn clock_pass_engine(&mut self, q: &Sequencer, pass_start: bool, s: &SeqShape) {
+        if pass_start || q.ps_active {
             self.ps_active = true;
             if pass_start {
                 self.ps_idx = q.ps_idx + 1;
@@ -72,12 +89,6 @@ impl Sequencer {
             } else {
                 self.x = q.x + 1;
             }
-        }
-        if q.running && !issue && !q.ps_active && !q.ld_active && q.ps_idx == s.passes {
-            self.running = false;
-        }
-        if go {
-            *self = Sequencer { running: true, ..Sequencer::default() };
         }
     }
 }

@@ -48,7 +48,7 @@ impl Phase {
     ];
 
     /// The code on the `phase` output.
-    pub fn code(self) -> u64 {
+    pub const fn code(self) -> u64 {
         self as u64
     }
 

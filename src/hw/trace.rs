@@ -23,7 +23,11 @@ const fn sig(name: &'static str, width: u32, block: &'static str) -> TraceSignal
     TraceSignal { name, width, block }
 }
 
-const CONTROLLER: &str = "controller (sim/src/controller.rs, hdl/src/blocks/controller.rs)";
+const LOOP_NEST: &str =
+    "controller's loop nest (sim/src/controller.rs clock_loop_nest, hdl/src/blocks/controller/loop_nest.rs)";
+const RUN_ISSUER: &str =
+    "controller's run issuer (sim/src/controller.rs clock_run_issuer, hdl/src/blocks/controller/run_issuer.rs)";
+const PASS_SCHEDULER: &str = "controller's pass scheduler (sim/src/controller.rs clock_pass_scheduler, hdl/src/blocks/controller/pass_scheduler.rs)";
 const ACT_PORT: &str =
     "activation port: loader or decoder (sim/src/act_loader.rs, sim/src/decoder.rs; hdl/src/blocks/act_loader.rs, hdl/src/codec/decoder.rs)";
 const HOST: &str =
@@ -34,15 +38,15 @@ const CODE_PORT: &str = "record port: gather stage and encoder (sim/src/gather.r
 
 /// The signals in packing order, most significant first.
 pub const SIGNALS: [TraceSignal; 14] = [
-    sig("phase", Phase::BITS as u32, CONTROLLER),
-    sig("go", 1, CONTROLLER),
+    sig("phase", Phase::BITS as u32, LOOP_NEST),
+    sig("go", 1, LOOP_NEST),
     // The accumulator bank of the current run (the controller's `acc_bank`), 0 until the
     // layer's first run.
-    sig("acc_bank", 1, CONTROLLER),
-    sig("drain_start", 1, CONTROLLER),
-    sig("comb_start", 1, CONTROLLER),
+    sig("acc_bank", 1, RUN_ISSUER),
+    sig("drain_start", 1, PASS_SCHEDULER),
+    sig("comb_start", 1, PASS_SCHEDULER),
     // The bank of a drain or combine pass, while either starts (0 otherwise).
-    sig("start_bank", 1, CONTROLLER),
+    sig("start_bank", 1, PASS_SCHEDULER),
     sig("act_valid", 1, HOST),
     sig("act_ready", 1, ACT_PORT),
     sig("w_valid", 1, HOST),

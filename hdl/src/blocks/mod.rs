@@ -23,6 +23,7 @@ pub mod compute;
 pub mod controller;
 pub mod drain;
 pub mod gather;
+pub mod lit;
 pub mod pe;
 pub mod popcount;
 pub mod ppu;

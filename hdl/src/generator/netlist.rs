@@ -54,8 +54,44 @@ impl NetModule {
 
     /// An instance of `module` with named port connections.
     pub fn instance(&mut self, module: &str, inst: &str, conns: &[(&str, String)]) {
-        let c: Vec<String> = conns.iter().map(|(p, e)| format!("        .{p}({e})")).collect();
+        self.instance_with_streams(module, inst, conns, &[]);
+    }
+
+    /// An instance of `module` with named port connections and, for each `(port, stream)` of
+    /// `streams`, its stream port `port` (`port_valid`, `port_data`, `port_ready`) connected to
+    /// `stream` as one unit.
+    pub fn instance_with_streams(
+        &mut self,
+        module: &str,
+        inst: &str,
+        conns: &[(&str, String)],
+        streams: &[(&str, &Stream)],
+    ) {
+        let mut c: Vec<String> = conns.iter().map(|(p, e)| format!("        .{p}({e})")).collect();
+        for (port, st) in streams {
+            for (part, e) in st.parts() {
+                c.push(format!("        .{port}_{part}({e})"));
+            }
+        }
         writeln!(self.body, "    {module} {inst}(\n{}\n    );", c.join(",\n")).unwrap();
+    }
+
+    /// The ports of stream `name` with `width` data bits: a stream into the module (`Dir::In`:
+    /// valid and data in, ready out) or out of it. Returns the stream of those ports.
+    pub fn stream_port(&mut self, dir: Dir, name: &str, width: usize) -> Stream {
+        let back = if dir == Dir::In { Dir::Out } else { Dir::In };
+        self.port(dir, &format!("{name}_valid"), 1);
+        self.bus(dir, &format!("{name}_data"), width);
+        self.port(back, &format!("{name}_ready"), 1);
+        Stream::named(name)
+    }
+
+    /// The wires of stream `name` with `width` data bits.
+    pub fn stream_wires(&mut self, name: &str, width: usize) -> Stream {
+        self.wire(&format!("{name}_valid"), 1);
+        self.wire(&format!("{name}_data"), width);
+        self.wire(&format!("{name}_ready"), 1);
+        Stream::named(name)
     }
 
     pub fn finish(self) -> crate::generator::verilog::Module {
@@ -69,6 +105,42 @@ impl NetModule {
         text += &self.body;
         writeln!(text, "endmodule // {}", self.name).unwrap();
         crate::generator::verilog::Module { name: self.name, text }
+    }
+}
+
+/// A valid/ready/data handshake: the expressions its three signals are connected to, kept
+/// together so that a connection cannot drop or cross one of them (after Amaranth's stream
+/// signatures). The netlist check (`generator::check`) then checks each signal's width.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stream {
+    pub valid: String,
+    pub data: String,
+    pub ready: String,
+}
+
+impl Stream {
+    pub fn new(valid: &str, data: &str, ready: &str) -> Stream {
+        Stream { valid: valid.into(), data: data.into(), ready: ready.into() }
+    }
+
+    /// The signals `{name}_valid`, `{name}_data` and `{name}_ready`.
+    pub fn named(name: &str) -> Stream {
+        Stream { valid: format!("{name}_valid"), data: format!("{name}_data"), ready: format!("{name}_ready") }
+    }
+
+    /// The same stream with its valid gated by `en`: the receiver sees beats only while `en` is
+    /// high (the sender's ready is gated where it is driven).
+    pub fn gate_valid(&self, en: &str) -> Stream {
+        Stream { valid: format!("{} & {en}", self.valid), ..self.clone() }
+    }
+
+    /// A stream whose data is `data` (another wire or port of the same width).
+    pub fn with_data(&self, data: &str) -> Stream {
+        Stream { data: data.to_string(), ..self.clone() }
+    }
+
+    fn parts(&self) -> [(&'static str, &str); 3] {
+        [("valid", &self.valid), ("data", &self.data), ("ready", &self.ready)]
     }
 }
 
@@ -98,5 +170,29 @@ mod tests {
         assert!(t.contains("wire [1:0] t;") && t.contains("assign y = a[3];"));
         assert!(t.contains("sub u0(\n        .d(a[3:2]),\n        .q(t)\n    );"), "{t}");
         assert!(t.ends_with("endmodule // m\n"));
+    }
+
+    /// A stream port declares its three signals with the handshake's directions, and a stream
+    /// connection wires all three, gated where asked.
+    #[test]
+    fn a_stream_is_declared_and_connected_as_one_unit() {
+        let mut m = NetModule::new("m");
+        let input = m.stream_port(Dir::In, "in", 8);
+        let output = m.stream_port(Dir::Out, "out", 8);
+        m.instance_with_streams(
+            "sub",
+            "u0",
+            &[("en", "1'b1".into())],
+            &[("a", &input.gate_valid("en")), ("b", &output)],
+        );
+        let t = m.finish().text;
+        assert!(t.starts_with("module m(in_valid, in_data, in_ready, out_valid, out_data, out_ready);\n"), "{t}");
+        assert!(t.contains("input wire in_valid;\n    input wire [7:0] in_data;\n    output wire in_ready;"), "{t}");
+        assert!(
+            t.contains("output wire out_valid;\n    output wire [7:0] out_data;\n    input wire out_ready;"),
+            "{t}"
+        );
+        assert!(t.contains(".a_valid(in_valid & en),\n        .a_data(in_data),\n        .a_ready(in_ready),"), "{t}");
+        assert!(t.contains(".b_valid(out_valid),\n        .b_data(out_data),\n        .b_ready(out_ready)\n"), "{t}");
     }
 }

@@ -17,7 +17,7 @@ use crate::blocks::controller::Controller;
 use crate::blocks::drain::drain_modules;
 use crate::blocks::gather::{gather_module, GatherShape};
 use crate::blocks::regfile::regfile_modules;
-use crate::generator::netlist::{Dir, NetModule};
+use crate::generator::netlist::{Dir, NetModule, Stream};
 use crate::generator::verilog::{emit_block, merge_checked, Module};
 use cbnn::config::AccelConfig;
 use cbnn::hw::params::ppus;
@@ -91,28 +91,20 @@ fn top_ports(m: &mut NetModule, s: &TopShape) {
     m.bus(Dir::In, "param_data", s.bias_bits);
     m.port(Dir::Out, "busy", 1);
     m.port(Dir::Out, "error", 1);
-    m.port(Dir::In, "act_valid", 1);
-    m.port(Dir::Out, "act_ready", 1);
     match s.codec_port_bytes {
-        None => m.bus(Dir::In, "act_data", 8 * c.beat),
+        None => _ = m.stream_port(Dir::In, "act", 8 * c.beat),
         Some(p) => {
-            m.bus(Dir::In, "act_data", 8 * p);
+            m.stream_port(Dir::In, "act", 8 * p);
             m.bus(Dir::In, "act_nbytes", 5);
             m.port(Dir::In, "act_last", 1);
         }
     }
-    m.port(Dir::In, "w_valid", 1);
-    m.port(Dir::Out, "w_ready", 1);
-    m.bus(Dir::In, "w_data", c.array.lanes);
-    m.port(Dir::Out, "out_valid", 1);
-    m.port(Dir::In, "out_ready", 1);
-    m.bus(Dir::Out, "out_data", s.out_lanes * s.out_lane_bits);
+    m.stream_port(Dir::In, "w", c.array.lanes);
+    m.stream_port(Dir::Out, "out", s.out_lanes * s.out_lane_bits);
     if let Some(p) = s.codec_port_bytes {
         // The coded output records of k-bit and sign layers (accumulators leave on `out_*`),
         // and the layer's compressed bytes read and written.
-        m.port(Dir::Out, "code_valid", 1);
-        m.port(Dir::In, "code_ready", 1);
-        m.bus(Dir::Out, "code_data", 8 * p);
+        m.stream_port(Dir::Out, "code", 8 * p);
         m.bus(Dir::Out, "code_nbytes", 5);
         m.port(Dir::Out, "code_last", 1);
         m.bus(Dir::Out, "bytes_in", 32);
@@ -310,14 +302,8 @@ fn compute_instance(m: &mut NetModule, d: &str) {
     let mut conns: Vec<(&str, String)> = vec![
         ("clock", "clock".into()),
         ("load_start", "load_start".into()),
-        ("act_valid", "a_valid & act_en".into()),
-        ("act_data", "a_data".into()),
-        ("act_ready", "c_act_ready".into()),
         ("act_busy", "c_act_busy".into()),
         ("w_load_start", "w_load_start".into()),
-        ("w_valid", "w_valid & w_en".into()),
-        ("w_data", "w_data".into()),
-        ("w_ready", "c_w_ready".into()),
         ("go", "go".into()),
         ("bank", "acc_bank".into()),
         ("busy", "seq_busy".into()),
@@ -337,7 +323,9 @@ fn compute_instance(m: &mut NetModule, d: &str) {
     for r in read_by(Block::Compute) {
         conns.push((r.name, format!("r_{}", r.name)));
     }
-    m.instance(&format!("{d}_compute"), "compute", &conns);
+    let act = Stream::new("a_valid & act_en", "a_data", "c_act_ready");
+    let w = Stream::new("w_valid & w_en", "w_data", "c_w_ready");
+    m.instance_with_streams(&format!("{d}_compute"), "compute", &conns, &[("act", &act), ("w", &w)]);
 }
 
 /// The drain unit: PPUs, parameter memories, result FIFO.
@@ -357,15 +345,12 @@ fn drain_instance(m: &mut NetModule, d: &str) {
         ("param_ppu", "param_ppu".into()),
         ("param_addr", "param_addr".into()),
         ("param_data", "param_data".into()),
-        ("out_valid", "d_valid".into()),
-        ("out_ready", "d_ready".into()),
-        ("out_data", "d_data".into()),
         ("overflow", "d_overflow".into()),
     ];
     for r in read_by(Block::Drain) {
         conns.push((r.name, format!("r_{}", r.name)));
     }
-    m.instance(&format!("{d}_drain"), "drain", &conns);
+    m.instance_with_streams(&format!("{d}_drain"), "drain", &conns, &[("out", &Stream::named("d"))]);
 }
 
 /// The combine stage (slbf and penni layers): its entries arrive on the weight stream while the
@@ -394,9 +379,6 @@ fn combine_paths(m: &mut NetModule, cfg: &AccelConfig) {
         ("entries", "r_entries".into()),
         ("busy", "comb_busy".into()),
         ("ld_start", "ent_start".into()),
-        ("ld_valid", "w_valid & ent_en".into()),
-        ("ld_data", "w_data".into()),
-        ("ld_ready", "ent_ready".into()),
         ("acc_rd_bank", "m_rd_bank".into()),
         ("acc_rd_x", "m_rd_x".into()),
         ("acc_rd_data", "rd_data".into()),
@@ -405,7 +387,8 @@ fn combine_paths(m: &mut NetModule, cfg: &AccelConfig) {
         ("rd_data", "o_rd_data".into()),
         ("overflow", "m_overflow".into()),
     ];
-    m.instance(&format!("{d}_combine"), "combine", &conns);
+    let entries = Stream::new("w_valid & ent_en", "w_data", "ent_ready");
+    m.instance_with_streams(&format!("{d}_combine"), "combine", &conns, &[("ld", &entries)]);
 }
 
 /// The codec on both activation paths: `act_*` records -> decoder -> compute unit; drain ->
@@ -422,15 +405,13 @@ fn codec_paths(m: &mut NetModule, cfg: &AccelConfig, s: &TopShape) {
         ("is_acc", 1),
         ("g_ready", 1),
         ("g_busy", 1),
-        ("enc_in_valid", 1),
-        ("enc_in_ready", 1),
         ("enc_in_n", 5),
         ("enc_in_last", 1),
         ("enc_idle", 1),
     ] {
         m.wire(name, w);
     }
-    m.wire("enc_in_data", 8 * n);
+    let blocks = m.stream_wires("enc_in", 8 * n);
     // Reset puts the codec blocks in a known state too (they clear on `start`).
     m.assign("codec_start", "start | reset");
     m.assign("act_ready", "dec_in_ready & ctl_busy");
@@ -448,49 +429,35 @@ fn codec_paths(m: &mut NetModule, cfg: &AccelConfig, s: &TopShape) {
     conns.extend([
         ("t_ch", "r_t_ch".into()),
         ("t_w", "r_t_w".into()),
-        ("in_valid", "act_valid".into()),
-        ("in_data", "act_data".into()),
         ("in_nbytes", "act_nbytes".into()),
         ("in_last", "act_last".into()),
-        ("in_ready", "dec_in_ready".into()),
-        ("out_valid", "a_valid".into()),
-        ("out_data", "a_data".into()),
-        ("out_ready", "c_act_ready & act_en".into()),
         ("bytes", "bytes_in".into()),
         ("error", "dec_error".into()),
     ]);
-    m.instance(&format!("{d}_decoder"), "decoder", &conns);
+    let records = Stream::new("act_valid", "act_data", "dec_in_ready");
+    let values = Stream::new("a_valid", "a_data", "c_act_ready & act_en");
+    m.instance_with_streams(&format!("{d}_decoder"), "decoder", &conns, &[("in", &records), ("out", &values)]);
     let mut conns: Vec<(&str, String)> = vec![("clock", "clock".into()), ("start", "codec_start".into())];
     conns.extend(crate::blocks::gather::register_ports().into_iter().map(|r| (r, format!("r_{r}"))));
-    conns.extend([
-        ("in_valid", "d_valid & ~is_acc".into()),
-        ("in_data", "d_data".into()),
-        ("in_ready", "g_ready".into()),
-        ("out_valid", "enc_in_valid".into()),
-        ("out_data", "enc_in_data".into()),
-        ("out_n", "enc_in_n".into()),
-        ("out_last", "enc_in_last".into()),
-        ("out_ready", "enc_in_ready".into()),
-        ("busy", "g_busy".into()),
-    ]);
-    m.instance(&format!("{d}_gather"), "gather", &conns);
+    conns.extend([("out_n", "enc_in_n".into()), ("out_last", "enc_in_last".into()), ("busy", "g_busy".into())]);
+    let beats = Stream::new("d_valid & ~is_acc", "d_data", "g_ready");
+    m.instance_with_streams(&format!("{d}_gather"), "gather", &conns, &[("in", &beats), ("out", &blocks)]);
     let mut conns: Vec<(&str, String)> = vec![("clock", "clock".into()), ("start", "codec_start".into())];
     conns.extend(params("co"));
     conns.extend([
-        ("in_valid", "enc_in_valid".into()),
-        ("in_data", "enc_in_data".into()),
         ("in_n", "enc_in_n".into()),
         ("in_last", "enc_in_last".into()),
-        ("in_ready", "enc_in_ready".into()),
-        ("out_valid", "code_valid".into()),
-        ("out_data", "code_data".into()),
         ("out_nbytes", "code_nbytes".into()),
         ("out_last", "code_last".into()),
-        ("out_ready", "code_ready".into()),
         ("bytes", "bytes_out".into()),
         ("idle", "enc_idle".into()),
     ]);
-    m.instance(&format!("{d}_encoder"), "encoder", &conns);
+    m.instance_with_streams(
+        &format!("{d}_encoder"),
+        "encoder",
+        &conns,
+        &[("in", &blocks), ("out", &Stream::named("code"))],
+    );
 }
 
 /// Every module of the core generated from `cfg`, the top (named `cfg.name`) first, each distinct

@@ -9,6 +9,7 @@ use super::*;
 use crate::cosim::{run_layers_with, LayerCase, Traffic};
 use cbnn::hw::LayerDescriptor;
 use cbnn::quant::{compile, QLayer};
+use cbnn::tensor::Tensor3;
 use cbnn::testing::random_grouped_layer;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -135,4 +136,40 @@ fn grouped_core_verilog_is_lint_clean_and_synthesises() {
     let families: &[crate::cosim::verilog_tools::Family] =
         if soak { &[crate::cosim::verilog_tools::Family::Ecp5] } else { &[] };
     crate::cosim::verilog_tools::check_lint_and_synth_for("grouped core", &modules, "core", families);
+}
+
+/// A plain conv layer right after grouped layers whose banks span several tiles: the sequencer
+/// takes every run's first weight address (`w_base0`) from the controller, and a plain layer's
+/// runs must start at word 0 whatever the last grouped run left there.
+#[test]
+fn a_plain_layer_after_grouped_layers_matches_golden() {
+    let cfg = grouped_config(2, 4, 8, 1);
+    let mut rng = StdRng::seed_from_u64(13);
+    let mut picked = Vec::new();
+    while picked.is_empty() {
+        let (net, input) = random_grouped_layer(&mut rng, &cfg, true);
+        let q = compile(&net, &cfg, None).unwrap();
+        let Ok(d) = LayerDescriptor::new(&q.layers[0], &cfg) else { continue };
+        let g = d.grouped.as_ref().unwrap();
+        let work = (g.runs() * d.h_out * d.steps * d.w_out * d.planes) as u64;
+        if g.bank_tiles > 1 && work <= 12_000 {
+            picked.push((q, input));
+        }
+    }
+    loop {
+        let net = super::tests::random_layer(&mut rng, &cfg, false);
+        let q = compile(&net, &cfg, None).unwrap();
+        if LayerDescriptor::new(&q.layers[0], &cfg).is_ok() {
+            let input = super::tests::random_input(&mut rng, q.layers[0].in_shape, q.layers[0].in_bits);
+            picked.push((q, input));
+            break;
+        }
+    }
+    let layers: Vec<&QLayer> = picked.iter().map(|(q, _)| &q.layers[0]).collect();
+    let inputs: Vec<Tensor3<i32>> = picked.iter().map(|(_, i)| i.clone()).collect();
+    let cases: Vec<LayerCase> = layers.iter().zip(&inputs).map(|(l, i)| LayerCase::new(l, i)).collect();
+    let modules = core_modules(&cfg).unwrap();
+    if let Some(runs) = run_layers_with(&cfg, &modules, &cases, Traffic::Free).unwrap() {
+        check(&runs, &layers, &inputs, &cfg, "grouped then plain");
+    }
 }

@@ -35,7 +35,7 @@ pub(super) fn config(rows: u32, cols: u32, lanes: u32, g_hw: u32) -> AccelConfig
     c
 }
 
-fn random_input(rng: &mut StdRng, shape: [usize; 3], bits: u32) -> Tensor3<i32> {
+pub(super) fn random_input(rng: &mut StdRng, shape: [usize; 3], bits: u32) -> Tensor3<i32> {
     let data = (0..shape.iter().product::<usize>())
         .map(|_| if bits == 1 { [1, -1][rng.gen_range(0..2)] } else { rng.gen_range(0..1 << bits) })
         .collect();
@@ -61,7 +61,7 @@ fn random_output(rng: &mut StdRng) -> OutputFn {
 }
 
 /// A random conv or fc layer the core accepts (G a multiple of the core's G_hw, or all filters).
-fn random_layer(rng: &mut StdRng, cfg: &AccelConfig, fc: bool) -> Network {
+pub(super) fn random_layer(rng: &mut StdRng, cfg: &AccelConfig, fc: bool) -> Network {
     let bits = [1u32, 2, 8][rng.gen_range(0..3)];
     let c_in = rng.gen_range(1..40);
     // Enough filters for a scale group of 4 * G_hw that does not cover them all.
