@@ -128,17 +128,6 @@ impl Stream {
         Stream { valid: format!("{name}_valid"), data: format!("{name}_data"), ready: format!("{name}_ready") }
     }
 
-    /// The same stream with its valid gated by `en`: the receiver sees beats only while `en` is
-    /// high (the sender's ready is gated where it is driven).
-    pub fn gate_valid(&self, en: &str) -> Stream {
-        Stream { valid: format!("{} & {en}", self.valid), ..self.clone() }
-    }
-
-    /// A stream whose data is `data` (another wire or port of the same width).
-    pub fn with_data(&self, data: &str) -> Stream {
-        Stream { data: data.to_string(), ..self.clone() }
-    }
-
     fn parts(&self) -> [(&'static str, &str); 3] {
         [("valid", &self.valid), ("data", &self.data), ("ready", &self.ready)]
     }
@@ -173,17 +162,18 @@ mod tests {
     }
 
     /// A stream port declares its three signals with the handshake's directions, and a stream
-    /// connection wires all three, gated where asked.
+    /// connection wires all three.
     #[test]
     fn a_stream_is_declared_and_connected_as_one_unit() {
         let mut m = NetModule::new("m");
         let input = m.stream_port(Dir::In, "in", 8);
+        assert_eq!(input, Stream::new("in_valid", "in_data", "in_ready"));
         let output = m.stream_port(Dir::Out, "out", 8);
         m.instance_with_streams(
             "sub",
             "u0",
             &[("en", "1'b1".into())],
-            &[("a", &input.gate_valid("en")), ("b", &output)],
+            &[("a", &Stream::new("in_valid & en", "in_data", "in_ready")), ("b", &output)],
         );
         let t = m.finish().text;
         assert!(t.starts_with("module m(in_valid, in_data, in_ready, out_valid, out_data, out_ready);\n"), "{t}");

@@ -91,13 +91,10 @@ fn top_ports(m: &mut NetModule, s: &TopShape) {
     m.bus(Dir::In, "param_data", s.bias_bits);
     m.port(Dir::Out, "busy", 1);
     m.port(Dir::Out, "error", 1);
-    match s.codec_port_bytes {
-        None => _ = m.stream_port(Dir::In, "act", 8 * c.beat),
-        Some(p) => {
-            m.stream_port(Dir::In, "act", 8 * p);
-            m.bus(Dir::In, "act_nbytes", 5);
-            m.port(Dir::In, "act_last", 1);
-        }
+    m.stream_port(Dir::In, "act", 8 * s.codec_port_bytes.unwrap_or(c.beat));
+    if s.codec_port_bytes.is_some() {
+        m.bus(Dir::In, "act_nbytes", 5);
+        m.port(Dir::In, "act_last", 1);
     }
     m.stream_port(Dir::In, "w", c.array.lanes);
     m.stream_port(Dir::Out, "out", s.out_lanes * s.out_lane_bits);

@@ -165,8 +165,8 @@ fn a_plain_layer_after_grouped_layers_matches_golden() {
             break;
         }
     }
-    let layers: Vec<&QLayer> = picked.iter().map(|(q, _)| &q.layers[0]).collect();
-    let inputs: Vec<Tensor3<i32>> = picked.iter().map(|(_, i)| i.clone()).collect();
+    let (nets, inputs): (Vec<_>, Vec<Tensor3<i32>>) = picked.into_iter().unzip();
+    let layers: Vec<&QLayer> = nets.iter().map(|q| &q.layers[0]).collect();
     let cases: Vec<LayerCase> = layers.iter().zip(&inputs).map(|(l, i)| LayerCase::new(l, i)).collect();
     let modules = core_modules(&cfg).unwrap();
     if let Some(runs) = run_layers_with(&cfg, &modules, &cases, Traffic::Free).unwrap() {
