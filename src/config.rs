@@ -44,12 +44,33 @@ pub struct DatapathConfig {
     /// scale register); a layer's scale group must be a multiple of it (or cover all its filters).
     pub scale_group: u32,
     pub coef_bits: u32,
+    /// How the network's first conv layer is mapped (`cbnn::hw::first_layer`). Optional.
+    #[serde(default)]
+    pub first_layer: FirstLayer,
+}
+
+/// How the network's first conv layer runs on the core (`datapath.first_layer`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FirstLayer {
+    /// As written: one step per kernel tap, the input's few channels in the first lanes.
+    Direct,
+    /// When it takes fewer steps: as a 1x1 conv over the `K*K*C_in` taps of each window, which
+    /// the host lays out (im2col) and stores raw, so that the taps fill the lanes.
+    #[default]
+    Im2col,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
+    /// Input channels of a conv, slbf or penni layer (they size the activation and weight
+    /// buffers), and output channels of slbf and penni layers (their output accumulators).
     pub max_channels: u32,
+    /// Output channels (filters) of a conv or fc layer: they size the post-processing units'
+    /// scale and bias memories. Optional; `max_channels` when absent.
+    #[serde(default)]
+    pub max_filters: Option<u32>,
     pub max_width: u32,
     pub max_kernel: u32,
     pub max_fc_inputs: u32,
@@ -133,6 +154,14 @@ impl DatapathConfig {
     }
 }
 
+impl LimitsConfig {
+    /// The most output channels a conv or fc layer may have (`max_filters`, or `max_channels`
+    /// when the config does not set it).
+    pub fn max_filters(&self) -> u32 {
+        self.max_filters.unwrap_or(self.max_channels)
+    }
+}
+
 impl AccelConfig {
     /// Parses and validates a config; `origin` (a file name) prefixes every error.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
@@ -209,6 +238,7 @@ impl AccelConfig {
         check_range("datapath.coef_bits", d.coef_bits.into(), 2, 16)?;
         let m = &self.limits;
         check_range("limits.max_channels", m.max_channels.into(), 1, 65536)?;
+        check_range("limits.max_filters", m.max_filters().into(), 1, 65536)?;
         check_range("limits.max_width", m.max_width.into(), 1, 65536)?;
         check_range("limits.max_kernel", m.max_kernel.into(), 1, 15)?;
         check_range("limits.max_fc_inputs", m.max_fc_inputs.into(), 1, 1 << 24)?;

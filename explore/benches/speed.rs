@@ -10,10 +10,8 @@
 //!
 //! The figures go into docs/PERFORMANCE.md.
 
-#[path = "speed/nets.rs"]
-mod nets;
-
 use anyhow::{bail, Context, Result};
+use cbnn::network::zoo;
 use clap::Parser;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -77,6 +75,13 @@ fn per_call<T>(min_s: f64, mut f: impl FnMut() -> Result<T>) -> Result<(T, f64)>
     }
 }
 
+/// Writes a zoo network into `dir` (created if needed) and gives its net.toml.
+fn written(dir: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    write(dir)?;
+    Ok(dir.join("net.toml"))
+}
+
 /// One row of the table: simulator, cycles, wall seconds, and a note.
 struct Row {
     array: String,
@@ -88,7 +93,9 @@ struct Row {
 
 fn layer_rows(case: &Case, dir: &Path, quick: bool) -> Result<Vec<Row>> {
     let cfg = &case.cfg;
-    let net_path = nets::binary_layer(&dir.join(format!("layer_{}", case.channels)), case.channels, case.hw)?;
+    let net_path = written(&dir.join(format!("layer_{}", case.channels)), |d| {
+        zoo::write_binary_layer(d, case.channels, case.hw, 11)
+    })?;
     let (net, x) = examples::load_network_and_input(Some(&net_path), Some(&net_path.with_file_name("input.npy")))?;
     let q = reference::prepare(&net, cfg, &x)?.qnet;
     let l: &QLayer = &q.layers[0];
@@ -184,7 +191,7 @@ fn rust_hdl_row(cfg: &AccelConfig, cycles: u64) -> Result<Row> {
 
 fn network_rows(dir: &Path) -> Result<Vec<String>> {
     let cfg = AccelConfig::default();
-    let net_path = nets::binary_vgg(&dir.join("vgg_cifar"))?;
+    let net_path = written(&dir.join("vgg_cifar"), |d| zoo::Shape::VggHalf.write(d, 7))?;
     let net = load_network(&net_path)?;
     let (_, x) = examples::load_network_and_input(Some(&net_path), Some(&net_path.with_file_name("input.npy")))?;
     let t = Instant::now();

@@ -28,6 +28,7 @@ fn config(rows: u32, cols: u32, lanes: u32, g_hw: u32, codec: bool, port: u32) -
     c.datapath.acc_bits = 24;
     c.limits.max_width = 16;
     c.limits.max_channels = 64;
+    c.limits.max_filters = Some(64);
     c.limits.max_fc_inputs = 1024;
     c.buffers.act_kib = 2;
     c.buffers.weight_kib = 2;
@@ -182,6 +183,24 @@ fn one_row_narrow_lanes_cycles_equal_the_rtl() {
     let net = network(&mut rng, 21, 7);
     let x = input(&mut rng, [21, 7, 7]);
     compare(&config(1, 8, 16, 2, false, 8), &net, &x, Traffic::Free, "1x8x16, G_hw 2, no codec");
+}
+
+/// An RGB-like first layer (3 channels of 8 bits, 3x3, padding 1) run over its 27 window taps
+/// (`datapath.first_layer = "im2col"`), with the codec on and the DRAM model. The image is stored
+/// with a lossy codec mode, so the taps come from the decoded image, as the host lays them out.
+#[test]
+fn a_first_layer_over_its_window_taps_cycles_equal_the_rtl() {
+    let mut rng = StdRng::seed_from_u64(8);
+    let mut net = network(&mut rng, 3, 10);
+    // Three channels give small dot products: a relu over 8 bits, no narrowed range.
+    let Op::Weighted(wt) = &mut net.layers[0].op else { unreachable!() };
+    wt.output = OutputFn::Relu { bits: 8, scale: Some(0.08), max: None };
+    let x = input(&mut rng, [3, 10, 10]);
+    let cfg = config(2, 8, 16, 1, true, 8);
+    let q = compile(&net, &cfg, None).unwrap();
+    let low = cbnn::hw::first_layer::lowered_first_layer(&q, &cfg).expect("the test's first layer is lowered");
+    assert_eq!(low.in_shape, [27, 10, 10]);
+    compare(&cfg, &net, &x, Traffic::Dram, "2x8x16, codec, first layer over its taps, DRAM 8 B/cycle");
 }
 
 /// Starved memory with the codec: 2 bytes per cycle through a 2-byte port and a long latency.

@@ -45,10 +45,16 @@ pub fn layers(cfg: &AccelConfig, runs: &[ImageRun], stacked: bool) -> Vec<BatchL
             let plain_cycles: Option<Vec<u64>> = all.iter().map(|l| l.plain.as_ref().and_then(|p| p.cycles)).collect();
             let plain = one.plain.as_ref().map(|p| PlainReport { cycles: plain_cycles.map(mean_count), ..p.clone() });
             let cycles = all.iter().map(|l| l.figures.counts.cycles);
+            let load_cycles = mean_count(all.iter().map(|l| l.load_cycles));
             let mean = LayerReport {
                 compute_cycles: mean_count(all.iter().map(|l| l.compute_cycles)),
+                load_cycles,
                 plain,
-                bound: if one.on_core { bound(counts.cycles, counts.ideal_cycles).into() } else { one.bound.clone() },
+                bound: if one.on_core {
+                    bound(counts.cycles, counts.ideal_cycles, load_cycles).into()
+                } else {
+                    one.bound.clone()
+                },
                 figures: Figures::new(cfg, counts),
                 ..one.clone()
             };

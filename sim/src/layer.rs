@@ -54,6 +54,9 @@ pub struct LayerResult {
     pub cycles: u64,
     /// Of these, cycles with the controller computing output rows (phase `ROWS`).
     pub compute_cycles: u64,
+    /// Of these, cycles with the controller loading (`Phase::is_load`): input rows, weights,
+    /// entries, with their set-up and settle cycles.
+    pub load_cycles: u64,
     /// Cycles the array's pass engine issued an activation read (every PE busy).
     pub array_cycles: u64,
     /// The codec's byte counters (0 without the codec).
@@ -250,6 +253,7 @@ fn consume(
     r: &mut LayerResult,
 ) {
     r.compute_cycles += (e.phase == cbnn::hw::control::Phase::Rows) as u64;
+    r.load_cycles += e.phase.is_load() as u64;
     r.array_cycles += e.seq_issue as u64;
     if e.load_start {
         dp.start_band(shape.bounds.band_in[st.bands].start);
@@ -324,6 +328,7 @@ pub fn run_layer_probed<'p>(
         stored: Stored { tensor: Tensor3::zeros(0, 0, 0), bits: 0, coded: None },
         cycles: 0,
         compute_cycles: 0,
+        load_cycles: 0,
         array_cycles: 0,
         bytes_in: 0,
         bytes_out: 0,

@@ -12,6 +12,7 @@ use crate::layer::{run_layer_probed, LayerResult, Probe, Stored, Traffic};
 use crate::report::{Counts, Figures};
 use cbnn::config::AccelConfig;
 use cbnn::golden;
+use cbnn::hw::first_layer::{im2col_input, lowered_first_layer};
 use cbnn::hw::LayerDescriptor;
 use cbnn::quant::memory::weight_memory_bits;
 use cbnn::quant::plain::{layer_ops, plain_binary, Ops};
@@ -22,11 +23,15 @@ use cbnn::tensor::Tensor3;
 #[derive(Clone, Debug, Serialize)]
 pub struct LayerReport {
     pub name: String,
+    /// conv, fc, slbf, penni, maxpool; `im2col` for a first conv layer run over its window taps
+    /// (`cbnn::hw::first_layer`).
     pub kind: String,
     /// Run by the core (false: computed by the host, no cycles).
     pub on_core: bool,
     /// Cycles with the controller computing output rows.
     pub compute_cycles: u64,
+    /// Cycles with the controller loading input rows, weights or entries (`Phase::is_load`).
+    pub load_cycles: u64,
     /// Bits of on-chip memory the layer's parameters take (`cbnn::quant::memory`).
     pub weight_bits: u64,
     /// Operations the layer performs (binary MACs on the array, MACs of the combine stage).
@@ -35,7 +40,8 @@ pub struct LayerReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plain: Option<PlainReport>,
     /// `memory` when the DRAM model makes the layer more than 10% slower than ideal memory,
-    /// `compute` otherwise, `host` for host layers.
+    /// else `load` when more than half its cycles are loads, else `compute`; `host` for host
+    /// layers.
     pub bound: String,
     #[serde(flatten)]
     pub figures: Figures,
@@ -89,10 +95,13 @@ pub fn check_fits(q: &QNet, cfg: &AccelConfig) -> Result<()> {
 }
 
 /// A core layer's `bound`: `memory` when the DRAM model makes it more than 10% slower than
-/// ideal memory, else `compute`.
-pub fn bound(cycles: u64, ideal_cycles: u64) -> &'static str {
+/// ideal memory; else `load` when the controller spends more than half its cycles loading
+/// (the core's own load path is the limit, not the DRAM); else `compute`.
+pub fn bound(cycles: u64, ideal_cycles: u64, load_cycles: u64) -> &'static str {
     if cycles * 10 > ideal_cycles * 11 {
         "memory"
+    } else if load_cycles * 2 > cycles {
+        "load"
     } else {
         "compute"
     }
@@ -105,6 +114,7 @@ fn report(cfg: &AccelConfig, l: &QLayer, r: Option<(&LayerResult, u64)>) -> Resu
         kind: kind(l).to_string(),
         on_core: r.is_some(),
         compute_cycles: 0,
+        load_cycles: 0,
         weight_bits: weight_memory_bits(l, cfg),
         ops,
         plain: None,
@@ -117,7 +127,8 @@ fn report(cfg: &AccelConfig, l: &QLayer, r: Option<(&LayerResult, u64)>) -> Resu
     let out_bits = if l.out_bits == cbnn::network::ACC_BITS { 32 } else { l.out_bits };
     let lanes = (cfg.array.rows * cfg.array.cols * cfg.array.lanes) as f64;
     rep.compute_cycles = r.compute_cycles;
-    rep.bound = bound(r.cycles, ideal).into();
+    rep.load_cycles = r.load_cycles;
+    rep.bound = bound(r.cycles, ideal, r.load_cycles).into();
     rep.figures = Figures::new(
         cfg,
         Counts {
@@ -187,6 +198,7 @@ pub fn run_network(cfg: &AccelConfig, q: &QNet, x: &Tensor3<i32>, mut o: RunOpti
     check_fits(q, cfg)?;
     let want = if o.check { Some(golden::run(q, x)) } else { None };
     let mut stored = Stored::new(cfg, x.clone(), q.input.bits, &q.input.codec)?;
+    let lowered = lowered_first_layer(q, cfg);
     let (mut outputs, mut layers) = (Vec::new(), Vec::new());
     for (i, l) in q.layers.iter().enumerate() {
         if let Some(p) = o.probe.as_deref_mut() {
@@ -194,13 +206,25 @@ pub fn run_network(cfg: &AccelConfig, q: &QNet, x: &Tensor3<i32>, mut o: RunOpti
         }
         let plain = plain_report(cfg, l, &stored, &o)?;
         let (mut next, mut rep) = if on_core(l, cfg) {
-            let r = run_layer_probed(cfg, l, &stored, o.traffic, o.probe.as_deref_mut())?;
+            // The first layer may run over its window taps, which the host writes (im2col).
+            let taps;
+            let (l, input) = match (&lowered, i) {
+                (Some(low), 0) => {
+                    taps = Stored::new(cfg, im2col_input(l, &stored.tensor), low.in_bits, &low.in_codec)?;
+                    (low, &taps)
+                }
+                _ => (l, &stored),
+            };
+            let r = run_layer_probed(cfg, l, input, o.traffic, o.probe.as_deref_mut())?;
             let ideal = if o.ideal && o.traffic != Traffic::Free {
-                crate::layer::run_layer(cfg, l, &stored, Traffic::Free)?.cycles
+                crate::layer::run_layer(cfg, l, input, Traffic::Free)?.cycles
             } else {
                 r.cycles
             };
-            let rep = report(cfg, l, Some((&r, ideal)))?;
+            let mut rep = report(cfg, l, Some((&r, ideal)))?;
+            if lowered.is_some() && i == 0 {
+                rep.kind = "im2col".into();
+            }
             (r.stored, rep)
         } else {
             let out = golden::layer_output(l, &stored.tensor);
@@ -218,4 +242,36 @@ pub fn run_network(cfg: &AccelConfig, q: &QNet, x: &Tensor3<i32>, mut o: RunOpti
         stored = next;
     }
     Ok(NetworkRun { outputs, layers })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cbnn::network::{Geometry, Network};
+    use cbnn::quant::compile;
+
+    /// Runs a one-layer network on the default core with the DRAM model and gives its report.
+    fn report_of(net: &Network, x: Tensor3<i32>) -> LayerReport {
+        let cfg = AccelConfig::default();
+        let q = compile(net, &cfg, None).unwrap();
+        let o = RunOptions { traffic: Traffic::Dram, ideal: true, check: true, probe: None, fault: None, plain: false };
+        run_network(&cfg, &q, &x, o).unwrap().layers.remove(0)
+    }
+
+    #[test]
+    fn a_layer_that_mostly_loads_is_load_bound_and_a_conv_that_computes_is_not() {
+        // fc 4096 -> 8: 1024 weight words through the port for 64 passes of one pixel.
+        let fc = report_of(
+            &Network::single_fc(256, 4, 4, 8, 1, vec![0.5; 8 * 4096]),
+            Tensor3::from_vec(256, 4, 4, vec![1; 4096]),
+        );
+        assert!(fc.load_cycles * 2 > fc.figures.counts.cycles, "{fc:?}");
+        assert_eq!(fc.bound, "load");
+        // 3x3 conv 64 -> 16 on 16x16: 16 rows of 9 passes of 16 pixels per filter tile.
+        let g = Geometry { kernel: 3, stride: 1, padding: 1 };
+        let conv = Network::single_conv(64, 16, 16, 16, g, 1, vec![0.5; 16 * 64 * 9]);
+        let conv = report_of(&conv, Tensor3::from_vec(64, 16, 16, vec![-1; 16384]));
+        assert!(conv.compute_cycles * 2 > conv.figures.counts.cycles, "{conv:?}");
+        assert_eq!(conv.bound, "compute");
+    }
 }

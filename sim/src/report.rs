@@ -308,6 +308,7 @@ pub(crate) mod tests {
             kind: "conv".into(),
             on_core,
             compute_cycles: cycles,
+            load_cycles: 0,
             bound: "compute".into(),
             weight_bits: 500,
             ops: Default::default(),

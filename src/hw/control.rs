@@ -57,6 +57,15 @@ impl Phase {
         Phase::ALL.get(code as usize).copied()
     }
 
+    /// Whether the controller is loading (or setting up, or settling after) a band's input rows,
+    /// a filter tile's weights or a grouped layer's entries: nothing is computed meanwhile.
+    pub const fn is_load(self) -> bool {
+        matches!(
+            self,
+            Phase::Band | Phase::LoadA | Phase::SettleA | Phase::Tile | Phase::LoadW | Phase::SettleW | Phase::LoadE
+        )
+    }
+
     /// Lower-case name, as in traces.
     pub fn name(self) -> &'static str {
         match self {

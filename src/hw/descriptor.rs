@@ -169,8 +169,14 @@ fn check_limits(cfg: &AccelConfig, kind: LayerKind, c_in: u32, co: u32, [h, wd]:
     if kind != LayerKind::Fc && c_in > lim.max_channels {
         bail!("{c_in} input channels exceed limits.max_channels = {}", lim.max_channels);
     }
-    if co > lim.max_channels {
+    // Conv and fc outputs are filter tiles, limited by the PPUs' parameter memories; slbf and
+    // penni outputs also live in the combine stage's output accumulators.
+    let grouped = matches!(kind, LayerKind::Slbf | LayerKind::Penni);
+    if grouped && co > lim.max_channels {
         bail!("{co} output channels exceed limits.max_channels = {}", lim.max_channels);
+    }
+    if co > lim.max_filters() {
+        bail!("{co} output channels exceed limits.max_filters = {}", lim.max_filters());
     }
     if h.max(wd) > lim.max_width {
         bail!("a {h}x{wd} input exceeds limits.max_width = {}", lim.max_width);
@@ -418,5 +424,21 @@ mod tests {
         small.buffers.weight_kib = 1; // 1 KiB / (4 * 32) = 64 words per bank; 3x3x2 groups x 4 rows = 72
         let e = LayerDescriptor::new(&layer(256, 4, 4, 3, 1, 1, 1, false), &small).unwrap_err().to_string();
         assert!(e.contains("buffers.weight_kib = 1"), "{e}");
+    }
+
+    #[test]
+    fn conv_and_fc_outputs_are_limited_by_the_parameter_memories_not_the_channel_limit() {
+        let mut cfg = AccelConfig::default();
+        cfg.limits.max_channels = 64;
+        cfg.limits.max_filters = Some(96);
+        // 96 filters: past max_channels, within max_filters, as conv and as fc outputs.
+        assert!(LayerDescriptor::new(&layer(8, 4, 96, 3, 1, 1, 1, false), &cfg).is_ok());
+        assert!(LayerDescriptor::new(&layer(8, 4, 96, 1, 1, 0, 1, true), &cfg).is_ok());
+        let e = LayerDescriptor::new(&layer(8, 4, 97, 1, 1, 0, 1, true), &cfg).unwrap_err().to_string();
+        assert!(e.contains("97 output channels exceed limits.max_filters = 96"), "{e}");
+        // Without the key, conv and fc outputs keep the channel limit.
+        cfg.limits.max_filters = None;
+        let e = LayerDescriptor::new(&layer(8, 4, 96, 3, 1, 1, 1, false), &cfg).unwrap_err().to_string();
+        assert!(e.contains("limits.max_filters = 64"), "{e}");
     }
 }

@@ -8,6 +8,7 @@ pub mod combine;
 pub mod control;
 pub mod descriptor;
 pub mod dram;
+pub mod first_layer;
 pub mod grouped;
 pub mod layout;
 pub mod params;

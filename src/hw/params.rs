@@ -13,9 +13,9 @@ pub fn ppus(cfg: &AccelConfig) -> u32 {
 }
 
 /// Entries of a PPU's scale memory and bias memory in a core generated from `cfg`: one scale
-/// per filter tile and one bias per filter the PPU can serve (`max_channels` filters at most).
+/// per filter tile and one bias per filter the PPU can serve (`limits.max_filters` at most).
 pub fn param_depths(cfg: &AccelConfig) -> (u32, u32) {
-    let tiles = cfg.limits.max_channels.div_ceil(cfg.array.cols);
+    let tiles = cfg.limits.max_filters().div_ceil(cfg.array.cols);
     (tiles, tiles * cfg.datapath.scale_group)
 }
 

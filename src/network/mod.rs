@@ -3,6 +3,7 @@
 
 mod build;
 mod spec;
+pub mod zoo;
 
 pub use build::{load_network, parse_network, DirSource, EmbeddedSource, FileSource};
 

@@ -6,8 +6,9 @@
 
 use cbnn::config::AccelConfig;
 use cbnn::golden;
+use cbnn::hw::first_layer::{im2col_input, lowered_first_layer};
 use cbnn::hw::trace::{describe_difference, RandomGates};
-use cbnn::quant::QNet;
+use cbnn::quant::{QLayer, QNet};
 use cbnn::tensor::Tensor3;
 use cbnn_hdl::cosim::verilog_tools::{self, Simulator};
 use cbnn_hdl::cosim::{run_layers_on, LayerCase, LayerRun};
@@ -45,15 +46,35 @@ pub fn compare_on(
         return None;
     }
     let outs: Vec<Vec<Tensor3<i32>>> = cases.iter().map(|c| golden::run(c.net, &c.input)).collect();
-    let stored_x: Vec<Tensor3<i32>> =
-        cases.iter().map(|c| golden::stored(&c.input, c.net.input.bits, &c.net.input.codec)).collect();
+    // The core's view of each case's first layer and its input: in im2col form, the lowered
+    // layer over the window taps the host lays out from the stored input.
+    let firsts: Vec<(Option<QLayer>, Tensor3<i32>)> = cases
+        .iter()
+        .map(|c| {
+            let stored = golden::stored(&c.input, c.net.input.bits, &c.net.input.codec);
+            match lowered_first_layer(c.net, cfg) {
+                Some(low) => {
+                    let taps = im2col_input(&c.net.layers[0], &stored);
+                    (Some(low), taps)
+                }
+                None => (None, stored),
+            }
+        })
+        .collect();
+    let core_layer = |k: usize, i: usize| -> &QLayer {
+        match (&firsts[k].0, i) {
+            (Some(low), 0) => low,
+            _ => &cases[k].net.layers[i],
+        }
+    };
     let mut layer_cases = Vec::new();
     for (k, c) in cases.iter().enumerate() {
         for (i, l) in c.net.layers.iter().enumerate() {
             if !on_core(l, cfg) {
                 continue;
             }
-            let input = if i == 0 { &stored_x[k] } else { &outs[k][i - 1] };
+            let l = core_layer(k, i);
+            let input = if i == 0 { &firsts[k].1 } else { &outs[k][i - 1] };
             let chained = cfg.codec.enabled && i > 0 && on_core(&c.net.layers[i - 1], cfg);
             layer_cases.push(if chained { LayerCase::chained(l) } else { LayerCase::new(l, input) });
         }
@@ -73,6 +94,10 @@ pub fn compare_on(
         let what = &c.what;
         let mut per_layer = Vec::new();
         let mut stored = Stored::new(cfg, c.input.clone(), c.net.input.bits, &c.net.input.codec).unwrap();
+        if let Some(low) = &firsts[k].0 {
+            println!("{what}: layer 0 ({}) runs over its {} window taps (im2col)", low.name, low.in_shape[0]);
+            stored = Stored::new(cfg, firsts[k].1.clone(), low.in_bits, &low.in_codec).unwrap();
+        }
         for (i, l) in c.net.layers.iter().enumerate() {
             if !on_core(l, cfg) {
                 println!("{what}: layer {i} ({}): host (golden arithmetic)", l.name);
@@ -80,6 +105,7 @@ pub fn compare_on(
                 per_layer.push(None);
                 continue;
             }
+            let l = core_layer(k, i);
             let rtl = runs.next().expect("one RTL run per core layer");
             let traffic = match traffic {
                 // The testbench's gates for this case.

@@ -89,8 +89,9 @@ fn run(args: Args) -> Result<()> {
         c.array.lanes
     );
     cbnn::outln!(
-        "  limits     {} channels, {}x{} pixels, kernel {}, {} fc inputs",
+        "  limits     {} channels, {} filters, {}x{} pixels, kernel {}, {} fc inputs",
         c.limits.max_channels,
+        c.limits.max_filters(),
         c.limits.max_width,
         c.limits.max_width,
         c.limits.max_kernel,

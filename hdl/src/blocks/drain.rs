@@ -92,7 +92,7 @@ impl DrainShape {
             bail!("datapath.scale_group = {g_hw} must divide array.cols = {} (at most 256 PPUs)", s.cols);
         }
         if s.scale_addr_bits > 15 || s.bias_addr_bits > 15 {
-            bail!("parameter memories of {scale_depth} scales and {bias_depth} biases per PPU exceed 32768 entries (lower limits.max_channels or raise datapath.scale_group)");
+            bail!("parameter memories of {scale_depth} scales and {bias_depth} biases per PPU exceed 32768 entries (lower limits.max_filters or raise datapath.scale_group)");
         }
         Ok(s)
     }

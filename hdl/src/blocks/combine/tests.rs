@@ -20,6 +20,7 @@ fn config(cols: u32, lanes: u32, acc: u32, penni: bool) -> AccelConfig {
     c.datapath.acc_bits = acc;
     c.codec.enabled = false;
     c.limits.max_channels = 64;
+    c.limits.max_filters = Some(64);
     c.limits.max_width = 8;
     c.combine.enabled = true;
     c.combine.penni = penni;

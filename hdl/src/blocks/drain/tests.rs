@@ -40,7 +40,7 @@ fn config(c: &Case) -> AccelConfig {
     cfg.datapath.acc_bits = c.acc;
     cfg.datapath.scale_bits = c.scale;
     cfg.limits.max_width = c.max_width;
-    cfg.limits.max_channels = 5 * c.cols - 1;
+    cfg.limits.max_filters = Some(5 * c.cols - 1);
     cfg
 }
 
@@ -101,7 +101,7 @@ fn run_case(c: &Case) {
     let (cols, g_hw, p, a) = (s.cols, s.g_hw, s.ppus, s.acc);
 
     // A layer with at least two filter tiles, the last one partial when possible.
-    let c_out = rng.gen_range(cols + 1..=cfg.limits.max_channels as usize);
+    let c_out = rng.gen_range(cols + 1..=cfg.limits.max_filters() as usize);
     let c_in = rng.gen_range(4..=24);
     let in_bits = [1u32, 8][rng.gen_range(0..2)];
     let k = [1usize, 3][rng.gen_range(0..2)];

@@ -37,7 +37,7 @@ fn layer_for(cfg: &AccelConfig) -> Result<(QLayer, Tensor3<i32>)> {
     let (r, c, l) = (cfg.array.rows as usize, cfg.array.cols as usize, cfg.array.lanes as usize);
     let lim = &cfg.limits;
     let c_in = (r * l + 3).min(lim.max_channels as usize);
-    let c_out = (2 * c).min(lim.max_channels as usize / c * c).max(c);
+    let c_out = (2 * c).min(lim.max_filters() as usize / c * c).max(c);
     let k = 3.min(lim.max_kernel as usize);
     let bits = 2.min(cfg.datapath.act_bits);
     let g = Geometry { kernel: k, stride: 1, padding: k / 2 };

@@ -26,6 +26,7 @@ pub(super) fn config(rows: u32, cols: u32, lanes: u32, g_hw: u32) -> AccelConfig
     c.datapath.acc_bits = 24;
     c.limits.max_width = 16;
     c.limits.max_channels = 64;
+    c.limits.max_filters = Some(64);
     c.limits.max_fc_inputs = 1024;
     c.buffers.act_kib = 2;
     c.buffers.weight_kib = 2;
