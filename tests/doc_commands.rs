@@ -117,8 +117,14 @@ fn program(name: &str) -> Option<PathBuf> {
 /// A scratch directory as a clone's root looks to the commands.
 fn scratch() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
-    for sub in ["testdata", "examples", "sweeps", "tools"] {
+    for sub in ["testdata", "examples", "tools"] {
         std::os::unix::fs::symlink(repo().join(sub), d.path().join(sub)).unwrap();
+    }
+    // Copied, not linked: a sweep file's `../out/...` must reach the scratch directory's `out`
+    // (what an earlier command wrote there), not the repository's.
+    std::fs::create_dir(d.path().join("sweeps")).unwrap();
+    for f in std::fs::read_dir(repo().join("sweeps")).unwrap().flatten() {
+        std::fs::copy(f.path(), d.path().join("sweeps").join(f.file_name())).unwrap();
     }
     // The full activation dumps, for the soak runs, when tools/realdata has made them.
     if repo().join("data/real").is_dir() {
