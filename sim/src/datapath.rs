@@ -60,10 +60,12 @@ pub struct Datapath {
 /// the valid lanes `e`; BWN mode summed over the bit-planes (lanes outside `e` are zero bits).
 fn chunk_dot(d: &LayerDescriptor, words: &[u128], shift: u32, w: u128, e: u128) -> i64 {
     if d.bwn {
-        (0..d.planes)
-            .map(|b| {
-                let a = (words[b as usize] >> shift) & e;
-                (2 * (a & w).count_ones() as i64 - a.count_ones() as i64) << b
+        // Pass plane `p` of a row stands for plane `p * plane_rows` (plus the row's offset,
+        // which the caller shifts in).
+        (0..d.pass_planes)
+            .map(|p| {
+                let a = (words[p as usize] >> shift) & e;
+                (2 * (a & w).count_ones() as i64 - a.count_ones() as i64) << (p * d.plane_rows)
             })
             .sum()
     } else {
@@ -134,11 +136,10 @@ impl Datapath {
         for (j, &code) in beat.codes.iter().enumerate() {
             let ch = beat.ch0 + j as u32;
             let (chunk, lane) = (ch / self.lanes, ch % self.lanes);
-            let (bank, group) = (chunk % self.rows, chunk / self.rows);
-            let base = ((beat.pixel * d.groups + group) * d.planes) as usize;
             for plane in 0..d.planes {
                 if (code >> plane) & 1 == 1 {
-                    self.act[bank as usize][base + plane as usize] |= 1 << lane;
+                    let (bank, offset) = d.act_slot(self.rows, chunk, plane);
+                    self.act[bank as usize][(beat.pixel * d.pixel_words + offset) as usize] |= 1 << lane;
                 }
             }
         }
@@ -193,17 +194,16 @@ impl Datapath {
                     continue;
                 }
                 let pixel = (iy as u32 - self.first_row) * d.w + ix as u32;
-                let base = ((pixel * d.groups + group) * d.planes) as usize;
+                let base = ((pixel * d.groups + group) * d.pass_planes) as usize;
                 for r in 0..r_n {
-                    let chunk = group * r_n + r;
-                    if chunk >= d.chunks {
-                        continue; // the row control zeroes chunks past the pixel's last
-                    }
+                    // The row control zeroes rows past the pixel's chunks.
+                    let Some((chunk, plane_offset)) = d.row_role(r_n, group, r) else { continue };
                     let e = if chunk + 1 == d.chunks { tail } else { lane_mask(self.lanes) };
                     let bank_words = &self.act[r as usize];
                     for c in 0..c_n as usize {
                         let w = self.weights[c][(s * r_n + r) as usize];
-                        acc[c * w_out + x as usize] += chunk_dot(d, &bank_words[base..], 0, w, e);
+                        let dot = chunk_dot(d, &bank_words[base..], 0, w, e);
+                        acc[c * w_out + x as usize] += dot << plane_offset;
                     }
                 }
             }

@@ -109,7 +109,7 @@ impl CoreShape {
                 fc: d.kind == LayerKind::Fc,
                 planes: d.planes,
             },
-            seq: SeqShape { passes: d.steps, rows: cfg.array.rows, w_out: d.w_out, planes: d.planes },
+            seq: SeqShape { passes: d.steps, rows: cfg.array.rows, w_out: d.w_out, planes: d.pass_planes },
             w_out: d.w_out,
             g_hw: cfg.datapath.scale_group,
             store_delay: cbnn::hw::pipeline::step_to_acc(cfg.array.rows, cfg.array.cols) as u64,

@@ -116,7 +116,7 @@ mod tests {
             let q = compile(&net, &cfg, None).unwrap();
             let d = LayerDescriptor::new(&q.layers[0], &cfg).unwrap();
             let want = compute_sequence(&d, &cfg, 0..1, 0);
-            let s = SeqShape { passes: d.steps, rows, w_out: d.w_out, planes: d.planes };
+            let s = SeqShape { passes: d.steps, rows, w_out: d.w_out, planes: d.pass_planes };
             let mut seq = Sequencer::default();
             seq.clock(true, &s);
             let mut t = 0usize;

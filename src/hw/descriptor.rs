@@ -80,6 +80,12 @@ pub struct LayerDescriptor {
     pub padding: u32,
     /// Activation bit-planes streamed per pixel: 1 in XNOR mode, k in BWN mode.
     pub planes: u32,
+    /// `P`: bit-planes computed side by side on the array's rows (`plane_rows`): 1, or a power
+    /// of two dividing `planes` when a pixel's channels fit one chunk; row `p` then holds plane
+    /// `p` of every group of `P` planes.
+    pub plane_rows: u32,
+    /// Plane cycles of a pass per output pixel: `planes / plane_rows`.
+    pub pass_planes: u32,
     pub bwn: bool,
     /// `MODE_ACC`, `MODE_SIGN` or `MODE_RELU`.
     pub out_mode: u32,
@@ -213,6 +219,8 @@ impl LayerDescriptor {
         let groups = chunk_groups(cfg, c_in);
         let grouped = Grouped::new(&layer.name, &w.weights, c_in, kernel, cfg)?;
         let run_groups = grouped.as_ref().map_or(groups, |g| g.run_groups);
+        let prows = if grouped.is_none() { plane_rows(r, chunks, planes) } else { 1 };
+        let pass_planes = planes / prows;
         let steps = kernel * kernel * run_groups;
         let (out_mode, out_bits, out_max) = match w.output {
             QOutput::Accumulator => (MODE_ACC, 32, 0),
@@ -238,14 +246,14 @@ impl LayerDescriptor {
                 cfg.buffers.weight_kib
             ));
         }
-        // Activation buffer: rows of W pixels x groups x planes words in each of the R row banks.
-        let pixel_words = groups * planes;
+        // Activation buffer: rows of W pixels x groups x pass planes words in each row bank.
+        let pixel_words = groups * pass_planes;
         let act_depth = act_bank_words(cfg);
         let band_rows = (act_depth / (wd * pixel_words)).min(h + 2 * padding);
         if band_rows < kernel {
             return fail(format!(
                 "{kernel} input rows of {wd} pixels need {} activation words per row bank, the activation buffer holds {act_depth} (buffers.act_kib = {})",
-                act_rows_words(cfg, c_in, wd, planes, kernel),
+                act_rows_words(cfg, c_in, wd, pass_planes, kernel),
                 cfg.buffers.act_kib
             ));
         }
@@ -267,6 +275,7 @@ impl LayerDescriptor {
         let (tail_lanes, last_group_rows) = match &grouped {
             Some(g) if g.sub_chunk => (g.gs % l, r),
             Some(_) => (0, r),
+            None if prows > 1 => (c_in % l, prows),
             None => (c_in % l, chunks - (groups - 1) * r),
         };
         Ok(LayerDescriptor {
@@ -282,6 +291,8 @@ impl LayerDescriptor {
             stride,
             padding,
             planes,
+            plane_rows: prows,
+            pass_planes,
             bwn: layer.in_bits > 1,
             out_mode,
             out_bits,
@@ -309,6 +320,44 @@ impl LayerDescriptor {
                 StreamCodec::new(&layer.codec, out_bits)
             },
         })
+    }
+}
+
+/// Bit-planes a layer computes side by side on the array's `rows` when a pixel's channels fit
+/// one chunk (`chunks == 1`) and the input has several planes: the largest power of two `P <=
+/// rows` dividing `planes` (1 otherwise). Row `p` then holds plane `p` of every group of `P`
+/// planes and adds its contribution shifted left by `p` (the PE's `pshift`), so a pass streams
+/// `planes / P` plane cycles per pixel instead of `planes`: an 8-bit input whose window taps
+/// fill one row's lanes runs in a quarter of the time on 4 rows.
+pub fn plane_rows(rows: u32, chunks: u32, planes: u32) -> u32 {
+    let mut p = 1;
+    while chunks == 1 && p * 2 <= rows && planes.is_multiple_of(p * 2) {
+        p *= 2;
+    }
+    p
+}
+
+impl LayerDescriptor {
+    /// The chunk and the plane offset array row `r` computes in a step of chunk group `group`
+    /// (`None`: the row holds nothing, and the row control zeroes it).
+    pub fn row_role(&self, rows: u32, group: u32, r: u32) -> Option<(u32, u32)> {
+        if self.plane_rows > 1 {
+            (r < self.plane_rows).then_some((0, r))
+        } else {
+            let chunk = group * rows + r;
+            (chunk < self.chunks).then_some((chunk, 0))
+        }
+    }
+
+    /// Where plane `b` of chunk `q` lives: its row bank and its word offset within a pixel's
+    /// `pixel_words` (address `pixel * pixel_words + offset`). With planes side by side, chunk
+    /// 0's plane `b` is in bank `b mod P` at offset `b div P`.
+    pub fn act_slot(&self, rows: u32, q: u32, b: u32) -> (u32, u32) {
+        if self.plane_rows > 1 {
+            (b % self.plane_rows, b / self.plane_rows)
+        } else {
+            (q % rows, (q / rows) * self.planes + b)
+        }
     }
 }
 
@@ -424,6 +473,25 @@ mod tests {
         small.buffers.weight_kib = 1; // 1 KiB / (4 * 32) = 64 words per bank; 3x3x2 groups x 4 rows = 72
         let e = LayerDescriptor::new(&layer(256, 4, 4, 3, 1, 1, 1, false), &small).unwrap_err().to_string();
         assert!(e.contains("buffers.weight_kib = 1"), "{e}");
+    }
+
+    #[test]
+    fn planes_of_a_one_chunk_pixel_run_side_by_side_on_the_rows() {
+        // 27 channels of 8 bits on R = 2: planes two at a time, 4 pass planes per pixel.
+        let cfg = AccelConfig::default();
+        let d = LayerDescriptor::new(&layer(27, 8, 8, 1, 1, 0, 8, false), &cfg).unwrap();
+        assert_eq!((d.plane_rows, d.pass_planes, d.pixel_words, d.last_group_rows), (2, 4, 4, 2));
+        // Plane 5 of the chunk: bank 1, word 2; row 1 computes plane offset 1 of chunk 0.
+        assert_eq!((d.act_slot(2, 0, 5), d.row_role(2, 0, 1)), ((1, 2), Some((0, 1))));
+        // Two chunks fill both rows, and binary inputs have one plane: no planes side by side.
+        for (c_in, bits) in [(40, 8), (27, 1)] {
+            let d = LayerDescriptor::new(&layer(c_in, 8, 8, 1, 1, 0, bits, false), &cfg).unwrap();
+            assert_eq!((d.plane_rows, d.pass_planes), (1, d.planes), "{c_in} channels, {bits} bits");
+        }
+        // P is the largest power of two up to R dividing k.
+        let p = |rows, planes| plane_rows(rows, 1, planes);
+        assert_eq!([p(8, 8), p(8, 6), p(4, 3), p(3, 8), p(1, 8)], [8, 2, 1, 2, 1]);
+        assert_eq!(plane_rows(8, 2, 8), 1);
     }
 
     #[test]

@@ -10,7 +10,8 @@ use crate::tensor::Tensor3;
 
 /// Activation row banks after loading input rows `first_row..first_row + rows` (core
 /// coordinates): bank `r`, address `((row * W + x) * groups + group) * planes + plane` holds the
-/// bit-plane word of chunk `group * R + r` (lane `l` = channel `chunk * L + l`).
+/// bit-plane word of chunk `group * R + r` (lane `l` = channel `chunk * L + l`); with planes
+/// side by side on the rows, `LayerDescriptor::act_slot` places them.
 pub fn act_banks(
     d: &LayerDescriptor,
     cfg: &AccelConfig,
@@ -30,11 +31,10 @@ pub fn act_banks(
             for ch in 0..d.c_in {
                 let code = codes[(pixel * d.c_in + ch) as usize] as u32;
                 let (chunk, lane) = (ch / l_n, ch % l_n);
-                let (bank, group) = (chunk % r_n, chunk / r_n);
                 for plane in 0..d.planes {
                     if (code >> plane) & 1 == 1 {
-                        let addr = ((pixel * d.groups + group) * d.planes + plane) as usize;
-                        banks[bank as usize][addr] |= 1 << lane;
+                        let (bank, offset) = d.act_slot(r_n, chunk, plane);
+                        banks[bank as usize][(pixel * d.pixel_words + offset) as usize] |= 1 << lane;
                     }
                 }
             }

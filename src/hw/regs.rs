@@ -118,6 +118,8 @@ pub const REGISTERS: &[Register] = &[
     // Compute unit and sequencer.
     reg("c_in", 16, &[Compute], |d, _| d.c_in),
     reg("planes", 16, &[Compute], |d, _| d.planes),
+    reg("pass_planes", 16, &[Compute], |d, _| d.pass_planes),
+    reg("plane_shift", 3, &[Compute], |d, _| d.plane_rows.trailing_zeros()),
     reg("tail_lanes", 16, &[Compute], |d, _| d.tail_lanes),
     reg("h", 16, &[Compute, Controller], |d, _| d.h),
     reg("w", 16, &[Compute], |d, _| d.w),

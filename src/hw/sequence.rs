@@ -58,7 +58,7 @@ pub fn compute_sequence(
             out.resize(t + 1, Issue::default());
         }
     };
-    let pass_len = (d.planes * d.w_out) as usize;
+    let pass_len = (d.pass_planes * d.w_out) as usize;
     let (mut prev_load, mut prev_pass): (Option<usize>, Option<usize>) = (None, None);
     for y in rows {
         for s in 0..d.steps {
@@ -77,14 +77,14 @@ pub fn compute_sequence(
                 out[t_load + r].weight = Some(WeightIssue { addr: s * r_n as u32 + r as u32, start: r == 0 });
             }
             let iy = (y * d.stride + ky) as i64 - d.padding as i64;
-            for plane in 0..d.planes {
+            for plane in 0..d.pass_planes {
                 for x in 0..d.w_out {
                     let ix = (x * d.stride + kx) as i64 - d.padding as i64;
                     let outside = iy < first_row as i64 || ix < 0 || iy >= d.h as i64 || ix >= d.w as i64;
                     let addr = if outside {
                         0
                     } else {
-                        (((iy as u32 - first_row) * d.w + ix as u32) * d.groups + group) * d.planes + plane
+                        (((iy as u32 - first_row) * d.w + ix as u32) * d.groups + group) * d.pass_planes + plane
                     };
                     let t = t_pass + (plane * d.w_out + x) as usize;
                     at(&mut out, t);
@@ -96,7 +96,7 @@ pub fn compute_sequence(
                         init: s == 0 && plane == 0,
                         y,
                         x,
-                        plane,
+                        plane: plane * d.plane_rows,
                     });
                 }
             }
@@ -119,7 +119,10 @@ pub struct SequencerRegs {
     pub kernel: u32,
     pub stride: u32,
     pub groups: u32,
+    /// Plane cycles of a pass per pixel (`pass_planes`), and `log2(plane_rows)`: the
+    /// accumulator's shift of pass plane `p` is `p << plane_shift`.
     pub planes: u32,
+    pub plane_shift: u32,
     pub array_rows: u32,
     /// `rows_n * steps`.
     pub passes: u32,
@@ -146,7 +149,7 @@ fn m16(v: i64) -> u32 {
 impl SequencerRegs {
     pub fn new(d: &LayerDescriptor, cfg: &AccelConfig, rows: std::ops::Range<u32>, first_row: u32) -> Self {
         let (s, k, p) = (d.stride as i64, d.kernel as i64, d.padding as i64);
-        let (w, pw, planes) = (d.w as i64, d.pixel_words as i64, d.planes as i64);
+        let (w, pw, planes) = (d.w as i64, d.pixel_words as i64, d.pass_planes as i64);
         let iy0 = rows.start as i64 * s - p;
         // A run steps through `run_groups` of the pixel's chunk groups per tap (all of them,
         // but for a grouped layer).
@@ -160,7 +163,8 @@ impl SequencerRegs {
             kernel: d.kernel,
             stride: d.stride,
             groups: d.run_groups,
-            planes: d.planes,
+            planes: d.pass_planes,
+            plane_shift: d.plane_rows.trailing_zeros(),
             array_rows: cfg.array.rows,
             passes: (rows.end - rows.start) * d.steps,
             weight_words: d.steps * cfg.array.rows,
@@ -179,7 +183,7 @@ impl SequencerRegs {
 /// (a load holds the weight bus for R cycles), and the last pass's one-cycle lead plus its steps, or
 /// its R-cycle load when that is longer.
 pub fn compute_cycles(d: &LayerDescriptor, cfg: &AccelConfig, passes: u64) -> u64 {
-    let (len, r) = ((d.planes * d.w_out) as u64, cfg.array.rows as u64);
+    let (len, r) = ((d.pass_planes * d.w_out) as u64, cfg.array.rows as u64);
     if passes == 0 {
         return 0;
     }
@@ -216,7 +220,7 @@ mod tests {
             let seq = compute_sequence(&d, &cfg, 0..y1, 0);
             assert_eq!(seq.len() as u64, compute_cycles(&d, &cfg, (y1 * d.steps) as u64), "{d:?}");
             // Every activation read is there exactly once: planes x W_out per pass.
-            assert_eq!(seq.iter().filter(|i| i.step.is_some()).count() as u32, y1 * d.steps * d.planes * d.w_out);
+            assert_eq!(seq.iter().filter(|i| i.step.is_some()).count() as u32, y1 * d.steps * d.pass_planes * d.w_out);
         }
     }
 }

@@ -151,8 +151,9 @@ pub fn weight_word(
     if f >= d.c_out {
         return 0;
     }
+    let Some((chunk, _)) = d.row_role(rows, group, r) else { return 0 };
     for l in 0..lanes {
-        let ch = (group * rows + r) * lanes + l;
+        let ch = chunk * lanes + l;
         if ch < d.c_in && core_weight(layer, d, cfg, f as usize, ch as usize, ky as usize, kx as usize) > 0 {
             word |= 1 << l;
         }

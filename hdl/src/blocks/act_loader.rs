@@ -39,6 +39,9 @@ pub struct ActLoader<const L: usize, const B: usize, const D: usize, const G: us
     pub fc: Signal<In, Bit>,
     /// Bit-planes per value: 1 in XNOR mode, k in BWN mode.
     pub planes: Signal<In, Bits<16>>,
+    /// `log2(P)`, the planes side by side on the rows: plane `b` of a one-chunk pixel goes to
+    /// bank `b mod P`, word `b div P` (`LayerDescriptor::act_slot`).
+    pub plane_shift: Signal<In, Bits<3>>,
     /// Buffer words per pixel and bank: chunk groups x planes.
     pub pixel_words: Signal<In, Bits<16>>,
     pub in_valid: Signal<In, Bit>,
@@ -129,6 +132,7 @@ impl<const L: usize, const B: usize, const D: usize, const G: usize> ActLoader<L
             t_w: Default::default(),
             fc: Default::default(),
             planes: Default::default(),
+            plane_shift: Default::default(),
             pixel_words: Default::default(),
             in_valid: Default::default(),
             in_data: Default::default(),
@@ -396,6 +400,7 @@ fn beat_lanes(v: &mut String, l: usize, b: usize, g: usize) {
     // Buffer address of a chunk: bank q % R, word (q / R) * planes past the pixel's base.
     line("wire [15:0] pend_grp = pend_q / rows_c;");
     line("wire [15:0] pend_row = pend_q % rows_c;");
+    line("wire [15:0] plane_mask = (16'd1 << plane_shift) - 16'd1;");
 }
 
 /// The `in_ready`/`busy` outputs, the write pipeline and the stream position's registers.
@@ -412,8 +417,10 @@ fn registers(v: &mut String, l: usize) {
     line("always @(posedge clock) begin");
     // Write pipeline: stage 1 (bank, address parts, the plane's word), stage 2 (the outputs).
     // A bank index past 255 cannot occur (R <= 255); the guard keeps every bit of it in use.
-    line("    w1_valid <= pend_valid & ~start; w1_row <= pend_row; w1_groups <= pend_groups;");
-    line("    w1_base <= pend_pbase + {12'd0, pend_b}; w1_off <= pend_grp * planes;");
+    // With planes side by side on the rows (a one-chunk pixel: pend_row = pend_grp = 0), plane
+    // b goes to bank b mod 2^plane_shift, word b >> plane_shift.
+    line("    w1_valid <= pend_valid & ~start; w1_row <= pend_row | ({12'd0, pend_b} & plane_mask); w1_groups <= pend_groups;");
+    line("    w1_base <= pend_pbase + ({12'd0, pend_b} >> plane_shift); w1_off <= pend_grp * planes;");
     line("    case (pend_b)\n        4'd0: w1_data <= pend$0;");
     for k in 1..8 {
         line(&format!("        4'd{k}: w1_data <= pend${k};"));

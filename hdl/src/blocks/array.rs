@@ -33,9 +33,13 @@ impl ArrayShape {
         ArrayShape { rows: cfg.array.rows as usize, cols: cfg.array.cols as usize, lanes: cfg.array.lanes as usize }
     }
 
-    /// Partial-sum width: a column sum lies in [-R*L, R*L].
+    /// Partial-sum width: a column sum lies in [-R*L, R*L], or with bit-planes side by side on
+    /// `P` rows (`cbnn::hw::descriptor::plane_rows`, at most 8 planes) in
+    /// [-(2^P - 1)*L, (2^P - 1)*L].
     pub fn psum_bits(&self) -> usize {
-        cbnn::quant::accwidth::signed_width((self.rows * self.lanes) as u64) as usize
+        let plane_rows = cbnn::hw::descriptor::plane_rows(self.rows as u32, 1, 8) as usize;
+        let bound = self.lanes * self.rows.max((1 << plane_rows) - 1);
+        cbnn::quant::accwidth::signed_width(bound as u64) as usize
     }
 
     /// Cycles from a step entering to its column sums leaving.
@@ -87,11 +91,11 @@ fn leaf_modules_for<const L: usize, const SW: usize>(n: &ArrayNames) -> Vec<Modu
 fn leaf_modules(s: &ArrayShape, n: &ArrayNames) -> Result<Vec<Module>> {
     let sw = s.psum_bits();
     let found = dispatch_lanes_psum!(s.lanes, sw, leaf_modules_for(n);
-        8 => [5, 6, 7, 8, 9, 10, 11],
-        16 => [6, 7, 8, 9, 10, 11, 12],
-        32 => [7, 8, 9, 10, 11, 12, 13],
-        64 => [8, 9, 10, 11, 12, 13, 14],
-        128 => [9, 10, 11, 12, 13, 14, 15]
+        8 => [5, 6, 7, 8, 9, 10, 11, 12, 13, 14],
+        16 => [6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+        32 => [7, 8, 9, 10, 11, 12, 13, 14, 15, 16],
+        64 => [8, 9, 10, 11, 12, 13, 14, 15, 16, 17],
+        128 => [9, 10, 11, 12, 13, 14, 15, 16, 17, 18]
     );
     match found {
         Some(v) => Ok(v),
@@ -120,6 +124,8 @@ fn array_module(s: &ArrayShape, n: &ArrayNames) -> Module {
     let mut m = NetModule::new(&n.array);
     m.port(Dir::In, "clock", 1);
     m.port(Dir::In, "bwn", 1);
+    // Bit-planes side by side on the rows: row r's contributions weigh 2^r.
+    m.port(Dir::In, "plane_rows", 1);
     m.bus(Dir::In, "tail_mask", r_n * l);
     m.bus(Dir::In, "a_in", r_n * l);
     m.bus(Dir::In, "pad_in", r_n);
@@ -168,6 +174,8 @@ fn array_module(s: &ArrayShape, n: &ArrayNames) -> Module {
                     ("clock", "clock".into()),
                     ("bwn", "bwn".into()),
                     ("tail_mask", slice("tail_mask", r, l)),
+                    // At most 8 planes: rows from 8 on never hold one.
+                    ("pshift", if r < 8 { format!("(plane_rows ? 3'd{r} : 3'd0)") } else { "3'd0".into() }),
                     ("a_in", a[r][c].clone()),
                     ("pad_in", flags[r][c][0].clone()),
                     ("tail_in", flags[r][c][1].clone()),

@@ -325,6 +325,7 @@ fn loaders(m: &mut NetModule, s: &ComputeShape, n: &Names) {
             ("t_w", "t_w".into()),
             ("fc", "fc".into()),
             ("planes", "planes".into()),
+            ("plane_shift", "plane_shift".into()),
             ("pixel_words", "pixel_words".into()),
             ("in_valid", "act_valid".into()),
             ("in_data", "act_data".into()),
@@ -384,7 +385,6 @@ fn sequencer(m: &mut NetModule, s: &ComputeShape, n: &Names) {
         "kernel",
         "stride",
         "groups",
-        "planes",
         "passes",
         "weight_words",
         "iy0",
@@ -399,6 +399,10 @@ fn sequencer(m: &mut NetModule, s: &ComputeShape, n: &Names) {
         conns.push((p, p.into()));
     }
     conns.push(("array_rows", format!("16'd{r_n}")));
+    // A pass streams the plane cycles of one row's planes; the accumulator's plane shift
+    // counts in steps of the planes side by side on the rows.
+    conns.push(("planes", "pass_planes".into()));
+    conns.push(("plane_shift", "plane_shift".into()));
     for (p, w) in [
         ("step_valid", "s_valid"),
         ("step_addr", "s_addr"),
@@ -544,6 +548,7 @@ fn array(m: &mut NetModule, s: &ComputeShape, d: &str, rows: RowOutputs, wbank_q
         &[
             ("clock", "clock".into()),
             ("bwn", "bwn".into()),
+            ("plane_rows", "(plane_shift != 3'd0)".into()),
             ("tail_mask", format!("{{{r_n}{{{tail_mask_q}}}}}")),
             ("a_in", concat(a_q.into_iter())),
             ("pad_in", concat(pad_q.into_iter())),

@@ -7,7 +7,9 @@
 //! - BWN mode (one bit-plane): `contrib = 2*popcount(a & w) - popcount(a)`.
 //!
 //! The two popcounts are registered (stage 1) beside the psum path, so `psum_in -> psum_out` is one
-//! register whatever `L` is.
+//! register whatever `L` is. They are registered shifted left by `pshift`: with bit-planes side by
+//! side on the rows (`LayerDescriptor::plane_rows`), row `p` computes plane `p` of a group of
+//! planes and its contribution weighs `2^p`; 0 otherwise.
 //!
 //! Weights: `shadow` is loaded from the column bus `wl_data` when the load token `wl_en` is here;
 //! `first` (the first chunk of a pass) swaps the shadow into the active register and uses it at
@@ -25,6 +27,9 @@ pub struct Pe<const L: usize, const SW: usize> {
     pub bwn: Signal<In, Bit>,
     /// Layer-static: valid lanes of a pixel's last chunk in this row (XNOR mode).
     pub tail_mask: Signal<In, Bits<L>>,
+    /// Layer-static: the plane offset of this row's contribution (0 unless planes run side by
+    /// side on the rows).
+    pub pshift: Signal<In, Bits<3>>,
     pub a_in: Signal<In, Bits<L>>,
     pub pad_in: Signal<In, Bit>,
     pub tail_in: Signal<In, Bit>,
@@ -54,6 +59,7 @@ impl<const L: usize, const SW: usize> Default for Pe<L, SW> {
             clock: Default::default(),
             bwn: Default::default(),
             tail_mask: Default::default(),
+            pshift: Default::default(),
             a_in: Default::default(),
             pad_in: Default::default(),
             tail_in: Default::default(),
@@ -106,9 +112,9 @@ impl<const L: usize, const SW: usize> Logic for Pe<L, SW> {
         }
         self.pop_match.x.next = self.hits.val();
         self.pop_lanes.x.next = self.lanes.val();
-        // Stage 1: popcounts, widened to the psum width.
-        self.match_count.d.next = self.pop_match.count.val();
-        self.lane_count.d.next = self.pop_lanes.count.val();
+        // Stage 1: popcounts, widened to the psum width and weighted by the row's plane.
+        self.match_count.d.next = self.pop_match.count.val() << self.pshift.val();
+        self.lane_count.d.next = self.pop_lanes.count.val() << self.pshift.val();
         // Stage 2: psum_out = psum_in + 2 * hits - lanes (wrapping two's complement).
         self.psum.d.next = self.psum_in.val() + (self.match_count.q.val() << 1) - self.lane_count.q.val();
         self.psum_out.next = self.psum.q.val();

@@ -35,6 +35,8 @@ pub struct Sequencer<const NX: usize> {
     pub stride: Signal<In, Bits<16>>,
     pub groups: Signal<In, Bits<16>>,
     pub planes: Signal<In, Bits<16>>,
+    /// `log2` of the planes side by side on the rows: `step_plane` is the pass plane shifted by it.
+    pub plane_shift: Signal<In, Bits<3>>,
     pub array_rows: Signal<In, Bits<16>>,
     pub passes: Signal<In, Bits<32>>,
     pub weight_words: Signal<In, Bits<16>>,
@@ -128,6 +130,7 @@ impl<const NX: usize> Logic for Sequencer<NX> {
         self.pass.stride.next = self.stride.val();
         self.pass.groups.next = self.groups.val();
         self.pass.planes.next = self.planes.val();
+        self.pass.plane_shift.next = self.plane_shift.val();
         self.pass.passes.next = self.passes.val();
         self.pass.iy0.next = self.iy0.val();
         self.pass.ix0.next = self.ix0.val();

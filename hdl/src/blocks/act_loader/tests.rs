@@ -63,7 +63,7 @@ fn run<const L: usize, const B: usize, const D: usize, const G: usize>(rows: u32
             ("pixel_words", d.pixel_words),
         ];
         let conns: String = regs.iter().map(|(p, v)| format!(".{p}(16'd{v}), ")).collect();
-        writeln!(tb, "ld dut(.clock(clock), .start(start), {conns}.fc(1'b{}), .in_valid(in_valid), .in_data(in_data), .in_ready(in_ready), .busy(busy), .wr_en(wr_en), .wr_row(wr_row), .wr_addr(wr_addr), .wr_groups(wr_groups), .wr_data(wr_data));", fc as u8).unwrap();
+        writeln!(tb, "ld dut(.clock(clock), .start(start), {conns}.plane_shift(3'd{}), .fc(1'b{}), .in_valid(in_valid), .in_data(in_data), .in_ready(in_ready), .busy(busy), .wr_en(wr_en), .wr_row(wr_row), .wr_addr(wr_addr), .wr_groups(wr_groups), .wr_data(wr_data));", d.plane_rows.trailing_zeros(), fc as u8).unwrap();
         writeln!(
             tb,
             "always @(posedge clock) if (wr_en) $display(\"W %0d %0d %h %h\", wr_row, wr_addr, wr_groups, wr_data);"
@@ -104,7 +104,8 @@ fn run<const L: usize, const B: usize, const D: usize, const G: usize>(rows: u32
         for p in 0..pixels {
             for q in 0..d.chunks {
                 for b in 0..d.planes {
-                    let (bank, addr) = (q % rows, p * d.pixel_words + (q / rows) * d.planes + b);
+                    let (bank, offset) = d.act_slot(rows, q, b);
+                    let addr = p * d.pixel_words + offset;
                     let got = mem.get(&(bank, addr)).copied();
                     let exp = want[bank as usize][addr as usize];
                     assert_eq!(

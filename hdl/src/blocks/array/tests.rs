@@ -176,6 +176,8 @@ fn cosim(s: &ArrayShape, case: &Case) -> Option<Vec<i64>> {
     std::fs::write(d.join("stim.hex"), stim).unwrap();
     let sw_total = r_n * l + 3 * r_n + c_n * l + 1;
     let bwn = (case.net.input.bits > 1) as u8;
+    let desc = cbnn::hw::LayerDescriptor::new(&q.layers[0], &config_for(s)).unwrap();
+    let plane_rows = (desc.plane_rows > 1) as u8;
     let mut tb = String::new();
     writeln!(tb, "module tb;").unwrap();
     writeln!(
@@ -189,7 +191,7 @@ fn cosim(s: &ArrayShape, case: &Case) -> Option<Vec<i64>> {
     writeln!(tb, "reg [{}:0] pad, tail, first; integer r;", r_n - 1).unwrap();
     writeln!(tb, "wire [{}:0] psum_out;", c_n * sw - 1).unwrap();
     writeln!(tb, "reg [{}:0] a_in; reg [{}:0] wl_data; reg wl_en;", r_n * l - 1, c_n * l - 1).unwrap();
-    writeln!(tb, "dut_array dut(.clock(clock), .bwn(1'b{bwn}), .tail_mask({}'h{}), .a_in(a_in), .pad_in(pad), .tail_in(tail), .first_in(first), .wl_data(wl_data), .wl_en(wl_en), .psum_out(psum_out));", r_n * l, hex_word(&tail_masks, l)).unwrap();
+    writeln!(tb, "dut_array dut(.clock(clock), .bwn(1'b{bwn}), .plane_rows(1'b{plane_rows}), .tail_mask({}'h{}), .a_in(a_in), .pad_in(pad), .tail_in(tail), .first_in(first), .wl_data(wl_data), .wl_en(wl_en), .psum_out(psum_out));", r_n * l, hex_word(&tail_masks, l)).unwrap();
     writeln!(tb, "initial begin").unwrap();
     writeln!(tb, "$readmemh(\"stim.hex\", mem); f = $fopen(\"out.txt\", \"w\");").unwrap();
     writeln!(tb, "for (i = 0; i < {}; i = i + 1) begin", cycles.len()).unwrap();

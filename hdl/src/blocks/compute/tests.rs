@@ -85,6 +85,7 @@ fn run_case(cfg: &AccelConfig, seed: u64, bits: u32) {
     let fixed = [
         ("c_in", d.c_in),
         ("planes", d.planes),
+        ("pass_planes", d.pass_planes),
         ("tail_lanes", d.tail_lanes),
         ("first_row", 0),
         ("h", d.h),
@@ -106,6 +107,7 @@ fn run_case(cfg: &AccelConfig, seed: u64, bits: u32) {
     ];
     let mut conns: Vec<String> = fixed.iter().map(|(p, v)| format!(".{p}(16'd{v})")).collect();
     conns.push(format!(".bwn(1'b{})", d.bwn as u8));
+    conns.push(format!(".plane_shift(3'd{})", d.plane_rows.trailing_zeros()));
     conns.push(format!(".fc(1'b{})", (d.kind == cbnn::hw::LayerKind::Fc) as u8));
     conns.push(format!(".tail_en(1'b{})", (d.tail_lanes != 0) as u8));
     conns.push(format!(".rows_valid(8'd{})", d.last_group_rows));

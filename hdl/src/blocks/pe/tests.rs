@@ -59,7 +59,8 @@ fn wrap(v: i64, bits: usize) -> i64 {
     }
 }
 
-fn run<const L: usize, const SW: usize>(bwn: bool, seed: u64) {
+/// `pshift`: the row's plane offset (its contributions weigh `2^pshift`).
+fn run<const L: usize, const SW: usize>(bwn: bool, pshift: u32, seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     let lane_mask: u128 = if L == 128 { u128::MAX } else { (1u128 << L) - 1 };
     let tail_mask: u128 = rng.gen::<u128>() & lane_mask;
@@ -105,10 +106,10 @@ fn run<const L: usize, const SW: usize>(bwn: bool, seed: u64) {
     let design = dir.path().join("design.v");
     std::fs::write(&design, emit::<L, SW>()).unwrap();
     let mut tb = format!(
-        "module tb;\nreg clock = 0; reg bwn = {}; reg [{l1}:0] tail_mask = {L}'h{tail_mask:x};\n\
+        "module tb;\nreg clock = 0; reg bwn = {}; reg [2:0] pshift = 3'd{pshift}; reg [{l1}:0] tail_mask = {L}'h{tail_mask:x};\n\
          reg [{l1}:0] a_in, wl_data; reg pad_in, tail_in, first_in, wl_en; reg signed [{s1}:0] psum_in;\n\
          wire signed [{s1}:0] psum_out;\n\
-         top dut(.clock(clock), .bwn(bwn), .tail_mask(tail_mask), .a_in(a_in), .pad_in(pad_in), .tail_in(tail_in),\n\
+         top dut(.clock(clock), .bwn(bwn), .pshift(pshift), .tail_mask(tail_mask), .a_in(a_in), .pad_in(pad_in), .tail_in(tail_in),\n\
          .first_in(first_in), .psum_in(psum_in), .psum_out(psum_out), .wl_data(wl_data), .wl_en(wl_en));\n\
          initial begin\n",
         bwn as u8,
@@ -138,23 +139,32 @@ fn run<const L: usize, const SW: usize>(bwn: bool, seed: u64) {
     // registered one cycle ahead of the psum add, so a row's psum_in arrives one cycle after its
     // activation, matching the one-row skew of the array).
     for k in 1..n {
-        let want = wrap(cycles[k].psum_in + contrib[k - 1], SW);
-        assert_eq!(got[k], want, "L={L} SW={SW} bwn={bwn}: cycle {k}");
+        let want = wrap(cycles[k].psum_in + (contrib[k - 1] << pshift), SW);
+        assert_eq!(got[k], want, "L={L} SW={SW} bwn={bwn} pshift={pshift}: cycle {k}");
     }
 }
 
 #[test]
 fn verilog_matches_chunk_dot_products_xnor() {
-    run::<8, 6>(false, 1);
-    run::<32, 10>(false, 2);
-    run::<64, 12>(false, 3);
+    run::<8, 6>(false, 0, 1);
+    run::<32, 10>(false, 0, 2);
+    run::<64, 12>(false, 0, 3);
 }
 
 #[test]
 fn verilog_matches_chunk_dot_products_bwn() {
-    run::<8, 6>(true, 4);
-    run::<32, 10>(true, 5);
-    run::<64, 12>(true, 6);
+    run::<8, 6>(true, 0, 4);
+    run::<32, 10>(true, 0, 5);
+    run::<64, 12>(true, 0, 6);
+}
+
+/// A row holding bit-plane `p` of a group of planes side by side on the rows weighs its
+/// contribution by `2^p`; the partial sum wraps in its width as before.
+#[test]
+fn verilog_weights_a_row_by_its_plane_offset() {
+    run::<8, 9>(true, 1, 7);
+    run::<32, 14>(true, 7, 8);
+    run::<32, 8>(true, 3, 9);
 }
 
 /// The PE after merging identical modules: lint-clean, and synthesisable for iCE40 and ECP5 with

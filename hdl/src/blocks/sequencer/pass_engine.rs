@@ -28,6 +28,7 @@ pub struct PassEngine<const NX: usize> {
     pub stride: Signal<In, Bits<16>>,
     pub groups: Signal<In, Bits<16>>,
     pub planes: Signal<In, Bits<16>>,
+    pub plane_shift: Signal<In, Bits<3>>,
     pub passes: Signal<In, Bits<32>>,
     pub iy0: Signal<In, Bits<16>>,
     pub ix0: Signal<In, Bits<16>>,
@@ -58,6 +59,8 @@ pub struct PassEngine<const NX: usize> {
     x_last: DFF<Bit>,
     plane: DFF<Bits<16>>,
     plane_last: DFF<Bit>,
+    /// The pass plane's low bits (planes < 8), shifted into the accumulator's plane.
+    plane_low: Signal<Local, Bits<3>>,
     addr_x: DFF<Bits<16>>,
     ix: DFF<Bits<16>>,
     pass_base: DFF<Bits<16>>,
@@ -113,7 +116,8 @@ impl<const NX: usize> Logic for PassEngine<NX> {
             & (self.plane.q.val() == self.zero16.val());
         self.step_y.next = self.y0.val() + self.yi.q.val();
         self.step_x.next = self.x.q.val().get_bits::<NX>(0);
-        self.step_plane.next = self.plane.q.val().get_bits::<3>(0);
+        self.plane_low.next = self.plane.q.val().get_bits::<3>(0);
+        self.step_plane.next = self.plane_low.val() << self.plane_shift.val();
         // The pass after this one: chunk group, then kx, then ky, then the output row.
         self.n_g.next = self.g.q.val() + self.one16.val();
         self.n_kx.next = self.kx.q.val();

@@ -73,7 +73,7 @@ fn verilog_issues_the_compute_sequence() {
         let want: Vec<String> = compute_sequence(&d, &cfg, y0..y1, first_row).iter().map(line).collect();
         let r = SequencerRegs::new(&d, &cfg, y0..y1, first_row);
         let mut tb = String::from("module tb;\nreg clock = 0, go = 0; integer t;\n");
-        let regs: [(&str, u32, u32); 20] = [
+        let regs: [(&str, u32, u32); 21] = [
             ("y0", r.y0, 16),
             ("first_row", r.first_row, 16),
             ("h", r.h, 16),
@@ -83,6 +83,7 @@ fn verilog_issues_the_compute_sequence() {
             ("stride", r.stride, 16),
             ("groups", r.groups, 16),
             ("planes", r.planes, 16),
+            ("plane_shift", r.plane_shift, 3),
             ("array_rows", r.array_rows, 16),
             ("passes", r.passes, 32),
             ("weight_words", r.weight_words, 16),
